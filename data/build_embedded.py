@@ -1,0 +1,42 @@
+"""Rebuild the embedded Fashion-MNIST subset from the full dataset.
+
+    apt-get install dataset-fashion-mnist   # or have the full set in the cache
+    python data/build_embedded.py
+
+Writes data/embedded/fashion-mnist-subset/: a class-balanced real subset
+(600 train + 100 test images per class), in the canonical IDX .gz format so the
+same parser reads it.
+"""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from torchflow.data.images import SPLIT_FILES, load_images
+
+COUNTS = {"train": 6000, "test": 1000}
+OUT = Path(__file__).resolve().parent / "embedded" / "fashion-mnist-subset"
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    # mtime=0 keeps the file byte-identical from one rebuild to the next
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as out:
+        out.write(header + array.astype(np.uint8).tobytes())
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for split, count in COUNTS.items():
+        full = load_images("fashion-mnist", split, allow_subset=False)
+        subset = full.take(count, seed=0)
+        image_file, label_file = SPLIT_FILES[split]
+        write_idx(OUT / image_file, subset.images)
+        write_idx(OUT / label_file, subset.labels)
+        print(f"{split}: {len(subset)} images from {full.info.source}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""TorchFlow: classic deep-learning models, side by side in PyTorch and TensorFlow 2.
+
+The package's top level imports no deep-learning framework, so that an example
+still runs where only one of the two is installed. The twins live in
+:mod:`torchflow.pt` (PyTorch) and :mod:`torchflow.tf` (TensorFlow 2), one module
+per model family with the same names, arguments and defaults.
+"""
+
+from torchflow.budget import BUDGETS, get_budget, scaled
+from torchflow.frameworks import available_frameworks, framework_available, skip_note
+from torchflow.seed import seed_everything
+from torchflow.stamp import Run
+
+__all__ = [
+    "BUDGETS",
+    "Run",
+    "available_frameworks",
+    "framework_available",
+    "get_budget",
+    "scaled",
+    "seed_everything",
+    "skip_note",
+]
+
+__version__ = "0.1.0"

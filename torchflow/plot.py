@@ -1,0 +1,78 @@
+"""Plotting helpers shared by every page: image grids, curves, side-by-side twins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+FRAMEWORK_COLOURS = {"torch": "#ee4c2c", "tensorflow": "#ff8f00"}
+FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+
+
+def grid_image(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
+    """Tile ``(N, H, W)`` or ``(N, H, W, C)`` images in [0, 1] into one array."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim == 3:
+        images = images[..., None]
+    count, height, width, channels = images.shape
+    ncols = ncols or int(np.ceil(np.sqrt(count)))
+    nrows = int(np.ceil(count / ncols))
+    canvas = np.ones((nrows * (height + pad) + pad, ncols * (width + pad) + pad, channels), np.float32)
+    for index, image in enumerate(images):
+        row, col = divmod(index, ncols)
+        top, left = pad + row * (height + pad), pad + col * (width + pad)
+        canvas[top : top + height, left : left + width] = image
+    return canvas[..., 0] if channels == 1 else canvas
+
+
+def show_grid(images: np.ndarray, ncols: int | None = None, title: str | None = None, ax=None,
+              row_labels: Sequence[str] | None = None):
+    """Draw an image grid on ``ax`` (a new figure when ``None``); returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    canvas = grid_image(images, ncols)
+    ax.imshow(np.clip(canvas, 0, 1), cmap="gray" if canvas.ndim == 2 else None, vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if row_labels is not None:
+        height = np.asarray(images).shape[1]
+        ax.set_yticks([1 + i * (height + 1) + height / 2 for i in range(len(row_labels))])
+        ax.set_yticklabels(row_labels)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "epoch", ylabel: str = "loss",
+                title: str | None = None, ax=None, x: Mapping[str, Sequence[float]] | None = None):
+    """Curves keyed by name (framework names get the framework's colour) on one axis."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        framework = name.split()[0]
+        xs = x[name] if x is not None else np.arange(1, len(values) + 1)
+        ax.plot(xs, values, label=FRAMEWORK_LABELS.get(framework, name) + name[len(framework):],
+                color=FRAMEWORK_COLOURS.get(framework), marker="o" if len(values) < 30 else None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def side_by_side(grids: Mapping[str, np.ndarray], ncols: int | None = None, suptitle: str | None = None,
+                 row_labels: Sequence[str] | None = None):
+    """One image grid per framework, side by side; returns the figure."""
+    fig, axes = plt.subplots(1, max(len(grids), 1), figsize=(5 * max(len(grids), 1), 5), squeeze=False)
+    for ax, (name, images) in zip(axes[0], grids.items()):
+        show_grid(images, ncols, title=FRAMEWORK_LABELS.get(name, name), ax=ax, row_labels=row_labels)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
