@@ -7,9 +7,11 @@ the choice on a machine that has both.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
+import sys
 
 FRAMEWORKS = ("torch", "tensorflow")
 FRAMEWORKS_ENV = "TORCHFLOW_FRAMEWORKS"
@@ -43,10 +45,29 @@ def _importable(name: str) -> bool:
     return True
 
 
+def load_in_safe_order() -> None:
+    """Import PyTorch (and Triton, which CUDA builds of PyTorch load lazily) before TensorFlow.
+
+    Triton's LLVM crashes the process (a segmentation fault) when it is loaded
+    after TensorFlow; loaded first, both work. Every example calls this through
+    :func:`available_frameworks`, so the order holds whatever it imports next.
+    """
+    if "tensorflow" in sys.modules and "triton" not in sys.modules and importlib.util.find_spec("triton"):
+        raise RuntimeError(
+            "TensorFlow was imported before PyTorch's Triton, which then crashes; "
+            "call torchflow.available_frameworks() (or import torch) before importing tensorflow"
+        )
+    if "torch" in _requested() and _importable("torch") and importlib.util.find_spec("triton"):
+        with contextlib.suppress(Exception):
+            importlib.import_module("triton")
+
+
 def framework_available(name: str) -> bool:
     """True when ``name`` (``"torch"`` or ``"tensorflow"``) imports and is not switched off."""
     if name not in FRAMEWORKS:
         raise ValueError(f"unknown framework {name!r}; use one of {', '.join(FRAMEWORKS)}")
+    if name == "tensorflow":
+        load_in_safe_order()
     return name in _requested() and _importable(name)
 
 

@@ -1,0 +1,94 @@
+"""Sphinx configuration of the TorchFlow book."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from sphinx_gallery.sorting import ExplicitOrder, FileNameSortKey
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS))
+
+project = "TorchFlow"
+author = "The TorchFlow authors"
+copyright = "2026, the TorchFlow authors"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb"]
+autodoc_mock_imports: list[str] = []
+autosummary_generate = True
+intersphinx_mapping: dict = {}  # the build machine is offline: no inventories to fetch
+
+html_theme = "sphinx_book_theme"
+html_title = "TorchFlow"
+html_static_path = ["_static"]
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "home_page_in_toc": True,
+}
+
+# ---------------------------------------------------------------- the gallery
+CHAPTERS = ["cnn", "vae", "gan", "rnn", "embeddings", "seq2seq"]
+present = [f"../examples/{name}" for name in CHAPTERS if (ROOT / "examples" / name).is_dir()]
+# `nox -s docs -- NAME` (TORCHFLOW_EXAMPLE) runs only the examples whose path matches NAME
+only = os.environ.get("TORCHFLOW_EXAMPLE")
+in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def reset_frameworks(gallery_conf, fname, when):
+    """Between examples: a fresh Keras session, fresh seeds, closed figures, bounded threads."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    if "tensorflow" in sys.modules:
+        import keras
+
+        keras.backend.clear_session()
+    from torchflow.seed import seed_everything
+
+    seed_everything(0)
+
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    "subsection_order": ExplicitOrder(present),
+    "within_subsection_order": FileNameSortKey,
+    "filename_pattern": (rf"{only}" if only else r"/plot_"),
+    "ignore_pattern": r"__init__\.py|/_",
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib", reset_frameworks),
+    "reset_modules_order": "both",
+    "abort_on_example_error": in_ci,
+    "only_warn_on_example_error": False,
+    "doc_module": ("torchflow",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"torchflow": None},
+    "download_all_examples": False,
+    "show_memory": True,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "min_reported_time": 1,
+}
+
+# Each example writes a JSON record (metrics, time per step, memory) for the comparison page.
+os.environ.setdefault("TORCHFLOW_RECORDS", str(DOCS / "_build" / "records"))

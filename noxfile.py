@@ -1,0 +1,86 @@
+"""Sessions: ``nox -s tests``, ``nox -s docs``, ``nox -s docs_gpu``, ``nox -s lint``.
+
+The heavy sessions (tests, docs, docs_gpu) share one virtual environment,
+``.nox/torchflow``, with PyTorch, TensorFlow and the docs and test tools: several
+GB that are installed once and reused. It is refreshed only when
+``pyproject.toml`` changes (a hash of it is kept in the venv).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).resolve().parent
+HEAVY_VENV = ROOT / ".nox" / "torchflow"
+CPU_EXTRAS = "all,docs,test"
+GPU_EXTRAS = "torch,tf-cuda,docs,test"
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def heavy_env(session: nox.Session, extras: str = CPU_EXTRAS, venv: Path = HEAVY_VENV) -> str:
+    """Create (once) the shared venv with ``torchflow[extras]``; return its python."""
+    python = _venv_python(venv)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    marker = venv / ".torchflow-installed"
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        session.log(f"reusing {venv} (pyproject.toml unchanged)")
+        return str(python)
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+    session.run(str(python), "-m", "pip", "install", "--upgrade", "pip", external=True)
+    session.run(str(python), "-m", "pip", "install", "-e", f".[{extras}]", external=True)
+    marker.write_text(wanted)
+    return str(python)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Unit, parity and data tests, and every example end to end in the smoke budget."""
+    python = heavy_env(session)
+    session.run(python, "-m", "pytest", *(session.posargs or ["-q"]), external=True,
+                env={"TORCHFLOW_BUDGET": "smoke"})
+
+
+def _build_docs(session: nox.Session, python: str, budget: str, builddir: str) -> None:
+    env = {"TORCHFLOW_BUDGET": budget}
+    if session.posargs:  # `nox -s docs -- plot_1_vae` builds that example only
+        env["TORCHFLOW_EXAMPLE"] = session.posargs[0]
+    if os.environ.get("TORCHFLOW_CLEAN"):
+        shutil.rmtree(ROOT / "docs" / "auto_examples", ignore_errors=True)
+        shutil.rmtree(ROOT / builddir, ignore_errors=True)
+    session.run(python, "-m", "sphinx", "-b", "html", "-j", "1", "docs", builddir, external=True, env=env)
+    session.log(f"open {ROOT / builddir / 'index.html'} (or: python -m http.server -d {builddir})")
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """The whole book in the cpu budget (``nox -s docs -- NAME`` for one example)."""
+    _build_docs(session, heavy_env(session), os.environ.get("TORCHFLOW_BUDGET", "cpu"), "docs/_build/html")
+
+
+@nox.session(venv_backend="none")
+def docs_gpu(session: nox.Session) -> None:
+    """The whole book in the full budget, on a CUDA GPU (its own venv with CUDA TensorFlow)."""
+    python = heavy_env(session, GPU_EXTRAS, ROOT / ".nox" / "torchflow-gpu")
+    session.run(python, "-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else "
+                "'docs_gpu needs a CUDA GPU: torch.cuda.is_available() is False')", external=True)
+    _build_docs(session, python, "full", "docs/_build/html-full")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the package, tests, examples and docs config."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "noxfile.py", "data")

@@ -1,0 +1,140 @@
+"""Variational autoencoders with explicit weights -- the PyTorch twin.
+
+Dimension flow (``num_classes`` = C, 0 for the plain VAE)::
+
+    encoder q(z|x):  x (B, 784) ++ y (B, C) -> hidden (B, 128) -> mean, logvar (B, 100)
+    sample:          z = mean + exp(logvar / 2) * noise,  noise ~ N(0, I)
+    decoder p(x|z):  z (B, 100) ++ y (B, C) -> hidden (B, 128) -> logits (B, 784)
+
+The loss is the negative ELBO per image, in nats:
+
+    reconstruction = sum over pixels of BCE(x, sigmoid(logits))
+    kl = -1/2 * sum over latents of (1 + logvar - mean^2 - exp(logvar))
+         (Kingma & Welling, "Auto-Encoding Variational Bayes", Appendix B)
+
+Every weight is a tensor created by hand; layers are matrix products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def init_weight(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
+    """He-style normal initialisation: N(0, 2 / fan_in), as a trainable leaf tensor."""
+    return (torch.randn(fan_in, fan_out, generator=generator) * (2.0 / fan_in) ** 0.5).requires_grad_()
+
+
+def init_bias(size: int) -> torch.Tensor:
+    return torch.zeros(size, requires_grad=True)
+
+
+class VAE:
+    """Variational autoencoder; ``num_classes > 0`` makes it conditional (see :class:`CVAE`)."""
+
+    def __init__(self, input_dim: int = 784, hidden_dim: int = 128, latent_dim: int = 100,
+                 num_classes: int = 0, seed: int = 0) -> None:
+        self.input_dim, self.hidden_dim, self.latent_dim = input_dim, hidden_dim, latent_dim
+        self.num_classes = num_classes
+        generator = torch.Generator().manual_seed(seed)
+        self.weights = {
+            "encoder_hidden_w": init_weight(input_dim + num_classes, hidden_dim, generator),
+            "encoder_hidden_b": init_bias(hidden_dim),
+            "encoder_mean_w": init_weight(hidden_dim, latent_dim, generator),
+            "encoder_mean_b": init_bias(latent_dim),
+            "encoder_logvar_w": init_weight(hidden_dim, latent_dim, generator),
+            "encoder_logvar_b": init_bias(latent_dim),
+            "decoder_hidden_w": init_weight(latent_dim + num_classes, hidden_dim, generator),
+            "decoder_hidden_b": init_bias(hidden_dim),
+            "decoder_output_w": init_weight(hidden_dim, input_dim, generator),
+            "decoder_output_b": init_bias(input_dim),
+        }
+
+    def parameters(self) -> list[torch.Tensor]:
+        """The explicit list of weights an optimiser may change."""
+        return list(self.weights.values())
+
+    def to(self, device) -> VAE:
+        for name, weight in self.weights.items():
+            self.weights[name] = weight.detach().to(device).requires_grad_()
+        return self
+
+    def condition(self, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Append the one-hot label to ``inputs`` (a no-op for the plain VAE)."""
+        if self.num_classes == 0:
+            return inputs
+        if labels is None:
+            raise ValueError("this VAE is conditional: pass the labels too")
+        one_hot = F.one_hot(labels.long(), self.num_classes).to(inputs.dtype)
+        return torch.cat([inputs, one_hot], dim=1)
+
+    def encode(self, images: torch.Tensor, labels: torch.Tensor | None = None):
+        """q(z|x): the mean and log-variance of the latent code, each (B, latent_dim)."""
+        w = self.weights
+        hidden = torch.relu(self.condition(images, labels) @ w["encoder_hidden_w"] + w["encoder_hidden_b"])
+        mean = hidden @ w["encoder_mean_w"] + w["encoder_mean_b"]
+        logvar = hidden @ w["encoder_logvar_w"] + w["encoder_logvar_b"]
+        return mean, logvar
+
+    def sample_latent(self, mean: torch.Tensor, logvar: torch.Tensor, noise: torch.Tensor | None = None):
+        """The reparameterisation trick: z = mean + sigma * noise, differentiable in mean and logvar."""
+        if noise is None:
+            noise = torch.randn_like(mean)
+        return mean + torch.exp(logvar / 2) * noise
+
+    def decode(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """p(x|z): pixel logits (B, input_dim); ``torch.sigmoid`` of them is the image."""
+        w = self.weights
+        hidden = torch.relu(self.condition(latent, labels) @ w["decoder_hidden_w"] + w["decoder_hidden_b"])
+        return hidden @ w["decoder_output_w"] + w["decoder_output_b"]
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+             noise: torch.Tensor | None = None):
+        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+        mean, logvar = self.encode(images, labels)
+        logits = self.decode(self.sample_latent(mean, logvar, noise), labels)
+        reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").sum(1)
+        kl = -0.5 * (1 + logvar - mean**2 - torch.exp(logvar)).sum(1)
+        return (reconstruction + kl).mean(), reconstruction.mean(), kl.mean()
+
+    def generate(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode latent codes into images in [0, 1]."""
+        return torch.sigmoid(self.decode(latent, labels))
+
+    def activations(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                    noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Every intermediate tensor of one pass, in order: the model's dimension flow."""
+        w = self.weights
+        encoder_input = self.condition(images, labels)
+        encoder_hidden = torch.relu(encoder_input @ w["encoder_hidden_w"] + w["encoder_hidden_b"])
+        mean, logvar = self.encode(images, labels)
+        latent = self.sample_latent(mean, logvar, noise)
+        decoder_input = self.condition(latent, labels)
+        decoder_hidden = torch.relu(decoder_input @ w["decoder_hidden_w"] + w["decoder_hidden_b"])
+        return {
+            "input": encoder_input, "encoder_hidden": encoder_hidden, "mean": mean, "logvar": logvar,
+            "latent": latent, "decoder_input": decoder_input, "decoder_hidden": decoder_hidden,
+            "output": torch.sigmoid(self.decode(latent, labels)),
+        }
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {name: weight.detach().cpu().numpy().copy() for name, weight in self.weights.items()}
+
+    def set_weights(self, values: dict[str, np.ndarray]) -> None:
+        for name, weight in self.weights.items():
+            if tuple(values[name].shape) != tuple(weight.shape):
+                raise ValueError(f"{name}: expected shape {tuple(weight.shape)}, got {values[name].shape}")
+            with torch.no_grad():
+                weight.copy_(torch.as_tensor(values[name]))
+
+
+class CVAE(VAE):
+    """Conditional VAE: the one-hot label joins the input of the encoder and of the decoder."""
+
+    def __init__(self, input_dim: int = 784, hidden_dim: int = 128, latent_dim: int = 100,
+                 num_classes: int = 10, seed: int = 0) -> None:
+        if num_classes < 1:
+            raise ValueError("a CVAE needs num_classes >= 1")
+        super().__init__(input_dim, hidden_dim, latent_dim, num_classes, seed)
