@@ -52,7 +52,7 @@ def load_in_safe_order() -> None:
     after TensorFlow; loaded first, both work. Every example calls this through
     :func:`available_frameworks`, so the order holds whatever it imports next.
     """
-    if "tensorflow" in sys.modules and "triton" not in sys.modules and importlib.util.find_spec("triton"):
+    if sys.modules.get("tensorflow") is not None and "triton" not in sys.modules and importlib.util.find_spec("triton"):
         raise RuntimeError(
             "TensorFlow was imported before PyTorch's Triton, which then crashes; "
             "call torchflow.available_frameworks() (or import torch) before importing tensorflow"

@@ -18,11 +18,11 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    if "torch" in sys.modules:
+    if sys.modules.get("torch") is not None:
         import torch
 
         torch.manual_seed(seed)
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         import keras
 
         keras.utils.set_random_seed(seed)

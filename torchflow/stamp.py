@@ -34,9 +34,9 @@ def library_versions() -> dict[str, str]:
     import numpy as np
 
     versions = {"python": platform.python_version(), "numpy": np.__version__}
-    if "torch" in sys.modules:
+    if sys.modules.get("torch") is not None:
         versions["torch"] = sys.modules["torch"].__version__
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         versions["tensorflow"] = sys.modules["tensorflow"].__version__
         import keras
 

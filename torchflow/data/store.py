@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import urllib.error
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DATA_ENV = "TORCHFLOW_DATA"
 OFFLINE_ENV = "TORCHFLOW_OFFLINE"
@@ -98,16 +100,32 @@ def atomic_path(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def download(url: str, target: Path, *, md5: str | None = None, sha256: str | None = None) -> Path:
-    """Download ``url`` to ``target`` with a short timeout, verify it, then rename into place."""
+# Hosts that failed once in this process are not tried again: a machine without the
+# internet pays one short failure, not one per loader call.
+_UNREACHABLE: set[str] = set()
+
+
+def download(url: str, target: Path, *, md5: str | None = None, sha256: str | None = None,
+             validate=None) -> Path:
+    """Download ``url`` to ``target`` with a short timeout, verify it, then rename into place.
+
+    ``validate(tmp_path)`` may raise :class:`DataError` to reject a wrong-format file; nothing
+    is kept then. Without a published ``sha256`` the digest of the accepted file is recorded
+    beside it (``<target>.sha256``) so later loads and ``verify`` detect any change.
+    """
     if offline():
         raise DataError(f"cannot download {url}: ${OFFLINE_ENV} is set")
+    host = urlsplit(url).netloc
+    if host in _UNREACHABLE:
+        raise DataError(f"cannot download {url}: {host} was unreachable earlier in this run")
     with atomic_path(target) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT) as response, open(tmp, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0)
                 _copy_with_progress(response, out, total, target.name)
         except (urllib.error.URLError, OSError, TimeoutError) as error:
+            if not isinstance(error, urllib.error.HTTPError):
+                _UNREACHABLE.add(host)
             raise DataError(
                 f"could not download {url} ({error}). Offline? Install the offline source named by "
                 f"`python -m torchflow.data list`, or put the file at {target} yourself"
@@ -115,7 +133,79 @@ def download(url: str, target: Path, *, md5: str | None = None, sha256: str | No
         for algorithm, expected in (("md5", md5), ("sha256", sha256)):
             if expected and file_digest(tmp, algorithm) != expected:
                 raise DataError(f"{url} downloaded with a wrong {algorithm} checksum; nothing was kept")
+        if validate is not None:
+            validate(tmp)
+        if not sha256:
+            record_digest(target, file_digest(tmp, "sha256"))
     return target
+
+
+def _sidecar(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
+def record_digest(target: Path, digest: str) -> None:
+    """Write ``<target>.sha256`` (atomically): the digest a file had when it was accepted."""
+    with atomic_path(_sidecar(target)) as tmp:
+        tmp.write_text(f"{digest}  {target.name}\n")
+
+
+def check_cached(target: Path, sha256: str | None = None, *, fix: str) -> Path:
+    """Check a cached download against its published checksum, else against the digest recorded
+    when it was fetched; raise :class:`DataError` naming the file and ``fix`` on any mismatch."""
+    expected = sha256
+    if expected is None and _sidecar(target).is_file():
+        expected = _sidecar(target).read_text().split()[0] if _sidecar(target).read_text().strip() else None
+    if expected is None:
+        raise DataError(f"{target} has no checksum to check it against (no published one and no "
+                        f"{_sidecar(target).name} beside it); {fix}")
+    actual = file_digest(target, "sha256")
+    if actual != expected:
+        raise DataError(f"{target} has the wrong checksum (truncated, corrupt or replaced: sha256 {actual[:12]}…,"
+                        f" expected {expected[:12]}…); {fix}")
+    return target
+
+
+def obtain(url: str, target: Path, *, sha256: str | None = None, validate=None, fix: str) -> Path:
+    """The cached, checked copy of ``url``: checked if present, else downloaded (may raise)."""
+    if target.is_file():
+        return check_cached(target, sha256, fix=fix)
+    return download(url, target, sha256=sha256, validate=validate)
+
+
+# ----------------------------------------------------------------------------- embedded data
+
+
+def read_manifest(folder: str) -> dict:
+    """The ``manifest.json`` of one embedded folder (its files, checksums, counts, source, licence)."""
+    path = embedded_dir() / folder / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"missing {path}: the embedded data is not installed; reinstall TorchFlow or "
+                        f"`git checkout data/embedded/{folder}`") from None
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path} is not valid JSON ({error}); `git checkout data/embedded/{folder}`") from error
+
+
+def read_embedded_text(folder: str, filename: str) -> str:
+    """Decompress one embedded file and check it against its manifest; return its text."""
+    manifest = read_manifest(folder)
+    entry = manifest["files"].get(filename)
+    path = embedded_dir() / folder / filename
+    fix = f"`git checkout data/embedded/{folder}` or rebuild it: {manifest.get('rebuild', 'see data/README.md')}"
+    if entry is None:
+        raise DataError(f"{filename} is not listed in {folder}/manifest.json; {fix}")
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise DataError(f"missing embedded file {path}; {fix}") from None
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+    if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
+        raise DataError(f"{path} does not match the checksum in its manifest (corrupt or edited); {fix}")
+    return raw.decode("utf-8")
 
 
 def copy_verified(source: Path, target: Path) -> Path:

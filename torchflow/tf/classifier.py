@@ -24,7 +24,7 @@ class SmallCNN(keras.Model):
         self.flatten = keras.layers.Flatten()
         self.fc1 = keras.layers.Dense(hidden_dim)
         self.fc2 = keras.layers.Dense(num_classes)
-        self.build((None, image_size, image_size, 1))
+        self(tf.zeros([1, image_size, image_size, 1]))  # create the weights now
 
     def features(self, images: tf.Tensor) -> tf.Tensor:
         """The (B, hidden_dim) representation before the last layer."""

@@ -1,0 +1,101 @@
+"""The package's core: budget switch, devices, frameworks, run stamp, plotting and training helpers."""
+
+import json
+
+import numpy as np
+import pytest
+
+import torchflow
+from torchflow.budget import BudgetError, get_budget, scaled
+from torchflow.device import DeviceError, requested_device, tf_device, torch_device
+from torchflow.frameworks import available_frameworks, framework_available, skip_note
+from torchflow.plot import grid_image
+from torchflow.training import StepClock, batched_mean, fixed_normal, latent_traversal
+
+
+def test_budget_defaults_to_cpu_and_scales(monkeypatch):
+    monkeypatch.delenv("TORCHFLOW_BUDGET", raising=False)
+    assert get_budget() == "cpu"
+    assert scaled(smoke=1, cpu=2, full=3) == 2
+    monkeypatch.setenv("TORCHFLOW_BUDGET", "full")
+    assert scaled(smoke=1, cpu=2, full=3) == 3
+
+
+def test_unknown_budget_names_the_choices(monkeypatch):
+    monkeypatch.setenv("TORCHFLOW_BUDGET", "huge")
+    with pytest.raises(BudgetError, match=r"unknown budget 'huge'.*smoke, cpu, full"):
+        get_budget()
+    with pytest.raises(BudgetError):
+        torchflow.Run("x")
+
+
+def test_devices(monkeypatch):
+    assert str(torch_device("cpu")) == "cpu"
+    assert tf_device("cpu") == "/CPU:0"
+    assert str(torch_device("auto")) in {"cpu", "cuda"}
+    monkeypatch.setenv("TORCHFLOW_DEVICE", "gpu7")
+    with pytest.raises(DeviceError, match="unknown device 'gpu7'.*auto, cpu, cuda"):
+        requested_device()
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no CUDA GPU"):
+            torch_device("cuda:0")
+        with pytest.raises(DeviceError, match="sees 0 GPU"):
+            tf_device("cuda:1")
+
+
+def test_frameworks_can_be_narrowed(monkeypatch):
+    assert available_frameworks() == ["torch", "tensorflow"]
+    monkeypatch.setenv("TORCHFLOW_FRAMEWORKS", "tf")
+    assert available_frameworks() == ["tensorflow"]
+    assert "switched off" in skip_note("torch")
+    monkeypatch.setenv("TORCHFLOW_FRAMEWORKS", "jax")
+    with pytest.raises(ValueError, match="unknown framework 'jax'"):
+        framework_available("torch")
+
+
+def test_run_writes_a_record_with_versions_and_metrics(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCHFLOW_RECORDS", str(tmp_path))
+    run = torchflow.Run("demo")
+    run.use_data("some data")
+    run.record("torch", {"accuracy": 0.9}, seconds_per_step=0.01, device="cpu")
+    run.skip("tensorflow")
+    record = run.finish()
+    printed = capsys.readouterr().out
+    assert "'smoke' budget" in printed and "torch 2." in printed and "accuracy = 0.9" in printed
+    saved = json.loads((tmp_path / "demo.json").read_text())
+    assert saved == json.loads(json.dumps(record))
+    assert saved["twins"][0]["metrics"] == {"accuracy": 0.9}
+    assert saved["skipped"] == ["tensorflow"] and saved["versions"]["torch"].startswith("2.")
+
+
+def test_grid_image_tiles_with_padding():
+    images = np.zeros((5, 4, 3))
+    images[4] = 0.5
+    grid = grid_image(images, ncols=2, pad=1)
+    assert grid.shape == (3 * 5 + 1, 2 * 4 + 1)
+    assert grid[1 + 2 * 5, 1] == 0.5  # the fifth image starts the third row
+
+
+def test_training_helpers():
+    assert batched_mean(lambda a: a.mean(), np.arange(10.0), batch_size=3) == pytest.approx(4.5)
+    clock = StepClock()
+    for _ in range(3):
+        with clock:
+            pass
+    assert clock.steps == 3 and clock.seconds_per_step is not None
+    np.testing.assert_array_equal(fixed_normal((2, 3), seed=5), fixed_normal((2, 3), seed=5))
+    codes = latent_traversal(np.zeros(4), dims=[1, 3], values=[-1, 1])
+    assert codes.shape == (4, 4) and codes[1, 1] == 1 and codes[2, 3] == -1 and codes[2, 1] == 0
+
+
+def test_seed_everything_makes_both_frameworks_repeat():
+    import tensorflow as tf
+    import torch
+
+    draws = []
+    for _ in range(2):
+        torchflow.seed_everything(7)
+        draws.append((np.random.rand(), torch.rand(1).item(), float(tf.random.uniform([]))))
+    assert draws[0] == draws[1]

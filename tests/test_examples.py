@@ -1,0 +1,84 @@
+"""Every example of the book, end to end, in the smoke budget, as a reader would run it.
+
+Each runs in its own process (as ``python examples/.../plot_x.py``), must exit
+cleanly, and must leave a record in which every twin reports finite metrics.
+A downloaded example must also run where only one framework is installed:
+that is simulated by making the other framework's import fail.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(ROOT.glob("examples/*/plot_*.py"))
+TIMEOUT = 600  # generous: the smoke budget asks for seconds, but CI machines vary
+
+
+def run_example(path: Path, tmp_path: Path, block: str | None = None) -> tuple[str, dict]:
+    env = {**os.environ, "TORCHFLOW_BUDGET": "smoke", "MPLBACKEND": "Agg",
+           "TORCHFLOW_RECORDS": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if block is None:
+        command = [sys.executable, str(path)]
+    else:  # the framework is "not installed": its import fails
+        command = [sys.executable, "-c",
+                   f"import sys, runpy; sys.modules[{block!r}] = None; "
+                   f"runpy.run_path({str(path)!r}, run_name='__main__')"]
+    result = subprocess.run(command, cwd=path.parent, env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0, f"{path.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    records = list(tmp_path.glob("*.json"))
+    assert len(records) == 1, f"{path.name} wrote {len(records)} records (expected 1: run.finish())"
+    return result.stdout, json.loads(records[0].read_text())
+
+
+def test_examples_are_found():
+    assert len(EXAMPLES) >= 2, EXAMPLES
+
+
+@pytest.mark.examples
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_in_smoke_budget(path, tmp_path):
+    stdout, record = run_example(path, tmp_path)
+    assert record["budget"] == "smoke"
+    assert {twin["framework"] for twin in record["twins"]} == {"torch", "tensorflow"}
+    assert record["data"], "the page must name the data it used"
+    for twin in record["twins"]:
+        assert twin["metrics"], twin
+        assert all(math.isfinite(v) for v in twin["metrics"].values()), twin
+    assert "Built with the 'smoke' budget" in stdout
+
+
+@pytest.mark.examples
+@pytest.mark.parametrize("missing, present", [("tensorflow", "torch"), ("torch", "tensorflow")])
+def test_example_runs_with_one_framework(missing, present, tmp_path):
+    stdout, record = run_example(ROOT / "examples" / "vae" / "plot_1_vae.py", tmp_path, block=missing)
+    label = {"torch": "PyTorch", "tensorflow": "TensorFlow"}[missing]
+    assert f"the {label} twin was skipped" in stdout
+    assert [twin["framework"] for twin in record["twins"]] == [present]
+    assert record["skipped"] == [missing]
+
+
+@pytest.mark.examples
+def test_example_runs_as_a_notebook(tmp_path):
+    """The .ipynb a reader downloads (made by sphinx-gallery's converter) executes cleanly."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = ROOT / "examples" / "vae" / "plot_1_vae.py"
+    script = tmp_path / source.name
+    script.write_text(source.read_text())
+    from sphinx_gallery.notebook import python_to_jupyter_cli
+
+    python_to_jupyter_cli([str(script)])
+    notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    NotebookClient(notebook, timeout=TIMEOUT, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "Built with the 'smoke' budget" in outputs
