@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from torchflow.data.store import (
+    CorruptFileError,
     DataError,
     DatasetInfo,
     copy_verified,
@@ -132,23 +133,25 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
     except FileNotFoundError:
         raise DataError(f"missing data file {path}; run `python -m torchflow.data fetch`") from None
     except (OSError, EOFError) as error:
-        raise DataError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+        raise CorruptFileError(f"{path} is truncated or not gzip ({error}); {fix}") from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
-        raise DataError(f"{path} is not an unsigned-byte IDX file (bad magic number); {fix}")
+        raise CorruptFileError(f"{path} is not an unsigned-byte IDX file (bad magic number); {fix}")
     ndim = raw[3]
     if len(raw) < 4 + 4 * ndim:
-        raise DataError(f"{path} is truncated inside its header; {fix}")
+        raise CorruptFileError(f"{path} is truncated inside its header; {fix}")
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     body = raw[4 + 4 * ndim :]
     if len(body) != int(np.prod(shape)):
-        raise DataError(
+        raise CorruptFileError(
             f"{path} holds {len(body):,} bytes of data but its header says {int(np.prod(shape)):,}; {fix}"
         )
     if expected_sha256 is not None:
         import hashlib
 
         if hashlib.sha256(raw).hexdigest() != expected_sha256:
-            raise DataError(f"{path} has the wrong checksum (corrupt or not the expected dataset); {fix}")
+            raise CorruptFileError(
+                f"{path} has the wrong checksum (corrupt or not the expected dataset); {fix}"
+            )
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 

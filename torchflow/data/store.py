@@ -30,6 +30,10 @@ class DataError(RuntimeError):
     """A dataset that is missing, corrupt or cannot be fetched; the message names the fix."""
 
 
+class CorruptFileError(DataError):
+    """A file that is there but wrong (checksum, truncation, format): reported, never replaced silently."""
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """What a loader actually used: printed on every page that trains on it."""
@@ -47,7 +51,7 @@ class DatasetInfo:
 
 
 def data_dir() -> Path:
-    """The cache directory: ``$TORCHFLOW_DATA``, else ``data/cache`` in a checkout, else ``~/.cache/torchflow``."""
+    """The cache: ``$TORCHFLOW_DATA``, else ``data/cache`` in a checkout, else ``~/.cache/torchflow``."""
     if os.environ.get(DATA_ENV):
         path = Path(os.environ[DATA_ENV]).expanduser()
     elif (REPO_DATA / "README.md").exists():
@@ -81,7 +85,7 @@ def file_digest(path: Path, algorithm: str = "sha256", *, gunzip: bool = False) 
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     except (OSError, EOFError) as error:  # gzip raises these on truncated input
-        raise DataError(
+        raise CorruptFileError(
             f"{path} is unreadable or truncated ({error}); delete it and run "
             f"`python -m torchflow.data fetch` to fetch it again"
         ) from error
@@ -134,7 +138,10 @@ def download(url: str, target: Path, *, md5: str | None = None, sha256: str | No
             if expected and file_digest(tmp, algorithm) != expected:
                 raise DataError(f"{url} downloaded with a wrong {algorithm} checksum; nothing was kept")
         if validate is not None:
-            validate(tmp)
+            try:
+                validate(tmp)
+            except DataError as error:
+                raise DataError(f"{url} downloaded but was rejected ({error}); nothing was kept") from error
         if not sha256:
             record_digest(target, file_digest(tmp, "sha256"))
     return target
@@ -155,14 +162,16 @@ def check_cached(target: Path, sha256: str | None = None, *, fix: str) -> Path:
     when it was fetched; raise :class:`DataError` naming the file and ``fix`` on any mismatch."""
     expected = sha256
     if expected is None and _sidecar(target).is_file():
-        expected = _sidecar(target).read_text().split()[0] if _sidecar(target).read_text().strip() else None
+        expected = (_sidecar(target).read_text().split() or [None])[0]
     if expected is None:
-        raise DataError(f"{target} has no checksum to check it against (no published one and no "
+        raise CorruptFileError(f"{target} has no checksum to check it against (no published one and no "
                         f"{_sidecar(target).name} beside it); {fix}")
     actual = file_digest(target, "sha256")
     if actual != expected:
-        raise DataError(f"{target} has the wrong checksum (truncated, corrupt or replaced: sha256 {actual[:12]}…,"
-                        f" expected {expected[:12]}…); {fix}")
+        raise CorruptFileError(
+            f"{target} has the wrong checksum (truncated, corrupt or replaced: sha256 {actual[:12]}…,"
+            f" expected {expected[:12]}…); {fix}"
+        )
     return target
 
 
@@ -185,7 +194,9 @@ def read_manifest(folder: str) -> dict:
         raise DataError(f"missing {path}: the embedded data is not installed; reinstall TorchFlow or "
                         f"`git checkout data/embedded/{folder}`") from None
     except json.JSONDecodeError as error:
-        raise DataError(f"{path} is not valid JSON ({error}); `git checkout data/embedded/{folder}`") from error
+        raise DataError(
+            f"{path} is not valid JSON ({error}); `git checkout data/embedded/{folder}`"
+        ) from error
 
 
 def read_embedded_text(folder: str, filename: str) -> str:
@@ -193,7 +204,8 @@ def read_embedded_text(folder: str, filename: str) -> str:
     manifest = read_manifest(folder)
     entry = manifest["files"].get(filename)
     path = embedded_dir() / folder / filename
-    fix = f"`git checkout data/embedded/{folder}` or rebuild it: {manifest.get('rebuild', 'see data/README.md')}"
+    rebuild = manifest.get("rebuild", "see data/README.md")
+    fix = f"`git checkout data/embedded/{folder}` or rebuild it: {rebuild}"
     if entry is None:
         raise DataError(f"{filename} is not listed in {folder}/manifest.json; {fix}")
     try:
@@ -202,9 +214,11 @@ def read_embedded_text(folder: str, filename: str) -> str:
     except FileNotFoundError:
         raise DataError(f"missing embedded file {path}; {fix}") from None
     except (OSError, EOFError) as error:
-        raise DataError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+        raise CorruptFileError(f"{path} is truncated or not gzip ({error}); {fix}") from error
     if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
-        raise DataError(f"{path} does not match the checksum in its manifest (corrupt or edited); {fix}")
+        raise CorruptFileError(
+            f"{path} does not match the checksum in its manifest (corrupt or edited); {fix}"
+        )
     return raw.decode("utf-8")
 
 
