@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from torchflow.data import catalog
-from torchflow.data.store import DataError, data_dir, embedded_dir, offline
+from torchflow.data import catalog, store
+from torchflow.data.store import DataError, data_dir, offline
 
 
 def _list() -> int:
-    print(f"cache: {data_dir()}   embedded: {embedded_dir()}   offline: {'yes' if offline() else 'no'}\n")
+    print(
+        f"cache: {data_dir()}   embedded: {store.embedded_dir()}   offline: {'yes' if offline() else 'no'}\n"
+    )
     width = max(map(len, catalog.CATALOG))
     for name, item in catalog.CATALOG.items():
         print(f"{name:<{width}}  {item.title}  [{item.chapters}]")

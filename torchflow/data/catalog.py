@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchflow.data import images, text, vision
+from torchflow.data import images, store, text, vision
 from torchflow.data.store import (
     DataError,
     check_cached,
     data_dir,
-    embedded_dir,
     file_digest,
     offline,
     read_embedded_text,
@@ -44,7 +43,7 @@ def _fashion_available() -> bool:
     return (
         images._complete(data_dir() / "fashion-mnist")
         or any(images._complete(d) for _, d in spec.packages)
-        or ((embedded_dir() / (spec.embedded or "")).is_dir())
+        or ((store.embedded_dir() / (spec.embedded or "")).is_dir())
     )
 
 
@@ -261,7 +260,7 @@ def fetch(name: str) -> str:
 
 def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
     """(label, path, check) for every dataset file present on this machine."""
-    root = embedded_dir()
+    root = store.embedded_dir()
     for manifest_path in sorted(root.glob("*/manifest.json")):
         folder = manifest_path.parent.name
         for filename, meta in json.loads(manifest_path.read_text(encoding="utf-8"))["files"].items():

@@ -74,13 +74,22 @@ def _canonical(name: str, source: str, loader):
         return None
 
 
+# cache folder -> the catalog name that `python -m torchflow.data fetch` takes
+_DATASET_OF_FOLDER = {
+    "pytorch-tutorial": "surnames",
+    "tiny-shakespeare": "shakespeare",
+    "cornell-movie-dialogs": "dialogue",
+    "ud-english-ewt": "pos",
+}
+
+
 def _cache_or_download(
     name: str, url: str, filename: str, *, sha256: str | None = None, validate=None
 ) -> Path:
     target = data_dir() / name / filename
     if not target.is_file() and offline():
         raise DataError(f"{name}: not in the cache ({target}) and $TORCHFLOW_OFFLINE is set")
-    return obtain(url, target, sha256=sha256, validate=validate, fix=_fix(name))
+    return obtain(url, target, sha256=sha256, validate=validate, fix=_fix(_DATASET_OF_FOLDER.get(name, name)))
 
 
 def _zip_validator(*members: str):
