@@ -59,7 +59,7 @@ def reset_frameworks(gallery_conf, fname, when):
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    if "tensorflow" in sys.modules:
+    if sys.modules.get("tensorflow") is not None:
         import keras
 
         keras.backend.clear_session()
