@@ -84,7 +84,7 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "reference_url": {"torchflow": None},
     "download_all_examples": False,
-    "show_memory": True,
+    "show_memory": False,  # the run stamp reports peak memory itself
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "min_reported_time": 1,
