@@ -78,6 +78,20 @@ hp = SimpleNamespace(
 hp
 
 # %%
+# The dimension flow, traced from the twins
+# -----------------------------------------
+# This figure is not drawn by hand: :func:`torchflow.flow.trace_twins` builds
+# each twin with the hyperparameters above, passes a batch of two blank images
+# through its ``activations`` and records the shape of every intermediate
+# tensor. :func:`torchflow.flow.draw_flows` first checks that both twins give
+# the same shapes, step by step, and then draws them.
+from torchflow.flow import draw_flows, trace_twins
+
+flows = trace_twins("vae", "VAE", np.zeros((2, hp.input_dim), np.float32), frameworks=frameworks,
+                    model_kwargs=dict(input_dim=hp.input_dim, hidden_dim=hp.hidden_dim, latent_dim=hp.latent_dim))
+fig = draw_flows(flows, title="VAE: encoder, reparameterised sample, decoder")
+
+# %%
 # Data
 # ----
 # Fashion-MNIST: 28×28 grey-scale photos of clothes in ten classes. The loader

@@ -1,0 +1,481 @@
+"""Dimension-flow figures, traced from the models themselves.
+
+A page's dimension flow is not drawn by hand: :func:`trace` runs a small batch
+through a model and records the shape of every intermediate tensor, and
+:func:`draw_flow` draws the block diagram. Tracing both twins and checking with
+:func:`compare_flows` that the shapes agree shows that they have the same
+structure.
+
+Three kinds of model can be traced:
+
+- the explicit-weight twins (VAE, GAN, ...), which expose
+  ``activations(*inputs) -> {name: tensor}``, in order;
+- a PyTorch ``nn.Module``: a forward hook on every leaf module (a module called
+  twice, like a shared pooling layer, appears twice);
+- a Keras model: every leaf layer's output during one eager call.
+
+Shapes are compared in one layout. PyTorch's image tensors are channels-first
+(``(B, C, H, W)``), TensorFlow's channels-last (``(B, H, W, C)``); by default
+the PyTorch shapes of convolutional tensors are reported channels-last too
+(``layout="channels_last"``), ``layout="channels_first"`` does the opposite and
+``layout="native"`` leaves each framework's own.
+
+This module imports no framework at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+LAYOUTS = ("channels_last", "channels_first", "native")
+BATCH = "B"
+
+
+class FlowMismatch(ValueError):
+    """Two traced flows (usually the two twins) do not have the same shapes."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tensor of a model's dimension flow.
+
+    ``shape`` includes the batch dimension, written ``"B"``; ``features`` is the
+    shape without it. ``layout`` says how convolutional shapes are ordered.
+    """
+
+    name: str
+    shape: tuple[int | str, ...]
+    kind: str = ""
+    layout: str = "channels_last"
+
+    @property
+    def features(self) -> tuple[int | str, ...]:
+        return self.shape[1:] if self.shape and self.shape[0] == BATCH else self.shape
+
+    @property
+    def size(self) -> int:
+        """Number of values per example (product of ``features``)."""
+        return math.prod(int(d) for d in self.features if isinstance(d, int)) if self.features else 1
+
+    def shape_text(self, batch: bool = False) -> str:
+        dims = self.shape if batch else self.features
+        if not dims:
+            return "scalar"
+        return " × ".join(str(d) for d in dims)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({', '.join(str(d) for d in self.shape)})"
+
+
+# ------------------------------------------------------------------ tracing
+def framework_of(model: Any) -> str:
+    """``"torch"`` or ``"tensorflow"``: which framework a model (or twin) belongs to."""
+    module = type(model).__module__
+    for klass in type(model).__mro__:
+        root = klass.__module__.split(".")[0]
+        if root == "torch" or klass.__module__.startswith("torchflow.pt"):
+            return "torch"
+        if root in {"keras", "tensorflow", "tf_keras"} or klass.__module__.startswith("torchflow.tf"):
+            return "tensorflow"
+    parameters = getattr(model, "parameters", None)
+    if callable(parameters):
+        for value in parameters():
+            root = type(value).__module__.split(".")[0]
+            if root == "torch":
+                return "torch"
+            if root in {"tensorflow", "keras"}:
+                return "tensorflow"
+            break
+    raise TypeError(f"cannot tell the framework of {type(model).__name__} (module {module})")
+
+
+def _as_input(value: Any, framework: str) -> Any:
+    """NumPy arrays become tensors of the model's framework; everything else passes through."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if framework == "torch":
+        import torch
+
+        return torch.as_tensor(value)
+    import tensorflow as tf
+
+    return tf.convert_to_tensor(value)
+
+
+def _shape_of(tensor: Any) -> tuple[int, ...] | None:
+    shape = getattr(tensor, "shape", None)
+    if shape is None:
+        return None
+    return tuple(int(d) if d is not None else -1 for d in shape)
+
+
+def _step(name: str, shape: tuple[int, ...], framework: str, layout: str, channels_first: bool,
+          kind: str = "", batch_size: int | None = None) -> Step:
+    dims: list[int | str] = list(shape)
+    if layout != "native" and len(dims) >= 3:
+        if framework == "torch" and channels_first and layout == "channels_last":
+            dims = [dims[0], *dims[2:], dims[1]]
+        elif framework == "tensorflow" and channels_first and layout == "channels_first":
+            dims = [dims[0], dims[-1], *dims[1:-1]]
+    if dims and batch_size is not None and dims[0] == batch_size:
+        dims[0] = BATCH
+    return Step(name, tuple(dims), kind, layout if layout != "native" else f"native ({framework})")
+
+
+def _outputs(value: Any) -> list[tuple[str, Any]]:
+    """The tensors in a module's output: itself, or the items of a tuple / list / dict."""
+    if _shape_of(value) is not None:
+        return [("", value)]
+    if isinstance(value, Mapping):
+        return [(f".{key}", v) for key, v in value.items() if _shape_of(v) is not None]
+    if isinstance(value, (tuple, list)):
+        return [(f".{i}", v) for i, v in enumerate(value) if _shape_of(v) is not None]
+    return []
+
+
+def _batch_size(inputs: Sequence[Any]) -> int | None:
+    for value in inputs:
+        shape = _shape_of(value)
+        if shape:
+            return shape[0]
+    return None
+
+
+_CONV_WORDS = ("Conv", "Pool", "BatchNorm", "InstanceNorm", "Upsample", "PixelShuffle", "Dropout2d")
+
+
+def _trace_activations(model: Any, inputs: Sequence[Any], kwargs: dict, framework: str,
+                       layout: str) -> list[Step]:
+    values = model.activations(*inputs, **kwargs)
+    batch = _batch_size(inputs)
+    steps = []
+    for name, tensor in values.items():
+        shape = _shape_of(tensor)
+        if shape is None:
+            continue
+        # explicit twins: a rank-4/5 PyTorch tensor is channels-first, a TF one channels-last
+        steps.append(_step(name, shape, framework, layout, channels_first=len(shape) >= 4,
+                           kind="activation", batch_size=batch))
+    return steps
+
+
+def _trace_torch(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, include_input: bool) -> list[Step]:
+    import torch
+
+    leaves = [(name, module) for name, module in model.named_modules() if not list(module.children())]
+    if not leaves:  # a module without sub-modules: its own output only
+        leaves = [("output", model)]
+    batch = _batch_size(inputs)
+    steps: list[Step] = []
+    if include_input:
+        steps += _input_steps(inputs, "torch", layout, batch)
+
+    def hook_for(name: str) -> Callable:
+        def hook(module, args, output):
+            kind = type(module).__name__
+            for suffix, tensor in _outputs(output):
+                shape = _shape_of(tensor)
+                conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
+                steps.append(_step(name + suffix, shape, "torch", layout, conv, kind, batch))
+        return hook
+
+    handles = [module.register_forward_hook(hook_for(name)) for name, module in leaves]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*inputs, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return steps
+
+
+def _layer_names(model: Any) -> dict[int, str]:
+    """Attribute paths of a Keras model's layers (``conv1``, ``blocks.0``), the twins' shared names."""
+    import keras
+
+    names: dict[int, str] = {}
+
+    def walk(obj: Any, prefix: str, depth: int) -> None:
+        if depth > 6:
+            return
+        items: Iterable[tuple[str, Any]]
+        if isinstance(obj, keras.layers.Layer):
+            items = ((k, v) for k, v in vars(obj).items() if not k.startswith("_"))
+        elif isinstance(obj, (list, tuple)):
+            items = ((str(i), v) for i, v in enumerate(obj))
+        elif isinstance(obj, dict):
+            items = ((str(k), v) for k, v in obj.items())
+        else:
+            return
+        for key, value in items:
+            path = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, keras.layers.Layer):
+                names.setdefault(id(value), path)
+                walk(value, path, depth + 1)
+            elif isinstance(value, (list, tuple, dict)):
+                walk(value, path, depth + 1)
+
+    walk(model, "", 0)
+    return names
+
+
+def _trace_keras(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, include_input: bool) -> list[Step]:
+    layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+              if not list(layer._flatten_layers(include_self=False, recursive=False))
+              and type(layer).__name__ != "InputLayer"]
+    names = _layer_names(model)
+    batch = _batch_size(inputs)
+    steps: list[Step] = []
+    if include_input:
+        steps += _input_steps(inputs, "tensorflow", layout, batch)
+
+    def recording(bound: Callable, name: str, kind: str) -> Callable:
+        def call(*args, **kw):
+            output = bound(*args, **kw)
+            for suffix, tensor in _outputs(output):
+                shape = _shape_of(tensor)
+                conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
+                steps.append(_step(name + suffix, shape, "tensorflow", layout, conv, kind, batch))
+            return output
+        return call
+
+    patched = []
+    for layer in layers:
+        original = layer.__dict__.get("call")
+        call = recording(layer.call, names.get(id(layer), layer.name), type(layer).__name__)
+        object.__setattr__(layer, "call", call)
+        patched.append((layer, original))
+    try:
+        model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
+    finally:
+        for layer, original in patched:
+            if original is None:
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, "call", original)
+    return steps
+
+
+def _accepts_training(model: Any) -> bool:
+    import inspect
+
+    try:
+        return "training" in inspect.signature(model.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _input_steps(inputs: Sequence[Any], framework: str, layout: str, batch: int | None) -> list[Step]:
+    steps = []
+    for i, value in enumerate(inputs):
+        shape = _shape_of(value)
+        if shape is not None:
+            name = "input" if len(inputs) == 1 else f"input {i}"
+            steps.append(_step(name, shape, framework, layout, len(shape) >= 4, "input", batch))
+    return steps
+
+
+def trace(model: Any, *inputs: Any, layout: str = "channels_last", include_input: bool = True,
+          **kwargs: Any) -> list[Step]:
+    """Run ``inputs`` through ``model`` once and return the shape of every intermediate tensor.
+
+    ``inputs`` may be tensors of the model's framework or NumPy arrays (converted).
+    Keyword arguments go to the model (or to its ``activations``). A twin with an
+    ``activations`` method is traced through it; otherwise a PyTorch module through
+    forward hooks on its leaf modules and a Keras model through its leaf layers.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    framework = framework_of(model)
+    inputs = tuple(_as_input(value, framework) for value in inputs)
+    if callable(getattr(model, "activations", None)):
+        return _trace_activations(model, inputs, kwargs, framework, layout)
+    if framework == "torch":
+        import torch
+
+        if isinstance(model, torch.nn.Module):
+            return _trace_torch(model, inputs, kwargs, layout, include_input)
+    else:
+        import keras
+
+        if isinstance(model, keras.Model | keras.layers.Layer):
+            return _trace_keras(model, inputs, kwargs, layout, include_input)
+    raise TypeError(
+        f"cannot trace {type(model).__name__}: give it an activations(*inputs) method, "
+        "or pass a torch.nn.Module or a Keras model"
+    )
+
+
+def trace_twins(family: str, class_name: str, *inputs: Any, frameworks: Iterable[str] | None = None,
+                layout: str = "channels_last", model_kwargs: Mapping[str, Any] | None = None,
+                **call_kwargs: Any) -> dict[str, list[Step]]:
+    """Build ``torchflow.{pt,tf}.<family>.<class_name>(**model_kwargs)`` and trace each.
+
+    ``frameworks`` defaults to :func:`torchflow.available_frameworks`; NumPy
+    ``inputs`` are converted for each framework. Returns ``{framework: steps}``.
+    """
+    from torchflow.frameworks import available_frameworks
+
+    frameworks = list(frameworks) if frameworks is not None else available_frameworks()
+    package = {"torch": "pt", "tensorflow": "tf"}
+    flows = {}
+    for framework in ("torch", "tensorflow"):  # PyTorch first: it must load before TensorFlow
+        if framework not in frameworks:
+            continue
+        module = importlib.import_module(f"torchflow.{package[framework]}.{family}")
+        model = getattr(module, class_name)(**dict(model_kwargs or {}))
+        flows[framework] = trace(model, *inputs, layout=layout, **call_kwargs)
+    return flows
+
+
+# ---------------------------------------------------------------- comparing
+def _table(a: Sequence[Step], b: Sequence[Step], labels: tuple[str, str], bad: int | None) -> str:
+    rows = []
+    for i in range(max(len(a), len(b))):
+        left = str(a[i]) if i < len(a) else "-"
+        right = str(b[i]) if i < len(b) else "-"
+        mark = "  <-- differs" if i == bad else ""
+        rows.append(f"  {i:>3}  {left:<40} {right:<40}{mark}")
+    header = f"  {'#':>3}  {labels[0]:<40} {labels[1]:<40}"
+    return "\n".join([header, *rows])
+
+
+def compare_flows(torch_steps: Sequence[Step], tf_steps: Sequence[Step], check_names: bool = False,
+                  labels: tuple[str, str] = ("PyTorch", "TensorFlow")) -> None:
+    """Raise :class:`FlowMismatch` unless both flows have the same shapes, step by step.
+
+    Both must be traced in the same layout (the default, channels-last, is).
+    Names are compared only with ``check_names=True``: a module called ``fc1``
+    in one framework may be called ``dense`` in the other.
+    """
+    a_layouts = {s.layout for s in torch_steps}
+    b_layouts = {s.layout for s in tf_steps}
+    if a_layouts and b_layouts and a_layouts != b_layouts:
+        raise FlowMismatch(f"the flows were traced in different layouts ({a_layouts} vs {b_layouts}); "
+                           "trace both with the same layout= to compare them")
+    for i, (left, right) in enumerate(zip(torch_steps, tf_steps, strict=False)):
+        if left.shape != right.shape or (check_names and left.name != right.name):
+            what = "shape" if left.shape != right.shape else "name"
+            raise FlowMismatch(
+                f"the twins' dimension flows differ at step {i} ({what}): {labels[0]} {left} "
+                f"vs {labels[1]} {right}\n{_table(torch_steps, tf_steps, labels, i)}"
+            )
+    if len(torch_steps) != len(tf_steps):
+        raise FlowMismatch(
+            f"the twins' dimension flows have {len(torch_steps)} ({labels[0]}) and "
+            f"{len(tf_steps)} ({labels[1]}) steps\n"
+            f"{_table(torch_steps, tf_steps, labels, min(len(torch_steps), len(tf_steps)))}"
+        )
+
+
+# ------------------------------------------------------------------ drawing
+def _wrap(name: str, width: int = 14) -> str:
+    if len(name) <= width:
+        return name
+    parts = name.replace("_", "_\u200b").replace(".", ".\u200b").split("\u200b")
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = part
+        else:
+            line += part
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def draw_flow(steps: Sequence[Step], title: str | None = None, ax=None, direction: str = "horizontal",
+              per_row: int = 6, batch: bool = False):
+    """Draw ``steps`` as a block diagram: one box per tensor with its name and shape.
+
+    Boxes run left to right (``direction="horizontal"``, wrapping after
+    ``per_row`` boxes) or top to bottom (``"vertical"``). A box's shade grows with
+    the number of values per example. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if direction not in {"horizontal", "vertical"}:
+        raise ValueError("direction must be 'horizontal' or 'vertical'")
+    steps = list(steps)
+    if not steps:
+        raise ValueError("nothing to draw: the flow has no steps")
+    count = len(steps)
+    if direction == "horizontal":
+        nrows = math.ceil(count / per_row)
+        ncols = math.ceil(count / nrows)  # balanced rows: 8 boxes at 6 per row make 4 + 4
+        positions = [(i % ncols, -(i // ncols)) for i in range(count)]
+        box_w, box_h, gap_x, gap_y = 1.55, 0.95, 0.55, 0.6
+    else:
+        ncols, nrows = 1, count
+        positions = [(0, -i) for i in range(count)]
+        box_w, box_h, gap_x, gap_y = 2.4, 0.7, 0.5, 0.45
+    if ax is None:
+        inch = 0.75  # inches per unit of the drawing
+        width = (ncols * (box_w + gap_x) - gap_x + 0.3) * inch
+        height = (nrows * (box_h + gap_y) - gap_y + 0.3) * inch
+        top = 0.55 if title is not None else 0.1  # room for a two-line title
+        figure = plt.figure(figsize=(width, height + top))
+        ax = figure.add_axes((0, 0, 1, height / (height + top)))
+    sizes = np.log10([max(step.size, 1) for step in steps])
+    low, high = float(sizes.min()), float(sizes.max())
+    cmap = plt.get_cmap("Blues")
+    centres = []
+    for step, (col, row), size in zip(steps, positions, sizes, strict=True):
+        x = col * (box_w + gap_x)
+        y = row * (box_h + gap_y)
+        shade = 0.15 + 0.45 * ((size - low) / (high - low) if high > low else 0.5)
+        ax.add_patch(FancyBboxPatch((x, y), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.08",
+                                    facecolor=cmap(shade), edgecolor="#1f3b5a", linewidth=1.2))
+        ax.text(x + box_w / 2, y + box_h * 0.68, _wrap(step.name), ha="center", va="center",
+                fontsize=8.5, fontweight="bold", color="#10243a")
+        ax.text(x + box_w / 2, y + box_h * 0.25, step.shape_text(batch), ha="center", va="center",
+                fontsize=9, family="monospace", color="#10243a")
+        centres.append((x, y))
+    for (x0, y0), (x1, y1) in zip(centres, centres[1:], strict=False):
+        if direction == "vertical":
+            start, end, style = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1 + box_h), "arc3"
+        elif y0 == y1:
+            start, end, style = (x0 + box_w, y0 + box_h / 2), (x1, y1 + box_h / 2), "arc3"
+        else:  # next row: from the bottom of the last box to the top of the first
+            start, end, style = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1 + box_h), "arc3"
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#1f3b5a",
+                                     linewidth=1.1, connectionstyle=style, shrinkA=1, shrinkB=1))
+    xs = [c[0] for c in centres]
+    ys = [c[1] for c in centres]
+    ax.set_xlim(min(xs) - 0.15, max(xs) + box_w + 0.15)
+    ax.set_ylim(min(ys) - 0.15, max(ys) + box_h + 0.15)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def draw_flows(flows: Mapping[str, Sequence[Step]], title: str | None = None, **kwargs: Any):
+    """Check that the twins' flows agree and draw one diagram of them; returns the figure.
+
+    With two flows that agree, one diagram stands for both (the title says so);
+    with one flow (a framework missing), that one. Disagreeing flows raise
+    :class:`FlowMismatch` from :func:`compare_flows`.
+    """
+    from torchflow.plot import FRAMEWORK_LABELS
+
+    if not flows:
+        raise ValueError("no flows to draw: no framework could be traced")
+    names = list(flows)
+    if len(names) == 2:
+        compare_flows(flows[names[0]], flows[names[1]],
+                      labels=(FRAMEWORK_LABELS.get(names[0], names[0]), FRAMEWORK_LABELS.get(names[1], names[1])))
+    labels = " and ".join(FRAMEWORK_LABELS.get(n, n) for n in names)
+    note = f"traced from the {labels} twin{'s (identical shapes)' if len(names) > 1 else ''}"
+    ax = draw_flow(flows[names[0]], title=f"{title}\n{note}" if title else note, **kwargs)
+    return ax.figure
