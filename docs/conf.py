@@ -13,6 +13,10 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
+from torchflow.frameworks import load_in_safe_order  # noqa: E402
+
+load_in_safe_order()  # PyTorch's Triton before TensorFlow: autodoc and the examples import both
+
 project = "TorchFlow"
 author = "The TorchFlow authors"
 copyright = "2026, the TorchFlow authors"
@@ -86,9 +90,12 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,  # the run stamp reports peak memory itself
     "remove_config_comments": True,
+    "copyfile_regex": "",
     "matplotlib_animations": False,
     "min_reported_time": 1,
 }
+
+suppress_warnings = ["config.cache"]  # sphinx_gallery_conf holds a function (reset_frameworks)
 
 # Each example writes a JSON record (metrics, time per step, memory) for the comparison page.
 os.environ.setdefault("TORCHFLOW_RECORDS", str(DOCS / "_build" / "records"))

@@ -6,7 +6,7 @@ Dimension flow (``num_classes`` = C, 0 for the plain VAE)::
     sample:          z = mean + exp(logvar / 2) * noise,  noise ~ N(0, I)
     decoder p(x|z):  z (B, 100) ++ y (B, C) -> hidden (B, 128) -> logits (B, 784)
 
-The loss is the negative ELBO per image, in nats:
+The loss is the negative ELBO per image, in nats::
 
     reconstruction = sum over pixels of BCE(x, sigmoid(logits))
     kl = -1/2 * sum over latents of (1 + logvar - mean^2 - exp(logvar))
