@@ -1,0 +1,87 @@
+"""ResNet-18 (He et al., 2016) for small grey images -- the PyTorch twin.
+
+The block structure of ``torchvision.models.resnet18`` unchanged: a 7x7 stride-2
+stem and a 3x3 stride-2 max-pool, then four stages of two basic blocks (64, 128,
+256 and 512 channels; stages 2-4 halve the resolution), global average pooling
+and one dense layer ``fc``. Only ``in_channels`` (1 for grey images) and
+``num_classes`` differ from ImageNet's, and parameter names match torchvision's,
+so its ``state_dict`` loads into this model and back. A basic block computes
+
+    y = relu(x' + bn(conv3x3(relu(bn(conv3x3(x))))))
+
+with the shortcut x' = x, or a strided 1x1 conv + batch norm where the shape changes.
+
+    image (B, 1, 28, 28) -> stem conv 7x7/2 (B, 64, 14, 14) -> max-pool 3x3/2 (B, 64, 7, 7)
+      -> layer1 (B, 64, 7, 7) -> layer2 (B, 128, 4, 4) -> layer3 (B, 256, 2, 2) -> layer4 (B, 512, 1, 1)
+      -> average pool (B, 512) -> fc (B, num_classes)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
+        self.downsample = None
+        if stride != 1 or in_channels != channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, channels, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + shortcut)
+
+
+class ResNet18(nn.Module):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1,
+                 widths: tuple[int, int, int, int] = (64, 128, 256, 512)) -> None:
+        super().__init__()
+        self.backbone_frozen = False
+        self.conv1 = nn.Conv2d(in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0], momentum=0.1, eps=1e-5)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        stages, previous = [], widths[0]
+        for index, width in enumerate(widths):
+            stride = 1 if index == 0 else 2
+            stages.append(nn.Sequential(BasicBlock(previous, width, stride), BasicBlock(width, width)))
+            previous = width
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(widths[-1], num_classes)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The (B, 512) representation that ``fc`` reads."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(images))))  # (B, 64, 7, 7)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (B, 512, 1, 1)
+        return self.flatten(self.avgpool(x))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(images))
+
+    def freeze_backbone(self) -> None:
+        """Train only ``fc``: no gradients for the rest, whose batch norms keep their running statistics."""
+        self.backbone_frozen = True
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad = name.startswith("fc.")
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> ResNet18:
+        super().train(mode)
+        if self.backbone_frozen:
+            for module in self.children():
+                if module is not self.fc:
+                    module.eval()
+        return self

@@ -1,0 +1,91 @@
+"""ResNet-18 (He et al., 2016) for small grey images -- the TensorFlow twin.
+
+The block structure of ``torchvision.models.resnet18`` unchanged: a 7x7 stride-2
+stem and a 3x3 stride-2 max-pool, then four stages of two basic blocks (64, 128,
+256 and 512 channels; stages 2-4 halve the resolution), global average pooling
+and one dense layer ``fc``. Only ``in_channels`` (1 for grey images) and
+``num_classes`` differ from ImageNet's. Padding is explicit (``ZeroPadding2D``)
+because Keras' ``"same"`` pads a stride-2 convolution asymmetrically, PyTorch
+symmetrically. A basic block computes
+
+    y = relu(x' + bn(conv3x3(relu(bn(conv3x3(x))))))
+
+with the shortcut x' = x, or a strided 1x1 conv + batch norm where the shape changes.
+
+    image (B, 28, 28, 1) -> stem conv 7x7/2 (B, 14, 14, 64) -> max-pool 3x3/2 (B, 7, 7, 64)
+      -> layer1 (B, 7, 7, 64) -> layer2 (B, 4, 4, 128) -> layer3 (B, 2, 2, 256) -> layer4 (B, 1, 1, 512)
+      -> average pool (B, 512) -> fc (B, num_classes)
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+def _conv(channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> keras.Sequential:
+    layers = [keras.layers.ZeroPadding2D(padding)] if padding else []
+    return keras.Sequential(layers + [keras.layers.Conv2D(channels, kernel_size, strides=stride, use_bias=False)])
+
+
+def _batch_norm() -> keras.layers.BatchNormalization:
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)  # PyTorch's momentum=0.1
+
+
+class BasicBlock(keras.layers.Layer):
+    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = _conv(channels, kernel_size=3, stride=stride, padding=1)
+        self.bn1 = _batch_norm()
+        self.conv2 = _conv(channels, kernel_size=3, stride=1, padding=1)
+        self.bn2 = _batch_norm()
+        self.downsample = None
+        if stride != 1 or in_channels != channels:
+            self.downsample = keras.Sequential([
+                keras.layers.Conv2D(channels, kernel_size=1, strides=stride, use_bias=False),
+                _batch_norm(),
+            ])
+
+    def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x, training=training)
+        out = tf.nn.relu(self.bn1(self.conv1(x), training=training))
+        out = self.bn2(self.conv2(out), training=training)
+        return tf.nn.relu(out + shortcut)
+
+
+class ResNet18(keras.Model):
+    def __init__(self, num_classes: int = 10, in_channels: int = 1,
+                 widths: tuple[int, int, int, int] = (64, 128, 256, 512)) -> None:
+        super().__init__()
+        self.backbone_frozen = False
+        self.conv1 = _conv(widths[0], kernel_size=7, stride=2, padding=3)
+        self.bn1 = _batch_norm()
+        self.relu = keras.layers.ReLU()
+        self.maxpool = keras.Sequential([keras.layers.ZeroPadding2D(1), keras.layers.MaxPool2D(3, strides=2)])
+        stages, previous = [], widths[0]
+        for index, width in enumerate(widths):
+            stride = 1 if index == 0 else 2
+            stages.append(keras.Sequential([BasicBlock(previous, width, stride), BasicBlock(width, width)]))
+            previous = width
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = keras.layers.GlobalAveragePooling2D()
+        self.flatten = keras.layers.Flatten()
+        self.fc = keras.layers.Dense(num_classes)
+        self(tf.zeros([1, 28, 28, in_channels]))  # create the weights now
+
+    def features(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """The (B, 512) representation that ``fc`` reads."""
+        # zero padding before the max-pool equals PyTorch's -inf padding: the inputs are >= 0 after relu
+        x = self.maxpool(self.relu(self.bn1(self.conv1(images), training=training)))  # (B, 7, 7, 64)
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = stage(x, training=training)  # ... (B, 1, 1, 512)
+        return self.flatten(self.avgpool(x))
+
+    def call(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:
+        return self.fc(self.features(images, training=training))
+
+    def freeze_backbone(self) -> None:
+        """Train only ``fc``: no gradients for the rest, whose batch norms keep their running statistics."""
+        self.backbone_frozen = True
+        for layer in self.layers:
+            layer.trainable = layer is self.fc
