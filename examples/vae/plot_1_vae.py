@@ -70,7 +70,7 @@ hp = SimpleNamespace(
     latent_dim=100,
     batch_size=100,
     learning_rate=1e-3,
-    epochs=torchflow.scaled(smoke=1, cpu=10, full=50),
+    epochs=torchflow.scaled(smoke=1, cpu=15, full=50),
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),  # None: all of it
     test_size=torchflow.scaled(smoke=500, cpu=None, full=None),
     seed=0,
