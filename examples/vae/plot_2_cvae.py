@@ -13,7 +13,7 @@ every class, and let an independent judge, a small CNN classifier trained once
 on the same data, tell how often it sees the class we asked for.
 """
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 
 # %%
 # The conditional ELBO
@@ -65,6 +65,16 @@ hp = SimpleNamespace(
     seed=0,
 )
 hp
+
+# %%
+# The dimension flow, traced from both twins: the one-hot label widens the
+# input of each map by ten.
+from torchflow.flow import draw_flows, trace_twins
+
+flows = trace_twins("vae", "CVAE", np.zeros((2, hp.input_dim), np.float32), np.zeros(2, np.int64),
+                    frameworks=frameworks, model_kwargs=dict(input_dim=hp.input_dim, hidden_dim=hp.hidden_dim,
+                                                             latent_dim=hp.latent_dim, num_classes=hp.num_classes))
+fig = draw_flows(flows, title="CVAE: the label joins the encoder's and the decoder's input")
 
 # %%
 # Data
