@@ -32,11 +32,15 @@ extensions = [
     "sphinx_design",
     "sphinx_copybutton",
     "myst_parser",
+    "_ext.mathjax_offline",  # MathJax from docs/_static/mathjax, vendored from npm when missing
+    "_ext.comparison",  # docs/comparison.md from the examples' records, after the gallery has run
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb"]
+# math renders offline: a local MathJax 3 (see docs/_ext/mathjax_offline.py; CDN fallback with a warning)
+mathjax_path = "mathjax/tex-mml-chtml.js"
 autodoc_mock_imports: list[str] = []
 autosummary_generate = True
 intersphinx_mapping: dict = {}  # the build machine is offline: no inventories to fetch
@@ -52,6 +56,7 @@ html_theme_options = {
 
 # ---------------------------------------------------------------- the gallery
 CHAPTERS = ["cnn", "vae", "gan", "rnn", "embeddings", "seq2seq"]
+torchflow_chapters = CHAPTERS  # the order of the comparison page
 present = [f"../examples/{name}" for name in CHAPTERS if (ROOT / "examples" / name).is_dir()]
 # `nox -s docs -- NAME` (TORCHFLOW_EXAMPLE) runs only the examples whose path matches NAME
 only = os.environ.get("TORCHFLOW_EXAMPLE")

@@ -1,0 +1,330 @@
+"""The framework comparison page, written at build time from what the examples recorded.
+
+Every example ends with ``run.finish()``, which writes a JSON record (metrics,
+time per step, memory, budget, versions, data, ...) into ``$TORCHFLOW_RECORDS``
+(conf.py sets it to ``docs/_build/records``). After sphinx-gallery has run the
+examples (this handler runs on ``builder-inited`` after sphinx-gallery's own),
+the records are collected into ``docs/comparison.md``, a generated, git-ignored
+page.
+
+Parity tests: every model family ``F`` (a module ``torchflow.pt.F`` /
+``torchflow.tf.F`` that an example imports) has ``tests/test_parity_F.py``; the
+page links its source and, when a JUnit XML report of the test-suite exists
+(``nox -s tests`` writes ``docs/_build/test-results.xml``; another path with
+``$TORCHFLOW_TEST_RESULTS``), shows how its tests fared and when.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PAGE = "comparison.md"
+RECORDS_ENV = "TORCHFLOW_RECORDS"
+RESULTS_ENV = "TORCHFLOW_TEST_RESULTS"
+LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+TWINS = ("torch", "tensorflow")
+
+
+@dataclass
+class Example:
+    path: Path  # relative to the repository root
+    chapter: str
+    title: str
+    run_name: str | None
+    families: list[str] = field(default_factory=list)
+
+    @property
+    def docname(self) -> str:
+        return f"auto_examples/{self.chapter}/{self.path.stem}"
+
+
+@dataclass
+class TestStatus:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped
+
+    def text(self) -> str:
+        if self.total == 0:
+            return "not in the report"
+        if self.failed:
+            return f"❌ {self.failed} of {self.total} failed"
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return f"✅ {self.passed} passed{skipped}"
+
+
+# ------------------------------------------------------------------ inputs
+def find_examples(root: Path, chapters: list[str]) -> list[Example]:
+    """Every ``examples/<chapter>/plot_*.py``: title, run name and the model families it imports."""
+    examples = []
+    for path in sorted((root / "examples").glob("*/plot_*.py")):
+        source = path.read_text(encoding="utf-8")
+        try:
+            docstring = ast.get_docstring(ast.parse(source)) or ""
+        except SyntaxError:
+            docstring = ""
+        title = next((line.strip() for line in docstring.splitlines() if line.strip()), path.stem)
+        run = re.search(r"""\bRun\(\s*["']([^"']+)["']""", source)
+        families = sorted(set(re.findall(r"^\s*from torchflow\.(?:pt|tf)\.(\w+) import", source, re.M)))
+        examples.append(Example(path.relative_to(root), path.parent.name, title, run and run.group(1), families))
+    order = {name: i for i, name in enumerate(chapters)}
+    examples.sort(key=lambda e: (order.get(e.chapter, len(order)), e.chapter, e.path.name))
+    return examples
+
+
+def load_records(directory: Path) -> tuple[dict[str, dict], list[str]]:
+    """The JSON records by run name, and a note for each unreadable one."""
+    records, problems = {}, []
+    if not directory.is_dir():
+        return records, problems
+    for path in sorted(directory.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            records[record["name"]] = record
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"{path.name}: {error}")
+    return records, problems
+
+
+def load_test_results(path: Path) -> tuple[dict[str, TestStatus], str | None]:
+    """Per test module (``test_parity_vae``), how its test cases fared; and when the report was made."""
+    statuses: dict[str, TestStatus] = defaultdict(TestStatus)
+    if not path.is_file():
+        return statuses, None
+    try:
+        tree = ET.parse(path)
+    except (ET.ParseError, OSError):
+        return statuses, None
+    when = None
+    for suite in tree.iter("testsuite"):
+        when = when or suite.get("timestamp")
+    for case in tree.iter("testcase"):
+        module = (case.get("classname") or "").split(".")[-1]
+        if case.get("file"):
+            module = Path(case.get("file")).stem
+        status = statuses[module]
+        if case.find("failure") is not None or case.find("error") is not None:
+            status.failed += 1
+            status.failures.append(case.get("name", "?"))
+        elif case.find("skipped") is not None:
+            status.skipped += 1
+        else:
+            status.passed += 1
+    if when is None:
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+    return statuses, when
+
+
+# ------------------------------------------------------------------ output
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _number(value: float | None, scale: float = 1.0, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    return f"{value * scale:.{digits}g}"
+
+
+def _table(header: list[str], rows: list[list[str]], align: list[str] | None = None) -> list[str]:
+    align = align or ["l"] * len(header)
+    marks = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _twin(record: dict, framework: str) -> dict | None:
+    return next((t for t in record.get("twins", []) if t.get("framework") == framework), None)
+
+
+def _gap(a: float | None, b: float | None) -> str:
+    if a is None or b is None or a == 0:
+        return "–"
+    return f"{abs(a - b) / abs(a):.1%}"
+
+
+def render(examples: list[Example], records: dict[str, dict], problems: list[str],
+           statuses: dict[str, TestStatus], results_when: str | None, results_path: Path,
+           root: Path, built_pages: set[str]) -> str:
+    lines = [
+        "% Generated by docs/_ext/comparison.py at build time from the examples' records; do not edit.",
+        "",
+        "# The frameworks compared",
+        "",
+        "Every tutorial trains the same model twice, in PyTorch and in TensorFlow 2. This page collects,",
+        "when the book is built, what each twin reached, how long one training step took and how much",
+        "memory the process had used, together with the budget, the library versions and the data that",
+        "produced those numbers. It is regenerated from the records that the examples write",
+        "(`run.finish()`), so it always describes this build of the book.",
+        "",
+    ]
+    budgets = sorted({r.get("budget", "?") for r in records.values()})
+    if len(budgets) > 1:
+        lines += [":::{warning}", f"The records come from different budgets ({', '.join(budgets)}): "
+                  "rebuild the whole book with one budget before comparing across tutorials.", ":::", ""]
+    if not records:
+        lines += [":::{note}", "No example has recorded a run yet: build the book with `nox -s docs`.", ":::", ""]
+
+    def link(example: Example) -> str:
+        if example.docname in built_pages:
+            return f"{{doc}}`{example.title} </{example.docname}>`"
+        return example.title
+
+    known = {e.run_name for e in examples}
+    orphans = sorted(set(records) - known)
+
+    # results
+    lines += ["## Results", "",
+              "The metric each tutorial states on its page, for both twins, and the relative gap between",
+              "them. The twins start from different random weights, so a small gap is expected; the",
+              "parity tests (last column) check that with the *same* weights they compute the same thing.", ""]
+    rows = []
+    for example in examples:
+        record = records.get(example.run_name)
+        parity = ", ".join(
+            f"{{ref}}`{statuses.get(f'test_parity_{f}', TestStatus()).text() if results_when else f'test_parity_{f}'}"
+            f" <parity-{f}>`"
+            for f in example.families if (root / "tests" / f"test_parity_{f}.py").is_file())
+        parity = parity or "no parity test"
+        if record is None:
+            rows.append([link(example), "*not run in this build*", "–", "–", "–", parity])
+            continue
+        torch_twin, tf_twin = _twin(record, "torch"), _twin(record, "tensorflow")
+        metrics = list(dict.fromkeys([*(torch_twin or {}).get("metrics", {}), *(tf_twin or {}).get("metrics", {})]))
+        for i, metric in enumerate(metrics or ["–"]):
+            a = (torch_twin or {}).get("metrics", {}).get(metric)
+            b = (tf_twin or {}).get("metrics", {}).get(metric)
+            skipped = set(record.get("skipped", []))
+            rows.append([
+                link(example) if i == 0 else "", metric,
+                "skipped" if "torch" in skipped else _number(a),
+                "skipped" if "tensorflow" in skipped else _number(b),
+                _gap(a, b), parity if i == 0 else "",
+            ])
+    lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "gap", "parity test"], rows,
+                    ["l", "l", "r", "r", "r", "l"])
+
+    # cost
+    lines += ["## Time and memory", "",
+              "Time per training step is the mean wall time of one optimiser step (forward, backward,",
+              "update), measured by the example around its own training loop, after the first step.",
+              "Peak memory is the peak resident memory of the build process when the twin finished: the",
+              "twins of a page run one after the other in one process, so the second twin's figure",
+              "includes the first one's.", ""]
+    rows = []
+    for example in examples:
+        record = records.get(example.run_name)
+        if record is None:
+            continue
+        for i, framework in enumerate(TWINS):
+            twin = _twin(record, framework)
+            if twin is None:
+                continue
+            rows.append([
+                link(example) if i == 0 or _twin(record, TWINS[0]) is None else "", LABELS[framework],
+                twin.get("device") or "–", _number(twin.get("seconds_per_step"), 1000, 3),
+                _number(twin.get("train_seconds"), 1, 3), _number(twin.get("peak_memory_mb"), 1, 4),
+            ])
+    lines += _table(["tutorial", "twin", "device", "ms per step", "training s", "peak memory MB"], rows,
+                    ["l", "l", "l", "r", "r", "r"])
+
+    # provenance
+    lines += ["## What produced these numbers", ""]
+    rows = []
+    for example in examples:
+        record = records.get(example.run_name)
+        if record is None:
+            continue
+        versions = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
+        rows.append([link(example), record.get("budget", "?"), record.get("date", "?").replace("T", " "),
+                     f"{record.get('wall_seconds', 0):.1f} s", record.get("platform", "?"), versions])
+    lines += _table(["tutorial", "budget", "built", "wall time", "machine", "versions"], rows)
+    lines += ["### Data", ""]
+    for example in examples:
+        record = records.get(example.run_name)
+        if record is None:
+            continue
+        lines.append(f"{link(example)}")
+        lines += [f": {_cell(d)}" for d in record.get("data", [])] or [": (no data recorded)"]
+        lines.append("")
+
+    # parity
+    families = sorted({f for e in examples for f in e.families})
+    lines += ["## Parity tests", "",
+              "A parity test copies one set of weights into both twins of a model family and checks that",
+              "the forward pass, the loss and the gradients agree on a small batch, to the tolerance its",
+              "docstring states."]
+    if results_when:
+        lines += [f"Status from the test report of {results_when.replace('T', ' ')} (`nox -s tests`).", ""]
+    else:
+        lines += ["", ":::{note}",
+                  f"No test report was found at `{results_path}`, so the status of the tests is not shown; "
+                  "`nox -s tests` writes it (any `pytest --junitxml=FILE` report will do, named by "
+                  f"`${RESULTS_ENV}`).", ":::", ""]
+    for family in families:
+        test_file = root / "tests" / f"test_parity_{family}.py"
+        users = ", ".join(link(e) for e in examples if family in e.families)
+        lines += [f"(parity-{family})=", f"### `{family}`: `tests/{test_file.name}`", ""]
+        if not test_file.is_file():
+            lines += [f"No parity test yet for `torchflow.pt.{family}` / `torchflow.tf.{family}` "
+                      f"(used by {users}).", ""]
+            continue
+        status = statuses.get(test_file.stem, TestStatus())
+        lines += [f"Used by {users}." + (f" Status: {status.text()}." if results_when else ""), ""]
+        if status.failures:
+            lines += ["Failed: " + ", ".join(f"`{name}`" for name in status.failures), ""]
+        lines += [f":::{{dropdown}} tests/{test_file.name}", f"```{{literalinclude}} /../tests/{test_file.name}",
+                  ":language: python", "```", ":::", ""]
+
+    if orphans or problems:
+        lines += ["## Other records", ""]
+        lines += [f"- `{name}`: a record without an example (a removed or renamed tutorial?)" for name in orphans]
+        lines += [f"- unreadable record {p}" for p in problems]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_comparison(app) -> None:
+    from sphinx.util import logging
+
+    logger = logging.getLogger(__name__)
+    srcdir = Path(app.srcdir)
+    root = srcdir.parent
+    records_dir = Path(os.environ.get(RECORDS_ENV) or srcdir / "_build" / "records")
+    results_path = Path(os.environ.get(RESULTS_ENV) or srcdir / "_build" / "test-results.xml")
+    examples = find_examples(root, list(app.config.torchflow_chapters))
+    records, problems = load_records(records_dir)
+    statuses, when = load_test_results(results_path)
+    built = {e.docname for e in examples if (srcdir / f"{e.docname}.rst").is_file()}
+    text = render(examples, records, problems, statuses, when, results_path.relative_to(root)
+                  if results_path.is_relative_to(root) else results_path, root, built)
+    page = srcdir / PAGE
+    if not page.is_file() or page.read_text(encoding="utf-8") != text:  # unchanged: no re-read
+        page.write_text(text, encoding="utf-8")
+    missing = [e.run_name for e in examples if e.run_name and e.run_name not in records]
+    logger.info(f"comparison page: {len(records)} records, {len(statuses)} test modules in the report"
+                + (f"; not recorded: {', '.join(missing)}" if missing else ""))
+    for problem in problems:
+        logger.warning(f"comparison page: unreadable record {problem}", type="torchflow", subtype="records")
+
+
+def setup(app):
+    app.add_config_value("torchflow_chapters", [], "env", types=frozenset({list, tuple}))
+    # after sphinx-gallery's generate_gallery_rst (priority 500), which runs the examples
+    app.connect("builder-inited", write_comparison, priority=900)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
