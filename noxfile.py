@@ -49,8 +49,10 @@ def heavy_env(session: nox.Session, extras: str = CPU_EXTRAS, venv: Path = HEAVY
 def tests(session: nox.Session) -> None:
     """Unit, parity and data tests, and every example end to end in the smoke budget."""
     python = heavy_env(session)
-    session.run(python, "-m", "pytest", *(session.posargs or ["-q"]), external=True,
-                env={"TORCHFLOW_BUDGET": "smoke"})
+    session.run(python, "-m", "pytest", *(session.posargs or ["-q"]),
+                # the JUnit report gives the comparison page its parity-test status
+                f"--junitxml={ROOT / 'docs' / '_build' / 'test-results.xml'}",
+                external=True, env={"TORCHFLOW_BUDGET": "smoke"})
 
 
 def _build_docs(session: nox.Session, python: str, budget: str, builddir: str) -> None:
@@ -84,3 +86,24 @@ def lint(session: nox.Session) -> None:
     """ruff over the package, tests, examples and docs config."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "noxfile.py", "data")
+
+
+@nox.session
+def mathjax(session: nox.Session) -> None:
+    """Vendor MathJax 3 into docs/_static/mathjax (npm, or ``-- --tarball FILE``); docs builds also do it."""
+    session.run("python", "docs/_ext/mathjax_offline.py", *session.posargs)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The built site (docs/_build/html) in headless Chromium: figures, tabs, math, search; screenshots.
+
+    Builds nothing: run ``nox -s docs`` first. Needs Debian's ``chromium`` and ``chromium-driver``.
+    """
+    site = ROOT / "docs" / "_build" / "html"
+    if not (site / "index.html").is_file():
+        session.error(f"no built site at {site}: run `nox -s docs` first")
+    session.install("pytest>=8", "selenium>=4.10")
+    session.run("pytest", "-q", "--confcutdir=tests/browser", "-p", "no:cacheprovider", "tests/browser",
+                *session.posargs, env={"TORCHFLOW_SITE": str(site),
+                                       "TORCHFLOW_ARTEFACTS": str(ROOT / "test-artefacts" / "browser")})

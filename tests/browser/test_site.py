@@ -1,0 +1,206 @@
+"""The built book in a real browser: figures load, framework tabs switch, math renders, search works.
+
+Run with ``nox -s browser`` after ``nox -s docs``. The site (``$TORCHFLOW_SITE``,
+e.g. ``docs/_build/html``) is served on 127.0.0.1 by :mod:`http.server` and
+driven in Debian's headless Chromium (``/usr/bin/chromium`` and
+``/usr/bin/chromedriver``; ``$CHROMIUM`` / ``$CHROMEDRIVER`` to override)
+through Selenium. Screenshots and the browser console of every page land in
+``$TORCHFLOW_ARTEFACTS`` (default ``test-artefacts/browser``).
+
+Without ``$TORCHFLOW_SITE`` the module is skipped, so a plain ``pytest`` (as in
+``nox -s tests``) does not need a browser.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+SITE = os.environ.get("TORCHFLOW_SITE")
+if not SITE:
+    pytest.skip("browser test: run `nox -s browser` (needs $TORCHFLOW_SITE, a built site)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = Path(os.environ.get("TORCHFLOW_ARTEFACTS", ROOT / "test-artefacts" / "browser"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+VAE_PAGE = "auto_examples/vae/plot_1_vae.html"
+TIMEOUT = 30
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    site = Path(SITE)
+    if not (site / "index.html").is_file():
+        pytest.fail(f"no built site at {site}: run `nox -s docs` first")
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not Path(path).is_file():
+            pytest.fail(f"{path} not found: apt-get install -y chromium chromium-driver (Debian package {what})")
+    profile = tempfile.mkdtemp(prefix="torchflow-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,900", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(TIMEOUT)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, condition, what: str, timeout: float = TIMEOUT):
+    try:
+        return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    except Exception as error:  # a timeout, said in words
+        raise AssertionError(f"timed out after {timeout} s waiting for {what} on {driver.current_url}") from error
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete", "the page to load")
+
+
+def save(driver, name: str) -> list[dict]:
+    """A full-page screenshot and the browser console of the current page; returns the console."""
+    height = driver.execute_script("return Math.max(document.body.scrollHeight, 900)")
+    driver.set_window_size(1280, min(int(height), 12000))
+    driver.save_screenshot(str(ARTEFACTS / f"{name}.png"))
+    driver.set_window_size(1280, 900)
+    console = driver.get_log("browser")
+    (ARTEFACTS / f"{name}.console.json").write_text(json.dumps(console, indent=1))
+    return console
+
+
+def local_errors(console: list[dict], site_url: str) -> list[str]:
+    """Failed requests for the site's own files (a missing script, image or font).
+
+    Not the favicon, which the browser asks for by itself and the book does not ship.
+    """
+    return [entry["message"] for entry in console
+            if entry.get("level") == "SEVERE" and entry.get("source") == "network"
+            and site_url.rstrip("/") in entry.get("message", "") and "/favicon.ico" not in entry["message"]]
+
+
+def image_report(driver) -> list[dict]:
+    """Every <img> after scrolling it into view (lazy images load): its source and natural width."""
+    driver.execute_script("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
+    for image in driver.find_elements(By.TAG_NAME, "img"):
+        driver.execute_script("arguments[0].scrollIntoView()", image)
+    wait_for(driver, lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete)"), "the images to finish loading")
+    return driver.execute_script(
+        "return Array.from(document.images).map(i => ({src: i.getAttribute('src'), width: i.naturalWidth}))")
+
+
+def test_landing_page(browser, site_url):
+    open_page(browser, site_url + "index.html")
+    assert "TorchFlow" in browser.title
+    links = [a.get_attribute("href") or "" for a in browser.find_elements(By.CSS_SELECTOR, "a")]
+    assert any("comparison.html" in href for href in links), "the landing page links the comparison page"
+    assert any("auto_examples" in href for href in links), "the landing page links the gallery"
+    broken = [i for i in image_report(browser) if i["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+    console = save(browser, "landing")
+    assert not local_errors(console, site_url)
+
+
+def test_example_page_figures_tabs_and_math(browser, site_url):
+    open_page(browser, site_url + VAE_PAGE)
+    images = image_report(browser)
+    figures = [i for i in images if "sphx_glr_plot_1_vae" in (i["src"] or "")]
+    assert len(figures) >= 4, f"expected the page's figures, found {images}"
+    broken = [i for i in images if i["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+
+    # framework tabs: the TensorFlow tab's content is hidden, then shown when its label is clicked
+    tab_set = browser.find_element(By.CSS_SELECTOR, ".sd-tab-set")
+    labels = {label.text.strip(): label for label in tab_set.find_elements(By.CSS_SELECTOR, "label.sd-tab-label")}
+    assert {"PyTorch", "TensorFlow"} <= set(labels), f"tabs found: {list(labels)}"
+
+    def content(label):
+        return browser.find_element(By.ID, label.get_attribute("aria-controls"))
+
+    assert content(labels["PyTorch"]).is_displayed()
+    assert not content(labels["TensorFlow"]).is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", labels["TensorFlow"])
+    labels["TensorFlow"].click()
+    wait_for(browser, lambda d: content(labels["TensorFlow"]).is_displayed(), "the TensorFlow tab to show")
+    assert not content(labels["PyTorch"]).is_displayed()
+    assert "tensorflow" in content(labels["TensorFlow"]).text.lower() or "tf." in content(labels["TensorFlow"]).text
+
+    # math: MathJax is the local copy, and it typeset the equations without errors
+    sources = [s.get_attribute("src") or "" for s in browser.find_elements(By.CSS_SELECTOR, "script[src]")]
+    mathjax = [s for s in sources if "mathjax" in s.lower()]
+    assert mathjax and all(s.startswith(site_url) for s in mathjax), f"MathJax is not served locally: {mathjax}"
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "mjx-container")) > 0, "MathJax output")
+    containers = browser.find_elements(By.CSS_SELECTOR, "mjx-container")
+    assert len(containers) >= 5
+    assert not browser.find_elements(By.CSS_SELECTOR, "mjx-merror"), "MathJax reported a TeX error"
+    assert browser.execute_script(
+        "return Array.from(document.querySelectorAll('mjx-container')).some(c => c.getBoundingClientRect().width > 0)")
+    console = save(browser, "example-vae")
+    assert not local_errors(console, site_url), local_errors(console, site_url)
+
+
+def test_comparison_page(browser, site_url):
+    open_page(browser, site_url + "comparison.html")
+    heading = browser.find_element(By.CSS_SELECTOR, "article h1").text
+    assert "compared" in heading.lower()
+    tables = browser.find_elements(By.CSS_SELECTOR, "table")
+    assert tables, "the comparison page has no tables"
+    text = tables[0].text
+    assert "PyTorch" in text and "TensorFlow" in text
+    assert "Variational autoencoder" in text
+    first_row = tables[0].find_elements(By.CSS_SELECTOR, "tbody tr")[0]
+    link = first_row.find_element(By.TAG_NAME, "a").get_attribute("href")
+    assert link.endswith(".html") and "auto_examples" in link
+    broken = [i for i in image_report(browser) if i["width"] == 0]
+    assert not broken
+    console = save(browser, "comparison")
+    assert not local_errors(console, site_url)
+
+
+def test_search_finds_a_model_name(browser, site_url):
+    open_page(browser, site_url + "search.html?q=VAE")
+    # Sphinx lists the results one by one, then writes its summary ("Search finished, found N pages")
+    wait_for(browser, lambda d: "found" in d.find_element(By.ID, "search-results").text.lower()
+             and d.find_elements(By.CSS_SELECTOR, "#search-results li"), "search results")
+    results = browser.find_elements(By.CSS_SELECTOR, "#search-results li")
+    hrefs = [a.get_attribute("href") for r in results for a in r.find_elements(By.TAG_NAME, "a")]
+    assert any("plot_1_vae" in (h or "") for h in hrefs), f"search for VAE did not find its page: {hrefs}"
+    save(browser, "search-vae")
