@@ -186,9 +186,15 @@ def test_comparison_page(browser, site_url):
     text = tables[0].text
     assert "PyTorch" in text and "TensorFlow" in text
     assert "Variational autoencoder" in text
-    first_row = tables[0].find_elements(By.CSS_SELECTOR, "tbody tr")[0]
-    link = first_row.find_element(By.TAG_NAME, "a").get_attribute("href")
-    assert link.endswith(".html") and "auto_examples" in link
+    vae_row = next(r for r in tables[0].find_elements(By.CSS_SELECTOR, "tbody tr")
+                   if "Variational autoencoder" in r.text)
+    link = vae_row.find_element(By.TAG_NAME, "a").get_attribute("href")
+    assert link.endswith("auto_examples/vae/plot_1_vae.html")
+    # every link of the page to the site itself leads to a page that exists
+    hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "article a[href]")]
+    local = {h.split("#")[0][len(site_url):] for h in hrefs if h.startswith(site_url)}
+    missing = sorted(path for path in local if path and not (Path(SITE) / path).is_file())
+    assert not missing, f"links to missing pages: {missing}"
     broken = [i for i in image_report(browser) if i["width"] == 0]
     assert not broken
     console = save(browser, "comparison")

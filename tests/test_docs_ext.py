@@ -1,0 +1,136 @@
+"""The book's Sphinx extensions: the comparison page and the offline MathJax."""
+
+import io
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs"))
+
+from _ext import comparison, mathjax_offline  # noqa: E402
+
+RECORD = {
+    "name": "vae", "budget": "cpu", "date": "2026-01-02T03:04:05", "wall_seconds": 61.5,
+    "versions": {"python": "3.11", "torch": "2.14", "tensorflow": "2.21"}, "platform": "Linux x86_64, 2 cores",
+    "data": ["Fashion-MNIST (train), 60,000 items"],
+    "twins": [
+        {"framework": "torch", "metrics": {"held-out negative ELBO (nats)": 250.0}, "seconds_per_step": 0.002,
+         "train_seconds": 12.0, "peak_memory_mb": 900.0, "device": "cpu"},
+        {"framework": "tensorflow", "metrics": {"held-out negative ELBO (nats)": 255.0}, "seconds_per_step": 0.003,
+         "train_seconds": 15.0, "peak_memory_mb": 1100.0, "device": "/CPU:0"},
+    ],
+    "skipped": [],
+}
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" timestamp="2026-01-02T01:00:00">
+<testcase classname="tests.test_parity_vae" name="test_same[VAE]" time="0.1"/>
+<testcase classname="tests.test_parity_vae" name="test_same[CVAE]" time="0.1"><failure message="x"/></testcase>
+<testcase classname="tests.test_core" name="test_other" time="0.1"/>
+</testsuite></testsuites>"""
+
+
+def _page(tmp_path, records=(RECORD,), junit=JUNIT, extra_record=None):
+    records_dir = tmp_path / "records"
+    records_dir.mkdir()
+    for record in records:
+        (records_dir / f"{record['name']}.json").write_text(json.dumps(record))
+    if extra_record:
+        (records_dir / "broken.json").write_text(extra_record)
+    report = tmp_path / "results.xml"
+    if junit:
+        report.write_text(junit)
+    examples = comparison.find_examples(ROOT, ["cnn", "vae"])
+    loaded, problems = comparison.load_records(records_dir)
+    statuses, when = comparison.load_test_results(report)
+    built = {e.docname for e in examples}
+    return comparison.render(examples, loaded, problems, statuses, when, report, ROOT, built)
+
+
+def test_the_vae_examples_are_found_with_their_family():
+    examples = {e.run_name: e for e in comparison.find_examples(ROOT, ["vae"])}
+    assert examples["vae"].title == "Variational autoencoder"
+    assert examples["vae"].families == ["vae"]
+    assert examples["vae"].docname == "auto_examples/vae/plot_1_vae"
+
+
+def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
+    page = _page(tmp_path)
+    assert "| {doc}`Variational autoencoder </auto_examples/vae/plot_1_vae>` | held-out negative ELBO (nats) " \
+           "| 250 | 255 | 2.0% |" in page
+    assert "| PyTorch | cpu | 2 | 12 | 900 |" in page
+    assert "| TensorFlow | /CPU:0 | 3 | 15 | 1100 |" in page
+    assert "| cpu | 2026-01-02 03:04:05 | 61.5 s |" in page
+    assert "Fashion-MNIST (train), 60,000 items" in page
+    assert "❌ 1 of 2 failed" in page and "`test_same[CVAE]`" in page
+    assert "```{literalinclude} /../tests/test_parity_vae.py" in page
+    assert "Conditional VAE" in page and "*not run in this build*" in page  # cvae has no record here
+
+
+def test_without_records_or_report_the_page_says_so(tmp_path):
+    page = _page(tmp_path, records=(), junit=None, extra_record="{not json")
+    assert "No example has recorded a run yet" in page
+    assert "No test report was found" in page
+    assert "unreadable record broken.json" in page
+
+
+def test_mixed_budgets_are_flagged(tmp_path):
+    other = dict(RECORD, name="cvae", budget="smoke")
+    assert "different budgets (cpu, smoke)" in _page(tmp_path, records=(RECORD, other))
+
+
+def _tarball(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_mathjax_is_vendored_from_a_tarball_keeping_what_the_page_loads(tmp_path):
+    tarball = _tarball(tmp_path / "mathjax.tgz", {
+        "package/es5/tex-mml-chtml.js": b"// mathjax",
+        "package/es5/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff": b"font",
+        "package/es5/input/tex/extensions/physics.js": b"// ext",
+        "package/es5/tex-svg-full.js": b"// not needed",
+        "package/README.md": b"readme",
+    })
+    target = tmp_path / "static" / "mathjax"
+    entry = mathjax_offline.vendor(target, tarball)
+    assert entry.read_bytes() == b"// mathjax"
+    assert (target / "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
+    assert (target / "input/tex/extensions/physics.js").is_file()
+    assert not (target / "tex-svg-full.js").exists() and not (target / "README.md").exists()
+    assert mathjax_offline.installed(target)
+
+
+def test_a_tarball_that_is_not_mathjax_is_refused_and_leaves_nothing(tmp_path):
+    tarball = _tarball(tmp_path / "other.tgz", {"package/es5/something.js": b"x"})
+    target = tmp_path / "static" / "mathjax"
+    with pytest.raises(mathjax_offline.MathJaxUnavailable, match="not a MathJax 3 package"):
+        mathjax_offline.vendor(target, tarball)
+    assert not target.exists()
+    assert not mathjax_offline.installed(target)
+
+
+def test_without_npm_or_tarball_the_build_warns_and_uses_the_cdn(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm here
+    monkeypatch.delenv(mathjax_offline.TARBALL_ENV, raising=False)
+    warnings = []
+
+    class Logger:
+        def warning(self, message, **kwargs):
+            warnings.append(message)
+
+        def info(self, message, **kwargs):
+            pass
+
+    monkeypatch.setattr("sphinx.util.logging.getLogger", lambda name: Logger())
+    app = type("App", (), {"confdir": str(tmp_path)})()
+    config = type("Config", (), {"mathjax_path": mathjax_offline.LOCAL_PATH})()
+    mathjax_offline._check(app, config)
+    assert config.mathjax_path == mathjax_offline.CDN_URL
+    assert "npm is not installed" in warnings[0] and "mathjax_offline.py" in warnings[0]
