@@ -85,7 +85,7 @@ def docs_gpu(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, examples and docs config."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "noxfile.py", "data")
+    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data")
 
 
 @nox.session
