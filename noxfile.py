@@ -62,6 +62,7 @@ def _build_docs(session: nox.Session, python: str, budget: str, builddir: str) -
     if os.environ.get("TORCHFLOW_CLEAN"):
         shutil.rmtree(ROOT / "docs" / "auto_examples", ignore_errors=True)
         shutil.rmtree(ROOT / builddir, ignore_errors=True)
+        shutil.rmtree(ROOT / "docs" / "_build" / "records", ignore_errors=True)
     session.run(python, "-m", "sphinx", "-b", "html", "-j", "1", "docs", builddir, external=True, env=env)
     session.log(f"open {ROOT / builddir / 'index.html'} (or: python -m http.server -d {builddir})")
 

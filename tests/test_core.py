@@ -99,3 +99,15 @@ def test_seed_everything_makes_both_frameworks_repeat():
         torchflow.seed_everything(7)
         draws.append((np.random.rand(), torch.rand(1).item(), float(tf.random.uniform([]))))
     assert draws[0] == draws[1]
+
+
+def test_importing_torchflow_pins_the_openmp_threads():
+    """Without OMP_NUM_THREADS, PyTorch slows down ~50x once TensorFlow has run an op (see torchflow/__init__)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", "import os, torchflow; print(os.environ['OMP_NUM_THREADS'])"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert int(out) == len(os.sched_getaffinity(0))

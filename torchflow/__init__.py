@@ -6,6 +6,15 @@ still runs where only one of the two is installed. The twins live in
 per model family with the same names, arguments and defaults.
 """
 
+import os as _os
+
+# PyTorch and TensorFlow's oneDNN share the OpenMP runtime; unless its thread
+# count is set before either starts, PyTorch runs up to 50x slower once
+# TensorFlow has executed an op in the same process (measured here: 2.4 ms ->
+# 111 ms per VAE step). Pinning it to the cores this process may use avoids that.
+if hasattr(_os, "sched_getaffinity"):
+    _os.environ.setdefault("OMP_NUM_THREADS", str(len(_os.sched_getaffinity(0))))
+
 from torchflow.budget import BUDGETS, get_budget, scaled
 from torchflow.frameworks import available_frameworks, framework_available, skip_note
 from torchflow.seed import seed_everything

@@ -14,7 +14,7 @@ on Fashion-MNIST, and compares what the twins learned. Both are written with
 matrix product, so nothing is hidden in a layer class.
 """
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # The evidence lower bound
