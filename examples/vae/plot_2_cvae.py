@@ -57,7 +57,7 @@ hp = SimpleNamespace(
     num_classes=10,
     batch_size=100,
     learning_rate=1e-3,
-    epochs=torchflow.scaled(smoke=1, cpu=35, full=80),
+    epochs=torchflow.scaled(smoke=1, cpu=20, full=80),
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),
     test_size=torchflow.scaled(smoke=500, cpu=None, full=None),
     samples_per_class=100,
