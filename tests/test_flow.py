@@ -114,3 +114,15 @@ def test_drawing_puts_every_name_and_shape_on_the_figure():
     ax = draw_flow([Step("x", ("B", 28, 28, 1)), Step("y", ("B", 10))], direction="vertical")
     assert "28 × 28 × 1" in [t.get_text() for t in ax.texts]
     matplotlib.pyplot.close("all")
+
+
+def test_image_twins_trace_to_the_same_shapes():
+    from torchflow.flow import compare_flows, trace_image_twins
+
+    flows = trace_image_twins("cnn", "ConvNet", (32, 32, 3), frameworks=["torch", "tensorflow"])
+    compare_flows(flows["torch"], flows["tensorflow"])
+    assert [s.shape for s in flows["torch"]][:2] == [("B", 32, 32, 3), ("B", 28, 28, 6)]
+    assert flows["torch"][-1].shape == ("B", 10)
+    stn = trace_image_twins("stn", "STNClassifier", (28, 28, 1), frameworks=["torch", "tensorflow"])
+    compare_flows(stn["torch"], stn["tensorflow"])
+    assert any(step.name == "loc_fc2" and step.shape == ("B", 6) for step in stn["torch"])

@@ -337,6 +337,25 @@ def trace_twins(family: str, class_name: str, *inputs: Any, frameworks: Iterable
     return flows
 
 
+def trace_image_twins(family: str, class_name: str, image_shape: tuple[int, int, int], *,
+                      frameworks: Iterable[str] | None = None, model_kwargs: Mapping[str, Any] | None = None,
+                      batch: int = 2) -> dict[str, list[Step]]:
+    """:func:`trace_twins` for image models: a blank batch of ``image_shape`` = (H, W, C),
+    channels-first for the PyTorch twin and channels-last for the TensorFlow twin."""
+    from torchflow.frameworks import available_frameworks
+
+    frameworks = list(frameworks) if frameworks is not None else available_frameworks()
+    height, width, channels = image_shape
+    inputs = {"torch": np.zeros((batch, channels, height, width), np.float32),
+              "tensorflow": np.zeros((batch, height, width, channels), np.float32)}
+    flows: dict[str, list[Step]] = {}
+    for framework in ("torch", "tensorflow"):
+        if framework in frameworks:
+            flows.update(trace_twins(family, class_name, inputs[framework], frameworks=[framework],
+                                     model_kwargs=model_kwargs))
+    return flows
+
+
 # ---------------------------------------------------------------- comparing
 def _table(a: Sequence[Step], b: Sequence[Step], labels: tuple[str, str], bad: int | None) -> str:
     rows = []

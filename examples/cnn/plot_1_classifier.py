@@ -16,7 +16,7 @@ stamp at the bottom says which one this page used. The accuracy target stated
 for this page (85% or more) is for Fashion-MNIST.
 """
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # The network
@@ -65,6 +65,14 @@ hp = SimpleNamespace(
     seed=0,
 )
 hp
+
+# %%
+# The dimension flow, traced from both twins (shapes channels-last for both;
+# PyTorch computes channels-first).
+from torchflow.flow import draw_flows, trace_image_twins
+
+flows = trace_image_twins("cnn", "ConvNet", (32, 32, 3), frameworks=frameworks)
+fig = draw_flows(flows, title="the tutorial's ConvNet")
 
 # %%
 # Data

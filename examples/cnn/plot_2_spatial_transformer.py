@@ -19,7 +19,7 @@ images are Fashion-MNIST clothes (the data line of the stamp at the bottom says
 which).
 """
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # Localisation, grid, sampler
@@ -85,6 +85,15 @@ hp = SimpleNamespace(
     seed=0,
 )
 hp
+
+# %%
+# The dimension flow, traced from both twins: the localisation network
+# (``loc_*``) predicts the six numbers of θ; the grid generator and the sampler
+# have no weights, so the flow goes on with the warped image at ``conv1``.
+from torchflow.flow import draw_flows, trace_image_twins
+
+flows = trace_image_twins("stn", "STNClassifier", (28, 28, 1), frameworks=frameworks)
+fig = draw_flows(flows, title="spatial transformer, then the classifier")
 
 # %%
 # Distorted data
