@@ -13,6 +13,13 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
+from _ext.jobs import gallery_jobs, share_cores  # noqa: E402
+
+# TORCHFLOW_JOBS=N runs N examples at once, each with cores // N threads; the
+# thread counts must be set before PyTorch or TensorFlow is imported.
+jobs = gallery_jobs()
+share_cores(jobs)
+
 from torchflow.frameworks import load_in_safe_order  # noqa: E402
 
 load_in_safe_order()  # PyTorch's Triton before TensorFlow: autodoc and the examples import both
@@ -98,6 +105,7 @@ sphinx_gallery_conf = {
     "copyfile_regex": "",
     "matplotlib_animations": False,
     "min_reported_time": 1,
+    "parallel": jobs if jobs > 1 else False,  # joblib workers, one example each
 }
 
 suppress_warnings = ["config.cache"]  # sphinx_gallery_conf holds a function (reset_frameworks)

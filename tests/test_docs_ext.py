@@ -134,3 +134,23 @@ def test_without_npm_or_tarball_the_build_warns_and_uses_the_cdn(tmp_path, monke
     mathjax_offline._check(app, config)
     assert config.mathjax_path == mathjax_offline.CDN_URL
     assert "npm is not installed" in warnings[0] and "mathjax_offline.py" in warnings[0]
+
+
+def test_gallery_jobs_default_to_one_and_refuse_nonsense():
+    from _ext.jobs import gallery_jobs
+
+    assert gallery_jobs({}) == 1
+    assert gallery_jobs({"TORCHFLOW_JOBS": " 2 "}) == 2
+    for bad in ("0", "-1", "two", "1.5"):
+        with pytest.raises(ValueError, match="TORCHFLOW_JOBS"):
+            gallery_jobs({"TORCHFLOW_JOBS": bad})
+
+
+def test_parallel_workers_share_the_cores_for_both_frameworks():
+    from _ext.jobs import share_cores
+
+    environ = {}
+    assert share_cores(1, environ, cores=2) == 2 and environ == {}  # one at a time: nothing changes
+    assert share_cores(2, environ, cores=2) == 1
+    assert environ == {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
+    assert share_cores(4, {}, cores=2) == 1  # never below one thread

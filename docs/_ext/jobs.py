@@ -1,0 +1,36 @@
+"""How many gallery examples run at once, and how many cores each one gets.
+
+``TORCHFLOW_JOBS=N`` makes sphinx-gallery run N examples at a time, each in its
+own worker process (joblib). Every worker then gets ``cores // N`` threads, for
+PyTorch (OpenMP) and TensorFlow (its intra-op pool) alike, so that N examples
+together do not ask for more threads than there are cores. The variables are
+set in the Sphinx process before either framework is imported, and the workers
+inherit them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import MutableMapping
+
+JOBS_ENV = "TORCHFLOW_JOBS"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+
+
+def gallery_jobs(environ: MutableMapping[str, str] = os.environ) -> int:
+    """The number of examples to run at once (default 1: one after another)."""
+    value = environ.get(JOBS_ENV, "").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{JOBS_ENV}={value!r}: give the number of examples to run at once, "
+                         f"e.g. {JOBS_ENV}=2 (or leave it unset for one at a time)")
+    return int(value)
+
+
+def share_cores(jobs: int, environ: MutableMapping[str, str] = os.environ, cores: int | None = None) -> int:
+    """Give each of ``jobs`` workers its share of the cores; return the threads per worker."""
+    cores = cores if cores is not None else len(os.sched_getaffinity(0))
+    threads = max(1, cores // jobs)
+    if jobs > 1:
+        for variable in THREAD_VARIABLES:
+            environ[variable] = str(threads)
+    return threads
