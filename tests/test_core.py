@@ -70,6 +70,12 @@ def test_run_writes_a_record_with_versions_and_metrics(tmp_path, monkeypatch, ca
     assert saved["skipped"] == ["tensorflow"] and saved["versions"]["torch"].startswith("2.")
 
 
+def test_the_stamp_says_how_many_threads_the_example_had(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHFLOW_RECORDS", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in a parallel docs build on two cores
+    assert torchflow.Run("demo").as_dict()["platform"].endswith("cores, 1 thread")
+
+
 def test_grid_image_tiles_with_padding():
     images = np.zeros((5, 4, 3))
     images[4] = 0.5

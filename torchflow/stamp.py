@@ -54,6 +54,12 @@ class TwinResult:
     device: str | None = None
 
 
+def _threads() -> str:
+    """The threads each framework may use here: fewer than the cores when examples run in parallel."""
+    count = os.environ.get("OMP_NUM_THREADS", str(os.cpu_count()))
+    return f"{count} thread" + ("" if count == "1" else "s")
+
+
 @dataclass
 class Run:
     """One example's run: ``run = Run("vae")`` at the top, ``run.finish()`` at the end."""
@@ -92,7 +98,7 @@ class Run:
             "date": self.date,
             "wall_seconds": round(time.perf_counter() - self.started, 2),
             "versions": library_versions(),
-            "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+            "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {_threads()}",
             "data": self.data,
             "twins": [asdict(t) for t in self.twins],
             "skipped": self.skipped,
