@@ -118,9 +118,10 @@ def test_cyclegan_offline_domains():
 
 def test_transfer_split():
     split = data.load_transfer_split(target_per_class=20, seed=3)
-    assert split.source_train.classes == ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat")
-    assert split.target_train.classes == ("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    assert split.source_train.classes == ("T-shirt/top", "Trouser", "Pullover", "Sandal", "Bag")
+    assert split.target_train.classes == ("Dress", "Coat", "Shirt", "Sneaker", "Ankle boot")
     assert np.bincount(split.target_train.labels).tolist() == [20] * 5
+    assert np.bincount(data.load_transfer_split(seed=3).target_train.labels).tolist() == [10] * 5  # the default
     for part in (split.source_train, split.source_test, split.target_train, split.target_test):
         assert part.labels.dtype == np.int64 and part.labels.min() == 0 and part.labels.max() == 4
         assert part.images.shape[1:] == (28, 28) and part.images.dtype == np.uint8
@@ -128,6 +129,10 @@ def test_transfer_split():
     assert (per_class == per_class[0]).all() and per_class[0] in (600, 6_000)
     again = data.load_transfer_split(target_per_class=20, seed=3)
     assert (again.target_train.images == split.target_train.images).all()
+    other = data.load_transfer_split(target_per_class=5, source_classes=(0, 1, 2, 3, 4), target_classes=(9, 5))
+    assert other.target_train.classes == ("Ankle boot", "Sandal") and other.target_train.labels.tolist().count(0) == 5
+    with pytest.raises(data.DataError, match="overlap"):
+        data.load_transfer_split(source_classes=(0, 1), target_classes=(1, 2))
 
 
 def test_catalog_lists_every_dataset_with_a_source_here(monkeypatch, capsys):

@@ -126,3 +126,61 @@ def test_image_twins_trace_to_the_same_shapes():
     stn = trace_image_twins("stn", "STNClassifier", (28, 28, 1), frameworks=["torch", "tensorflow"])
     compare_flows(stn["torch"], stn["tensorflow"])
     assert any(step.name == "loc_fc2" and step.shape == ("B", 6) for step in stn["torch"])
+
+
+def test_blocks_group_a_deep_network_and_the_twins_agree():
+    from torchflow.flow import trace_blocks, trace_image_twins
+
+    blocks = {"stem": ("conv1", "bn1", "relu"), "max-pool": "maxpool", "layer1": "layer1", "layer2": "layer2",
+              "layer3": "layer3", "layer4": "layer4", "average pool": ("avgpool", "flatten"), "fc": "fc"}
+    flows = trace_image_twins("resnet", "ResNet18", (28, 28, 1), frameworks=["torch", "tensorflow"],
+                              model_kwargs={"num_classes": 5}, blocks=blocks)
+    compare_flows(flows["torch"], flows["tensorflow"], check_names=True)
+    assert [s.name for s in flows["torch"]] == ["input", *blocks]
+    assert [s.shape for s in flows["tensorflow"]] == [
+        ("B", 28, 28, 1), ("B", 14, 14, 64), ("B", 7, 7, 64), ("B", 7, 7, 64), ("B", 4, 4, 128),
+        ("B", 2, 2, 256), ("B", 1, 1, 512), ("B", 512), ("B", 5)]
+    assert all(s.kind == "block" for s in flows["torch"][1:])
+    # the leaf-level trace is unchanged: many more steps, and the twins' leaves differ (Keras pads explicitly)
+    leaves = trace_image_twins("resnet", "ResNet18", (28, 28, 1), frameworks=["torch", "tensorflow"])
+    assert len(leaves["torch"]) > 40 and len(leaves["torch"]) != len(leaves["tensorflow"])
+    # a block may be a sub-module given by its path, the same in both frameworks
+    from torchflow.pt.resnet import ResNet18 as TorchResNet
+    from torchflow.tf.resnet import ResNet18 as KerasResNet
+
+    parts = {"first block": "layer1.0", "last block": "layer4.1"}
+    a = trace_blocks(TorchResNet(), np.zeros((2, 1, 28, 28), np.float32), blocks=parts, layout="channels_first")
+    b = trace_blocks(KerasResNet(), np.zeros((2, 28, 28, 1), np.float32), blocks=parts, layout="channels_first")
+    compare_flows(a, b, check_names=True)
+    assert [s.shape for s in a] == [("B", 1, 28, 28), ("B", 64, 7, 7), ("B", 512, 1, 1)]
+
+
+def test_blocks_default_to_the_direct_children_and_bad_blocks_are_refused():
+    from torch import nn
+
+    from torchflow.flow import trace_blocks
+
+    torch_net = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
+    steps = trace_blocks(torch_net, IMAGES)
+    assert [(s.name, s.shape) for s in steps] == [("input", ("B", 784)), ("0", ("B", 32)), ("1", ("B", 32)),
+                                                  ("2", ("B", 10))]
+    keras_net = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+    keras_net.build((None, 784))
+    steps = trace_blocks(keras_net, IMAGES, blocks={"hidden": "0", "logits": "1"}, include_input=False)
+    assert [(s.name, s.shape) for s in steps] == [("hidden", ("B", 32)), ("logits", ("B", 10))]
+    assert [(s.name, s.shape) for s in trace_blocks(torch_net, IMAGES, blocks={"mlp": ("0", "1", "2")})] == [
+        ("input", ("B", 784)), ("mlp", ("B", 10))]
+    with pytest.raises(AttributeError):
+        trace_blocks(torch_net, IMAGES, blocks={"nothing": "7"})
+    class WithSpare(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used, self.spare = nn.Linear(784, 10), nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    with pytest.raises(ValueError, match="spare never ran"):
+        trace_blocks(WithSpare(), IMAGES, blocks={"used": "used", "spare": "spare"})
+    before = len(trace(torch_net, IMAGES))
+    assert before == 4 and not torch_net[0]._forward_hooks  # the hooks are gone, the leaf trace unchanged

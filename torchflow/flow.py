@@ -14,6 +14,10 @@ Three kinds of model can be traced:
   twice, like a shared pooling layer, appears twice);
 - a Keras model: every leaf layer's output during one eager call.
 
+A deep network traces to too many steps for a readable figure; :func:`trace_blocks`
+records only the outputs of named sub-modules (or Keras layers), grouped into
+blocks such as ``stem``, ``layer1``, ..., ``fc``.
+
 Shapes are compared in one layout. PyTorch's image tensors are channels-first
 (``(B, C, H, W)``), TensorFlow's channels-last (``(B, H, W, C)``); by default
 the PyTorch shapes of convolutional tensors are reported channels-last too
@@ -315,6 +319,112 @@ def trace(model: Any, *inputs: Any, layout: str = "channels_last", include_input
     )
 
 
+BlockSpec = Mapping[str, str | Sequence[str]]
+
+
+def _named_part(model: Any, path: str, framework: str) -> Any:
+    """The sub-module (PyTorch) or layer (Keras) at attribute path ``path``, e.g. ``layer1`` or ``layer1.0``."""
+    if framework == "torch":
+        return model.get_submodule(path)
+    obj = model
+    for part in path.split("."):
+        if part.isdigit() and not hasattr(obj, part) and hasattr(obj, "layers"):
+            obj = obj.layers[int(part)]  # a Sequential's layer by position, as in PyTorch
+        else:
+            obj = getattr(obj, part)
+    return obj
+
+
+def trace_blocks(model: Any, *inputs: Any, blocks: BlockSpec | None = None, layout: str = "channels_last",
+                 include_input: bool = True, **kwargs: Any) -> list[Step]:
+    """Like :func:`trace`, but one step per *block* of named sub-modules instead of one per leaf.
+
+    ``blocks`` maps a block's label to the attribute path(s) of the sub-modules
+    (PyTorch) or layers (Keras) it is made of, e.g. ``{"stem": ("conv1", "bn1",
+    "relu"), "layer1": "layer1", "fc": "fc"}``; by default every direct child is
+    a block named after its attribute. A block's step is the output of the last
+    of its parts to run before another block's part runs; sub-modules named in
+    no block are not shown. Every block must run at least once.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    framework = framework_of(model)
+    inputs = tuple(_as_input(value, framework) for value in inputs)
+    parts: list[tuple[str, Any]] = []
+    if blocks is None:  # every direct child, by its attribute name
+        if framework == "torch":
+            parts = list(model.named_children())
+        else:
+            named = _layer_names(model)
+            parts = [(named.get(id(layer), layer.name), layer) for layer in model.layers]
+    else:
+        for label, paths in blocks.items():
+            for path in (paths,) if isinstance(paths, str) else paths:
+                parts.append((label, _named_part(model, path, framework)))
+    batch = _batch_size(inputs)
+    steps: list[Step] = _input_steps(inputs, framework, layout, batch) if include_input else []
+    labels_run: list[str] = []
+
+    def record(label: str, kind: str, output: Any) -> None:
+        tensors = _outputs(output)
+        if not tensors:
+            return
+        shape = _shape_of(tensors[-1][1])
+        conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
+        step = _step(label, shape, framework, layout, conv, "block", batch)
+        if labels_run and labels_run[-1] == label:  # the block goes on: its latest output stands for it
+            steps[-1] = step
+        else:
+            steps.append(step)
+        labels_run.append(label)
+
+    if framework == "torch":
+        import torch
+
+        handles = [module.register_forward_hook(
+            lambda module, args, output, label=label: record(label, type(module).__name__, output))
+            for label, module in parts]
+        was_training = model.training
+        try:
+            model.eval()
+            with torch.no_grad():
+                model(*inputs, **kwargs)
+        finally:
+            for handle in handles:
+                handle.remove()
+            model.train(was_training)
+    else:
+        def recording(bound: Callable, label: str, kind: str) -> Callable:
+            def call(*args, **kw):
+                output = bound(*args, **kw)
+                record(label, kind, output)
+                return output
+            return call
+
+        patched = []
+        try:
+            for label, layer in parts:
+                patched.append((layer, layer.__dict__.get("call")))
+                object.__setattr__(layer, "call", recording(layer.call, label, type(layer).__name__))
+            model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
+        finally:
+            for layer, original in reversed(patched):
+                if original is None:
+                    object.__delattr__(layer, "call")
+                else:
+                    object.__setattr__(layer, "call", original)
+    missing = [label for label in dict.fromkeys(label for label, _ in parts) if label not in labels_run]
+    if missing:
+        raise ValueError(f"block(s) {', '.join(missing)} never ran: check their paths")
+    return steps
+
+
+def _build_twin(family: str, class_name: str, framework: str, model_kwargs: Mapping[str, Any] | None) -> Any:
+    package = {"torch": "pt", "tensorflow": "tf"}[framework]
+    module = importlib.import_module(f"torchflow.{package}.{family}")
+    return getattr(module, class_name)(**dict(model_kwargs or {}))
+
+
 def trace_twins(family: str, class_name: str, *inputs: Any, frameworks: Iterable[str] | None = None,
                 layout: str = "channels_last", model_kwargs: Mapping[str, Any] | None = None,
                 **call_kwargs: Any) -> dict[str, list[Step]]:
@@ -339,9 +449,12 @@ def trace_twins(family: str, class_name: str, *inputs: Any, frameworks: Iterable
 
 def trace_image_twins(family: str, class_name: str, image_shape: tuple[int, int, int], *,
                       frameworks: Iterable[str] | None = None, model_kwargs: Mapping[str, Any] | None = None,
-                      batch: int = 2) -> dict[str, list[Step]]:
+                      batch: int = 2, blocks: BlockSpec | None = None) -> dict[str, list[Step]]:
     """:func:`trace_twins` for image models: a blank batch of ``image_shape`` = (H, W, C),
-    channels-first for the PyTorch twin and channels-last for the TensorFlow twin."""
+    channels-first for the PyTorch twin and channels-last for the TensorFlow twin.
+
+    With ``blocks`` (see :func:`trace_blocks`) each twin is traced block by block
+    instead of leaf by leaf."""
     from torchflow.frameworks import available_frameworks
 
     frameworks = list(frameworks) if frameworks is not None else available_frameworks()
@@ -350,9 +463,14 @@ def trace_image_twins(family: str, class_name: str, image_shape: tuple[int, int,
               "tensorflow": np.zeros((batch, height, width, channels), np.float32)}
     flows: dict[str, list[Step]] = {}
     for framework in ("torch", "tensorflow"):
-        if framework in frameworks:
+        if framework not in frameworks:
+            continue
+        if blocks is None:
             flows.update(trace_twins(family, class_name, inputs[framework], frameworks=[framework],
                                      model_kwargs=model_kwargs))
+        else:
+            model = _build_twin(family, class_name, framework, model_kwargs)
+            flows[framework] = trace_blocks(model, inputs[framework], blocks=blocks)
     return flows
 
 

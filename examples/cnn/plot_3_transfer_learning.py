@@ -10,15 +10,20 @@ layer. This page compares both with **training from scratch**, on the same data,
 in PyTorch and in TensorFlow 2.
 
 **Data.** The tutorial starts from ResNet-18 weights trained on ImageNet. The
-book is built offline, where those weights cannot be downloaded, so we make our
-own pretrained network: ResNet-18 is first trained on a *source task* (five
-Fashion-MNIST classes: T-shirt/top, trouser, pullover, dress, coat), then
-transferred to a *target task* with only a few labelled images per class (the
-other five: sandal, shirt, sneaker, bag, ankle boot). The data lines of the
-stamp at the bottom say exactly what was used.
+book is built offline, where those weights cannot be downloaded (and none of
+torchvision's or Keras' were cached on the machine that built it), so here
+**pretraining on ImageNet is replaced by pretraining on a source task**: five
+Fashion-MNIST classes (T-shirt/top, trouser, pullover, sandal, bag), 12,000 of
+their images seen once (in the ``cpu`` budget). The network is then
+transferred to a *target task*, the other five classes (dress, coat, shirt,
+sneaker, ankle boot), with only ten labelled images per class. Both tasks hold
+tops and footwear, so what the source task teaches is of some use on the target
+task, as ImageNet features are on most photographs; but it is a far smaller
+stand-in, and the end of the page says what it was worth in our runs. The data
+lines of the stamp at the bottom say exactly what was used.
 """
 
-# sphinx_gallery_thumbnail_number = 1
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # ResNet-18
@@ -35,11 +40,8 @@ stamp at the bottom say exactly what was used.
 # and doubles the channels (He et al., 2016). ResNet-18 has a 7×7 stride-2 stem,
 # a max-pool, four stages of two blocks, average pooling and one dense layer,
 # ``fc``: 18 layers with weights. We keep that structure exactly and only give
-# the stem one input channel; on 28×28 images the shapes are::
-#
-#     image (B, 1, 28, 28) -> stem (B, 64, 14, 14) -> max-pool (B, 64, 7, 7)
-#       -> layer1 (B, 64, 7, 7) -> layer2 (B, 128, 4, 4) -> layer3 (B, 256, 2, 2) -> layer4 (B, 512, 1, 1)
-#       -> average pool (B, 512) -> fc (B, 5)
+# the stem one input channel; the shapes on 28×28 images are in the dimension
+# flow below.
 #
 # Three ways to learn the target task
 # -----------------------------------
@@ -51,7 +53,12 @@ stamp at the bottom say exactly what was used.
 #
 # All three use SGD with momentum and a *step decay* of the learning rate:
 # :math:`\eta_e = \eta_0\,\gamma^{\lfloor e / s \rfloor}` at epoch :math:`e`
-# (``StepLR`` in PyTorch, a staircase ``ExponentialDecay`` in Keras).
+# (``StepLR`` in PyTorch, a staircase ``ExponentialDecay`` in Keras). Each
+# strategy starts from its own :math:`\eta_0`, the best of those we tried for it:
+# fine-tuning a small one, 0.002 (from 0.005 up, fine-tuning on batches of ten
+# was erratic in our runs, its accuracy jumping by tens of points from one epoch
+# to the next); the new head of the fixed extractor 0.01; training from scratch
+# 0.005 (better than 0.01 in both twins).
 #
 # Hyperparameters, declared once
 # ------------------------------
@@ -69,17 +76,18 @@ run = torchflow.Run("cnn-transfer-learning")
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     # pretraining on the source task (standing in for ImageNet)
-    source_size=torchflow.scaled(smoke=100, cpu=6_000, full=None),  # None: all 30,000
-    source_epochs=torchflow.scaled(smoke=1, cpu=2, full=10),
+    source_size=torchflow.scaled(smoke=100, cpu=12_000, full=None),  # None: all 30,000
+    source_epochs=torchflow.scaled(smoke=1, cpu=1, full=10),
     source_batch_size=64,
     source_learning_rate=1e-3,  # Adam
     # transfer to the target task
-    target_per_class=20,  # labelled training images per target class
+    target_per_class=10,  # labelled training images per target class
     target_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
     source_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
     epochs=torchflow.scaled(smoke=1, cpu=10, full=25),
-    batch_size=20,
-    learning_rate=0.01,
+    batch_size=10,
+    # one per strategy, each the best of those we tried for it (see "Comparison" at the end)
+    learning_rate={"fine-tune": 0.002, "fixed features": 0.01, "from scratch": 0.005},
     momentum=0.9,
     step_size=7,  # epochs between learning-rate decays
     gamma=0.1,
@@ -87,6 +95,22 @@ hp = SimpleNamespace(
 )
 strategies = ("fine-tune", "fixed features", "from scratch")
 hp
+
+# %%
+# The dimension flow, traced from both twins. Layer by layer, ResNet-18 makes
+# 46 steps in PyTorch and 64 in Keras (which pads in layers of its own): too
+# many to read. Here each step is a *block* of named parts of the model
+# (``blocks`` maps a label to the attribute names of its parts; a block shows
+# the output of its last part), and the figure is drawn only if the two twins'
+# blocks have the same shapes. Shapes are written height × width × channels;
+# PyTorch's tensors hold them channels-first, (B, 64, 14, 14) after the stem.
+from torchflow.flow import draw_flows, trace_image_twins
+
+resnet_blocks = {"stem": ("conv1", "bn1", "relu"), "max-pool": "maxpool", "layer1": "layer1", "layer2": "layer2",
+                 "layer3": "layer3", "layer4": "layer4", "average pool": ("avgpool", "flatten"), "fc": "fc"}
+flows = trace_image_twins("resnet", "ResNet18", (28, 28, 1), frameworks=frameworks, model_kwargs={"num_classes": 5},
+                          blocks=resnet_blocks)
+fig = draw_flows(flows, title="ResNet-18 on 28×28 grey images, block by block")
 
 # %%
 # Data
@@ -204,7 +228,7 @@ if "torch" in frameworks:
         if strategy == "fixed features":
             model.freeze_backbone()
         trained = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(trained, lr=hp.learning_rate, momentum=hp.momentum)
+        optimizer = torch.optim.SGD(trained, lr=hp.learning_rate[strategy], momentum=hp.momentum)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=hp.step_size, gamma=hp.gamma)
         curve = []
         for epoch in range(hp.epochs):
@@ -287,7 +311,7 @@ if "tensorflow" in frameworks:
         print(f"source task test accuracy: {tf_source_accuracy:.2%}")
 
         tf_runs = {}
-        steps_per_epoch = -(-len(target_train) // hp.batch_size)
+        steps_per_epoch = len(target_train) // hp.batch_size  # drop_last: whole batches only
         for strategy in strategies:
             keras.utils.set_random_seed(hp.seed + 1)
             tf_model = tf_resnet.ResNet18(num_classes=len(target_train.classes))
@@ -298,7 +322,8 @@ if "tensorflow" in frameworks:
             if strategy == "fixed features":
                 tf_model.freeze_backbone()
             schedule = keras.optimizers.schedules.ExponentialDecay(  # StepLR
-                hp.learning_rate, decay_steps=hp.step_size * steps_per_epoch, decay_rate=hp.gamma, staircase=True)
+                hp.learning_rate[strategy], decay_steps=hp.step_size * steps_per_epoch, decay_rate=hp.gamma,
+                staircase=True)
             train_epoch = tf_trainer(tf_model, keras.optimizers.SGD(learning_rate=schedule, momentum=hp.momentum))
             curve = []
             for epoch in range(hp.epochs):
@@ -339,13 +364,45 @@ fig.tight_layout()
 # from scratch change all 11 million, the fixed feature extractor only the
 # 2,565 of the new head.
 #
-# Read the numbers printed below, not a promise: our "pretrained" network saw
-# only a few thousand images of tops, trousers and dresses for a couple of
-# epochs, far from ImageNet, and the target classes are mostly shoes. In our
-# runs fine-tuning learns fastest and leads for most of the epochs, the fixed
-# features lag (the source features know little about shoes), and training
-# from scratch, slow at first, ends only a few points behind fine-tuning on this
-# easy task (in some runs level with it). With ImageNet weights the gap is larger.
+# Read the numbers printed below, not a promise. To see what is robust we ran
+# this page's recipe (cpu budget) with five seeds; the seed picks the ten
+# training images per class and every initialisation. Target test accuracy
+# after the last epoch, in %, fine-tune / fixed features / from scratch:
+#
+# ====  ======================  ======================
+# seed  PyTorch                 TensorFlow
+# ====  ======================  ======================
+# 0     81.8 / 78.3 / 78.3      80.3 / 74.2 / 69.5
+# 1     79.8 / 65.8 / 81.0      74.8 / 67.5 / 73.7
+# 2     81.3 / 78.7 / 79.2      62.3 / 67.5 / 58.3
+# 3     77.0 / 71.5 / 77.5      74.3 / 72.2 / 64.2
+# 4     75.7 / 59.8 / 75.8      76.2 / 57.7 / 65.3
+# ====  ======================  ======================
+#
+# * **Fine-tuning learns much faster than training from scratch**, in every
+#   run: its accuracy averaged over the ten epochs is 70–76% (PyTorch) and
+#   62–74% (TensorFlow), against 46–59% and 34–44% from scratch.
+# * **After ten epochs** fine-tuning is ahead of training from scratch in all
+#   five TensorFlow runs (by 1 to 11 points), but *not* in PyTorch, where
+#   training from scratch catches up once the learning rate drops: 79.1% for
+#   fine-tuning against 78.4% on average, fine-tuning ahead in two seeds (by 2
+#   and 3.5 points) and behind by 0.1 to 1.2 points in three. The TensorFlow
+#   network trained from scratch stays at chance (20%) for four to six epochs
+#   and climbs only after the decay. Batch normalisation is the likely cause: at
+#   test time it uses running averages of the batch statistics, which lag behind
+#   weights that change fast, and 50 steps in all are few.
+# * **The fixed feature extractor** ends below fine-tuning in nine runs of ten
+#   and varies most from seed to seed (58–79%): features learnt on five other
+#   classes only partly separate the new ones.
+#
+# So in this book our small pretraining buys speed for sure, and final accuracy
+# only in one twin. The split was chosen by measurement, with an earlier recipe
+# (batches of 20, one learning rate of 0.01, 6,000 source images seen twice;
+# PyTorch, three seeds): with the first five classes as the source (clothes)
+# and the other five as the target (mostly shoes), training from scratch beat
+# fine-tuning in two seeds of three, with ten or with 20 images per class; with
+# this page's split it beat it in none with ten images per class, in one with
+# 20. What ImageNet weights would give on photographs is not measured here.
 for name, r in results.items():
     print(f"{FRAMEWORK_LABELS[name]} (source task accuracy {r['source_accuracy']:.2%}):")
     for strategy, outcome in r["runs"].items():
