@@ -32,6 +32,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (the page uses 1e-3)")
+    parser.add_argument("--batch", type=int, default=100, help="batch size (the page uses 100)")
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate to 0 over --epochs on a half cosine, set once per epoch")
+    parser.add_argument("--out", default="cvae-epochs.md", help="file name under benchmarks/")
     args = parser.parse_args()
 
     import torch
@@ -49,10 +54,13 @@ def main() -> None:
 
     torch.manual_seed(args.seed)
     model = CVAE(seed=args.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = torch_loader(train_images, train.labels, batch_size=100, seed=args.seed, drop_last=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loader = torch_loader(train_images, train.labels, batch_size=args.batch, seed=args.seed, drop_last=True)
     rows, started = [], time.perf_counter()
     for epoch in range(1, args.epochs + 1):
+        if args.cosine:
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * (epoch - 1) / args.epochs))
         for images, labels in loader:
             loss = model.loss(images, labels)[0]
             optimizer.zero_grad()
@@ -73,7 +81,8 @@ def main() -> None:
     lines = [
         "# CVAE: judge accuracy against training epochs",
         "",
-        f"`python benchmarks/cvae_epochs.py --epochs {args.epochs} --every {args.every} --seed {args.seed}` "
+        f"`python benchmarks/cvae_epochs.py --epochs {args.epochs} --every {args.every} --seed {args.seed} "
+        f"--lr {args.lr:g} --batch {args.batch}{' --cosine' if args.cosine else ''}` "
         f"on {time.strftime('%Y-%m-%d')}: PyTorch {torch.__version__}, {platform.machine()}, "
         f"{torch.get_num_threads()} thread(s); judge test accuracy {judge.test_accuracy:.1%}.",
         "",
@@ -82,8 +91,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
         *[f"| {e} | {s:.0f} s | {a1:.1%} | {a07:.1%} | {h:.1f} | {u} |" for e, s, a1, a07, h, u in rows],
     ]
-    (HERE / "cvae-epochs.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {HERE / 'cvae-epochs.md'}")
+    (HERE / args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {HERE / args.out}")
 
 
 if __name__ == "__main__":
