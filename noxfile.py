@@ -55,10 +55,12 @@ def tests(session: nox.Session) -> None:
                 external=True, env={"TORCHFLOW_BUDGET": "smoke"})
 
 
-def _build_docs(session: nox.Session, python: str, budget: str, builddir: str) -> None:
-    env = {"TORCHFLOW_BUDGET": budget}
+def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, jobs: str) -> None:
+    # TORCHFLOW_JOBS: how many examples run at once (docs/_ext/jobs.py); one example alone gets every core
+    env = {"TORCHFLOW_BUDGET": budget, "TORCHFLOW_JOBS": os.environ.get("TORCHFLOW_JOBS", jobs)}
     if session.posargs:  # `nox -s docs -- plot_1_vae` builds that example only
         env["TORCHFLOW_EXAMPLE"] = session.posargs[0]
+        env["TORCHFLOW_JOBS"] = os.environ.get("TORCHFLOW_JOBS", "1")
     if os.environ.get("TORCHFLOW_CLEAN"):
         shutil.rmtree(ROOT / "docs" / "auto_examples", ignore_errors=True)
         shutil.rmtree(ROOT / builddir, ignore_errors=True)
@@ -70,7 +72,8 @@ def _build_docs(session: nox.Session, python: str, budget: str, builddir: str) -
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """The whole book in the cpu budget (``nox -s docs -- NAME`` for one example)."""
-    _build_docs(session, heavy_env(session), os.environ.get("TORCHFLOW_BUDGET", "cpu"), "docs/_build/html")
+    # two examples at a time where there are two cores: faster on 2 cores (benchmarks/book-cpu.md)
+    _build_docs(session, heavy_env(session), os.environ.get("TORCHFLOW_BUDGET", "cpu"), "docs/_build/html", "auto")
 
 
 @nox.session(venv_backend="none")
@@ -79,14 +82,16 @@ def docs_gpu(session: nox.Session) -> None:
     python = heavy_env(session, GPU_EXTRAS, ROOT / ".nox" / "torchflow-gpu")
     session.run(python, "-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else "
                 "'docs_gpu needs a CUDA GPU: torch.cuda.is_available() is False')", external=True)
-    _build_docs(session, python, "full", "docs/_build/html-full")
+    # one example at a time: TensorFlow takes most of the GPU's memory for itself
+    _build_docs(session, python, "full", "docs/_build/html-full", "1")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, examples and docs config."""
+    """ruff over the package, tests, examples, docs config and benchmarks."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data")
+    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data",
+                "benchmarks")
 
 
 @nox.session

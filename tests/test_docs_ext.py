@@ -141,6 +141,9 @@ def test_gallery_jobs_default_to_one_and_refuse_nonsense():
 
     assert gallery_jobs({}) == 1
     assert gallery_jobs({"TORCHFLOW_JOBS": " 2 "}) == 2
+    assert gallery_jobs({"TORCHFLOW_JOBS": "auto"}, cores=2) == 2  # what `nox -s docs` asks for
+    assert gallery_jobs({"TORCHFLOW_JOBS": "auto"}, cores=16) == 2
+    assert gallery_jobs({"TORCHFLOW_JOBS": "auto"}, cores=1) == 1
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(ValueError, match="TORCHFLOW_JOBS"):
             gallery_jobs({"TORCHFLOW_JOBS": bad})

@@ -366,8 +366,11 @@ fig.tight_layout()
 #
 # Read the numbers printed below, not a promise. To see what is robust we ran
 # this page's recipe (cpu budget) with five seeds; the seed picks the ten
-# training images per class and every initialisation. Target test accuracy
-# after the last epoch, in %, fine-tune / fixed features / from scratch:
+# training images per class and every initialisation (one thread per run: the
+# thread count changes the order of floating-point sums, and with 50 training
+# images that moves a run by a few points; the stamp below names this build's
+# threads). Target test accuracy after the last epoch, in %, fine-tune / fixed
+# features / from scratch:
 #
 # ====  ======================  ======================
 # seed  PyTorch                 TensorFlow
