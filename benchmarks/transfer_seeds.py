@@ -29,9 +29,9 @@ EXAMPLE = ROOT / "examples" / "cnn" / "plot_3_transfer_learning.py"
 STRATEGIES = ("fine-tune", "fixed features", "from scratch")
 
 
-def patched_source(settings: dict[str, str], seed: int) -> str:
+def patched_source(settings: dict[str, str], seed: int, example: Path = EXAMPLE) -> str:
     """The example's text with ``hp`` entries replaced (each must exist, on one line)."""
-    source = EXAMPLE.read_text()
+    source = example.read_text()
     for name, value in {**settings, "seed": str(seed)}.items():
         source, count = re.subn(rf"^(\s+){name}=.*?,(\s*#.*)?$", rf"\g<1>{name}={value},", source, count=1,
                                 flags=re.MULTILINE)
@@ -40,10 +40,10 @@ def patched_source(settings: dict[str, str], seed: int) -> str:
     return source
 
 
-def one_run(seed: int, settings: dict[str, str], framework: str) -> dict:
+def one_run(seed: int, settings: dict[str, str], framework: str, example: Path = EXAMPLE) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / EXAMPLE.name
-        script.write_text(patched_source(settings, seed))
+        script.write_text(patched_source(settings, seed, example))
         env = {**os.environ, "TORCHFLOW_BUDGET": "cpu", "TORCHFLOW_FRAMEWORKS": framework, "MPLBACKEND": "Agg",
                "TORCHFLOW_RECORDS": tmp, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
                "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -63,16 +63,18 @@ def main() -> None:
     parser.add_argument("--framework", default="torch", choices=["torch", "tensorflow"])
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--example", type=Path, default=EXAMPLE, help="an edited copy of the page to run instead")
     parser.add_argument("--out", default="", help="a Markdown file under benchmarks/ to write the table to")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
     with ThreadPoolExecutor(args.processes) as pool:
-        runs = list(pool.map(lambda seed: one_run(seed, settings, args.framework), args.seeds))
+        runs = list(pool.map(lambda seed: one_run(seed, settings, args.framework, args.example), args.seeds))
     rows = [f"| {r['seed']} | " + " / ".join(f"{100 * r['metrics'][f'target accuracy, {s}']:.1f}" for s in STRATEGIES)
             + " | " + " / ".join(f"{100 * r['metrics'][f'mean over epochs, {s}']:.1f}" for s in STRATEGIES)
             + f" | {r['seconds']:.0f} s |" for r in runs]
     mean = {s: sum(r["metrics"][f"target accuracy, {s}"] for r in runs) / len(runs) for s in STRATEGIES}
-    lines = [f"`python benchmarks/transfer_seeds.py --framework {args.framework} --seeds "
+    edited = "" if args.example == EXAMPLE else f" --example {args.example.name}"
+    lines = [f"`python benchmarks/transfer_seeds.py{edited} --framework {args.framework} --seeds "
              f"{' '.join(map(str, args.seeds))}" + "".join(f" --set {k}={v}" for k, v in settings.items())
              + f"` on {time.strftime('%Y-%m-%d')}, one thread per run:", "",
              "| seed | final target accuracy, % (fine-tune / fixed / scratch) | mean over epochs, % | time |",
