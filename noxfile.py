@@ -57,10 +57,10 @@ def tests(session: nox.Session) -> None:
 
 def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, jobs: str) -> None:
     # TORCHFLOW_JOBS: how many examples run at once (docs/_ext/jobs.py); one example alone gets every core
+    jobs = "1" if session.posargs else jobs
     env = {"TORCHFLOW_BUDGET": budget, "TORCHFLOW_JOBS": os.environ.get("TORCHFLOW_JOBS", jobs)}
     if session.posargs:  # `nox -s docs -- plot_1_vae` builds that example only
         env["TORCHFLOW_EXAMPLE"] = session.posargs[0]
-        env["TORCHFLOW_JOBS"] = os.environ.get("TORCHFLOW_JOBS", "1")
     if os.environ.get("TORCHFLOW_CLEAN"):
         shutil.rmtree(ROOT / "docs" / "auto_examples", ignore_errors=True)
         shutil.rmtree(ROOT / builddir, ignore_errors=True)

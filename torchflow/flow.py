@@ -154,6 +154,45 @@ def _batch_size(inputs: Sequence[Any]) -> int | None:
 _CONV_WORDS = ("Conv", "Pool", "BatchNorm", "InstanceNorm", "Upsample", "PixelShuffle", "Dropout2d")
 
 
+def _is_spatial(shape: tuple, kind: str) -> bool:
+    """Whether a traced output is drawn as an image-like block (N-d maps, or 3-d from a conv-like layer)."""
+    return len(shape) >= 4 or (len(shape) == 3 and any(word in kind for word in _CONV_WORDS))
+
+
+def _run_torch_hooked(model: Any, hooks: Sequence[tuple[Any, Callable]], inputs: Sequence[Any],
+                      kwargs: dict) -> None:
+    """One forward pass in eval mode without gradients, with forward ``hooks`` on the given modules."""
+    import torch
+
+    handles = [module.register_forward_hook(hook) for module, hook in hooks]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*inputs, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+
+
+def _run_keras_patched(model: Any, wrappers: Sequence[tuple[Any, Callable[[Callable], Callable]]],
+                       inputs: Sequence[Any], kwargs: dict) -> None:
+    """One inference call of ``model`` with each layer's ``call`` replaced by ``wrap(call)``, then restored."""
+    patched = []
+    try:
+        for layer, wrap in wrappers:
+            patched.append((layer, layer.__dict__.get("call")))
+            object.__setattr__(layer, "call", wrap(layer.call))
+        model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
+    finally:
+        for layer, original in reversed(patched):
+            if original is None:
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, "call", original)
+
+
 def _trace_activations(model: Any, inputs: Sequence[Any], kwargs: dict, framework: str,
                        layout: str) -> list[Step]:
     values = model.activations(*inputs, **kwargs)
@@ -170,8 +209,6 @@ def _trace_activations(model: Any, inputs: Sequence[Any], kwargs: dict, framewor
 
 
 def _trace_torch(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, include_input: bool) -> list[Step]:
-    import torch
-
     leaves = [(name, module) for name, module in model.named_modules() if not list(module.children())]
     if not leaves:  # a module without sub-modules: its own output only
         leaves = [("output", model)]
@@ -185,20 +222,10 @@ def _trace_torch(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, i
             kind = type(module).__name__
             for suffix, tensor in _outputs(output):
                 shape = _shape_of(tensor)
-                conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
-                steps.append(_step(name + suffix, shape, "torch", layout, conv, kind, batch))
+                steps.append(_step(name + suffix, shape, "torch", layout, _is_spatial(shape, kind), kind, batch))
         return hook
 
-    handles = [module.register_forward_hook(hook_for(name)) for name, module in leaves]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(*inputs, **kwargs)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    _run_torch_hooked(model, [(module, hook_for(name)) for name, module in leaves], inputs, kwargs)
     return steps
 
 
@@ -242,30 +269,20 @@ def _trace_keras(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, i
     if include_input:
         steps += _input_steps(inputs, "tensorflow", layout, batch)
 
-    def recording(bound: Callable, name: str, kind: str) -> Callable:
-        def call(*args, **kw):
-            output = bound(*args, **kw)
-            for suffix, tensor in _outputs(output):
-                shape = _shape_of(tensor)
-                conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
-                steps.append(_step(name + suffix, shape, "tensorflow", layout, conv, kind, batch))
-            return output
-        return call
+    def recording(name: str, kind: str) -> Callable[[Callable], Callable]:
+        def wrap(bound: Callable) -> Callable:
+            def call(*args, **kw):
+                output = bound(*args, **kw)
+                for suffix, tensor in _outputs(output):
+                    shape = _shape_of(tensor)
+                    steps.append(_step(name + suffix, shape, "tensorflow", layout, _is_spatial(shape, kind), kind,
+                                       batch))
+                return output
+            return call
+        return wrap
 
-    patched = []
-    for layer in layers:
-        original = layer.__dict__.get("call")
-        call = recording(layer.call, names.get(id(layer), layer.name), type(layer).__name__)
-        object.__setattr__(layer, "call", call)
-        patched.append((layer, original))
-    try:
-        model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
-    finally:
-        for layer, original in patched:
-            if original is None:
-                object.__delattr__(layer, "call")
-            else:
-                object.__setattr__(layer, "call", original)
+    _run_keras_patched(model, [(layer, recording(names.get(id(layer), layer.name), type(layer).__name__))
+                               for layer in layers], inputs, kwargs)
     return steps
 
 
@@ -370,8 +387,7 @@ def trace_blocks(model: Any, *inputs: Any, blocks: BlockSpec | None = None, layo
         if not tensors:
             return
         shape = _shape_of(tensors[-1][1])
-        conv = len(shape) >= 4 or (len(shape) == 3 and any(w in kind for w in _CONV_WORDS))
-        step = _step(label, shape, framework, layout, conv, "block", batch)
+        step = _step(label, shape, framework, layout, _is_spatial(shape, kind), "block", batch)
         if labels_run and labels_run[-1] == label:  # the block goes on: its latest output stands for it
             steps[-1] = step
         else:
@@ -379,40 +395,20 @@ def trace_blocks(model: Any, *inputs: Any, blocks: BlockSpec | None = None, layo
         labels_run.append(label)
 
     if framework == "torch":
-        import torch
-
-        handles = [module.register_forward_hook(
-            lambda module, args, output, label=label: record(label, type(module).__name__, output))
-            for label, module in parts]
-        was_training = model.training
-        try:
-            model.eval()
-            with torch.no_grad():
-                model(*inputs, **kwargs)
-        finally:
-            for handle in handles:
-                handle.remove()
-            model.train(was_training)
+        _run_torch_hooked(model, [(module, lambda module, args, output, label=label: record(
+            label, type(module).__name__, output)) for label, module in parts], inputs, kwargs)
     else:
-        def recording(bound: Callable, label: str, kind: str) -> Callable:
-            def call(*args, **kw):
-                output = bound(*args, **kw)
-                record(label, kind, output)
-                return output
-            return call
+        def recording(label: str, kind: str) -> Callable[[Callable], Callable]:
+            def wrap(bound: Callable) -> Callable:
+                def call(*args, **kw):
+                    output = bound(*args, **kw)
+                    record(label, kind, output)
+                    return output
+                return call
+            return wrap
 
-        patched = []
-        try:
-            for label, layer in parts:
-                patched.append((layer, layer.__dict__.get("call")))
-                object.__setattr__(layer, "call", recording(layer.call, label, type(layer).__name__))
-            model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
-        finally:
-            for layer, original in reversed(patched):
-                if original is None:
-                    object.__delattr__(layer, "call")
-                else:
-                    object.__setattr__(layer, "call", original)
+        _run_keras_patched(model, [(layer, recording(label, type(layer).__name__)) for label, layer in parts],
+                           inputs, kwargs)
     missing = [label for label in dict.fromkeys(label for label, _ in parts) if label not in labels_run]
     if missing:
         raise ValueError(f"block(s) {', '.join(missing)} never ran: check their paths")

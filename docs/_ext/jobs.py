@@ -21,12 +21,16 @@ JOBS_ENV = "TORCHFLOW_JOBS"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
 
+def _cores(cores: int | None) -> int:
+    """``cores`` if given, else the cores this process may run on."""
+    return cores if cores is not None else len(os.sched_getaffinity(0))
+
+
 def gallery_jobs(environ: MutableMapping[str, str] = os.environ, cores: int | None = None) -> int:
     """The number of examples to run at once (default 1: one after another; ``auto``: 2 given 2 cores)."""
     value = environ.get(JOBS_ENV, "").strip() or "1"
     if value == "auto":
-        cores = cores if cores is not None else len(os.sched_getaffinity(0))
-        return 2 if cores >= 2 else 1
+        return 2 if _cores(cores) >= 2 else 1
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{JOBS_ENV}={value!r}: give the number of examples to run at once, "
                          f"e.g. {JOBS_ENV}=2, or {JOBS_ENV}=auto (or leave it unset for one at a time)")
@@ -35,8 +39,7 @@ def gallery_jobs(environ: MutableMapping[str, str] = os.environ, cores: int | No
 
 def share_cores(jobs: int, environ: MutableMapping[str, str] = os.environ, cores: int | None = None) -> int:
     """Give each of ``jobs`` workers its share of the cores; return the threads per worker."""
-    cores = cores if cores is not None else len(os.sched_getaffinity(0))
-    threads = max(1, cores // jobs)
+    threads = max(1, _cores(cores) // jobs)
     if jobs > 1:
         for variable in THREAD_VARIABLES:
             environ[variable] = str(threads)
