@@ -56,6 +56,20 @@ def test_the_vae_examples_are_found_with_their_family():
     assert examples["vae"].docname == "auto_examples/vae/plot_1_vae"
 
 
+def test_families_imported_either_way_find_the_parity_module_that_tests_them():
+    source = ("from torchflow.pt import cnn as torch_cnn\n"
+              "    from torchflow.tf.stn import STN\n"
+              "from torchflow.data import load_images\n")
+    assert comparison.imported_families(source) == ["cnn", "stn"]
+    examples = {e.run_name: e for e in comparison.find_examples(ROOT, ["cnn"])}
+    assert examples["cnn-classifier"].families == ["cnn"]
+    assert examples["cnn-transfer-learning"].families == ["resnet"]
+    files = comparison.parity_test_files(ROOT, ["vae", "cnn", "stn", "resnet", "no_such_family"])
+    assert {f: p.name for f, p in files.items()} == {
+        "vae": "test_parity_vae.py", "cnn": "test_parity_cnn.py", "stn": "test_parity_cnn.py",
+        "resnet": "test_parity_cnn.py"}
+
+
 def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
     page = _page(tmp_path)
     assert "| {doc}`Variational autoencoder </auto_examples/vae/plot_1_vae>` | held-out negative ELBO (nats) " \
@@ -66,6 +80,10 @@ def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
     assert "Fashion-MNIST (train), 60,000 items" in page
     assert "❌ 1 of 2 failed" in page and "`test_same[CVAE]`" in page
     assert "```{literalinclude} /../tests/test_parity_vae.py" in page
+    # test_parity_cnn.py tests cnn, resnet and stn: linked from all three, its source shown once
+    assert "{ref}`not in the report <parity-stn>`" in page  # the fixture report has no cnn cases
+    assert page.count("```{literalinclude} /../tests/test_parity_cnn.py") == 1
+    assert "Its source is under {ref}`cnn <parity-cnn>`." in page
     assert "Conditional VAE" in page and "*not run in this build*" in page  # cvae has no record here
 
 

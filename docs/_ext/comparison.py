@@ -8,8 +8,9 @@ the records are collected into ``docs/comparison.md``, a generated, git-ignored
 page.
 
 Parity tests: every model family ``F`` (a module ``torchflow.pt.F`` /
-``torchflow.tf.F`` that an example imports) has ``tests/test_parity_F.py``; the
-page links its source and, when a JUnit XML report of the test-suite exists
+``torchflow.tf.F`` that an example imports) is tested by ``tests/test_parity_F.py``
+or by another ``tests/test_parity_*.py`` that imports it (``test_parity_cnn.py``
+covers ``cnn``, ``stn`` and ``resnet``); the page links its source and, when a JUnit XML report of the test-suite exists
 (``nox -s tests`` writes ``docs/_build/test-results.xml``; another path with
 ``$TORCHFLOW_TEST_RESULTS``), shows how its tests fared and when.
 """
@@ -79,11 +80,32 @@ def find_examples(root: Path, chapters: list[str]) -> list[Example]:
             docstring = ""
         title = next((line.strip() for line in docstring.splitlines() if line.strip()), path.stem)
         run = re.search(r"""\bRun\(\s*["']([^"']+)["']""", source)
-        families = sorted(set(re.findall(r"^\s*from torchflow\.(?:pt|tf)\.(\w+) import", source, re.M)))
+        families = imported_families(source)
         examples.append(Example(path.relative_to(root), path.parent.name, title, run and run.group(1), families))
     order = {name: i for i, name in enumerate(chapters)}
     examples.sort(key=lambda e: (order.get(e.chapter, len(order)), e.chapter, e.path.name))
     return examples
+
+
+_FAMILY_IMPORT = re.compile(r"^\s*from torchflow\.(?:pt|tf)(?:\.(\w+) import| import (\w+))", re.M)
+
+
+def imported_families(source: str) -> list[str]:
+    """The model families a source imports: ``from torchflow.pt.F import ...`` or ``from torchflow.tf import F``."""
+    return sorted({a or b for a, b in _FAMILY_IMPORT.findall(source)})
+
+
+def parity_test_files(root: Path, families: list[str]) -> dict[str, Path]:
+    """The parity-test module of each family that has one: ``test_parity_F.py``, else the first that imports F."""
+    tests = sorted((root / "tests").glob("test_parity_*.py"))
+    imports = {path: imported_families(path.read_text(encoding="utf-8")) for path in tests}
+    found = {}
+    for family in families:
+        named = root / "tests" / f"test_parity_{family}.py"
+        found_file = named if named in imports else next((t for t in tests if family in imports[t]), None)
+        if found_file is not None:
+            found[family] = found_file
+    return found
 
 
 def load_records(directory: Path) -> tuple[dict[str, dict], list[str]]:
@@ -193,13 +215,14 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
               "The metric each tutorial states on its page, for both twins, and the relative gap between",
               "them. The twins start from different random weights, so a small gap is expected; the",
               "parity tests (last column) check that with the *same* weights they compute the same thing.", ""]
+    families = sorted({f for e in examples for f in e.families})
+    parity_files = parity_test_files(root, families)
     rows = []
     for example in examples:
         record = records.get(example.run_name)
         parity = ", ".join(
-            f"{{ref}}`{statuses.get(f'test_parity_{f}', TestStatus()).text() if results_when else f'test_parity_{f}'}"
-            f" <parity-{f}>`"
-            for f in example.families if (root / "tests" / f"test_parity_{f}.py").is_file())
+            f"{{ref}}`{statuses.get(module, TestStatus()).text() if results_when else module} <parity-{f}>`"
+            for f in example.families if f in parity_files for module in [parity_files[f].stem])
         parity = parity or "no parity test"
         if record is None:
             rows.append([link(example), "*not run in this build*", "–", "–", "–", parity])
@@ -264,7 +287,6 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
         lines.append("")
 
     # parity
-    families = sorted({f for e in examples for f in e.families})
     lines += ["## Parity tests", "",
               "A parity test copies one set of weights into both twins of a model family and checks that",
               "the forward pass, the loss and the gradients agree on a small batch, to the tolerance its",
@@ -277,10 +299,10 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
                   "`nox -s tests` writes it (any `pytest --junitxml=FILE` report will do, named by "
                   f"`${RESULTS_ENV}`).", ":::", ""]
     for family in families:
-        test_file = root / "tests" / f"test_parity_{family}.py"
+        test_file = parity_files.get(family)
         users = ", ".join(link(e) for e in examples if family in e.families)
-        lines += [f"(parity-{family})=", f"### `{family}`: `tests/{test_file.name}`", ""]
-        if not test_file.is_file():
+        lines += [f"(parity-{family})=", f"### `{family}`" + (f": `tests/{test_file.name}`" if test_file else ""), ""]
+        if test_file is None:
             lines += [f"No parity test yet for `torchflow.pt.{family}` / `torchflow.tf.{family}` "
                       f"(used by {users}).", ""]
             continue
@@ -288,6 +310,10 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
         lines += [f"Used by {users}." + (f" Status: {status.text()}." if results_when else ""), ""]
         if status.failures:
             lines += ["Failed: " + ", ".join(f"`{name}`" for name in status.failures), ""]
+        first = next(f for f in families if parity_files.get(f) == test_file)
+        if first != family:  # one module testing several families: its source is shown once
+            lines += [f"Its source is under {{ref}}`{first} <parity-{first}>`.", ""]
+            continue
         lines += [f":::{{dropdown}} tests/{test_file.name}", f"```{{literalinclude}} /../tests/{test_file.name}",
                   ":language: python", "```", ":::", ""]
 
