@@ -10,8 +10,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from torchflow.flow import FlowMismatch, Step, compare_flows, draw_flow, draw_flows, trace, trace_twins  # noqa: E402
-from torchflow.pt.classifier import SmallCNN as TorchCNN  # noqa: E402
-from torchflow.tf.classifier import SmallCNN as KerasCNN  # noqa: E402
+from torchflow.pt.judge import JudgeNet as TorchCNN  # noqa: E402
+from torchflow.tf.judge import JudgeNet as KerasCNN  # noqa: E402
 
 IMAGES = np.zeros((3, 784), np.float32)
 LABELS = np.array([0, 4, 9])

@@ -1,6 +1,6 @@
 """Parity of the CNN twins: the classifier, the STN (sampler and whole model) and ResNet-18.
 
-The PyTorch weights are copied into the Keras twin (:func:`torchflow.cnn_utils.copy_torch_to_keras`),
+The PyTorch weights are copied into the Keras twin (:func:`torchflow.convert.copy_torch_to_keras`),
 then both see the same batch in evaluation mode (dropout off, batch norm on running statistics).
 
 Tolerance: float32 throughout. Activations, logits and losses: relative 1e-5 with an
@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 import torch
 
-from torchflow.cnn_utils import affine_sample, copy_torch_to_keras, random_affine
+from torchflow.convert import copy_torch_to_keras
+from torchflow.data.augment import affine_sample, random_affine
 from torchflow.convert import conv_to_torch, dense_to_torch
 from torchflow.pt import cnn as pt_cnn
 from torchflow.pt import resnet as pt_resnet

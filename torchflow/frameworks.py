@@ -15,7 +15,8 @@ import sys
 
 FRAMEWORKS = ("torch", "tensorflow")
 FRAMEWORKS_ENV = "TORCHFLOW_FRAMEWORKS"
-_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+# The one table of display names, used by every page, plot and the comparison page.
+LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 _INSTALL = {"torch": "pip install torch torchvision", "tensorflow": "pip install tensorflow"}
 
 
@@ -80,11 +81,11 @@ def skip_note(name: str) -> str:
     """The visible note an example prints for a framework that it skips."""
     why = "switched off by $" + FRAMEWORKS_ENV if name not in _requested() else "not installed"
     return (
-        f"NOTE: the {_LABELS[name]} twin was skipped: {name} is {why} here "
+        f"NOTE: the {LABELS[name]} twin was skipped: {name} is {why} here "
         f"(to run it: `{_INSTALL[name]}`)."
     )
 
 
 def label(name: str) -> str:
     """Human name of a framework: ``"PyTorch"`` or ``"TensorFlow"``."""
-    return _LABELS[name]
+    return LABELS[name]

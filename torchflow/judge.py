@@ -94,15 +94,15 @@ class Judge:
         if self.framework_here() == "torch":
             import torch
 
-            from torchflow.pt.classifier import SmallCNN
+            from torchflow.pt.judge import JudgeNet
 
-            model = SmallCNN()
+            model = JudgeNet()
             model.load_state_dict({k: torch.as_tensor(v) for k, v in self.weights.items()})
             model.eval()
             with torch.no_grad():
                 features = model.features(torch.as_tensor(batch[:, None]))
                 return features.numpy(), model.fc2(features).numpy()
-        from torchflow.tf.classifier import SmallCNN as KerasCNN
+        from torchflow.tf.judge import JudgeNet as KerasCNN
 
         model = KerasCNN()
         for name in LAYERS:
@@ -150,10 +150,10 @@ def _train_torch(images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray
     import torch
 
     from torchflow.data.wrappers import torch_loader
-    from torchflow.pt.classifier import SmallCNN
+    from torchflow.pt.judge import JudgeNet
 
     torch.manual_seed(SEED)
-    model = SmallCNN()
+    model = JudgeNet()
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     loader = torch_loader(images[:, None], labels, batch_size=BATCH_SIZE, seed=SEED)
     for _ in range(EPOCHS):
@@ -169,10 +169,10 @@ def _train_tf(images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     import keras
 
     from torchflow.convert import torch_layer_weights
-    from torchflow.tf.classifier import SmallCNN
+    from torchflow.tf.judge import JudgeNet
 
     keras.utils.set_random_seed(SEED)
-    model = SmallCNN()
+    model = JudgeNet()
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(images[..., None], labels, batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0)

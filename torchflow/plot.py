@@ -1,4 +1,4 @@
-"""Plotting helpers shared by every page: image grids, curves, side-by-side twins."""
+"""Plotting shared by every page: image grids, curves, side-by-side twins, confusion matrices."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from torchflow.frameworks import LABELS as FRAMEWORK_LABELS
+
 FRAMEWORK_COLOURS = {"torch": "#ee4c2c", "tensorflow": "#ff8f00"}
-FRAMEWORK_LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 
 
 def grid_image(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
@@ -76,3 +77,38 @@ def side_by_side(grids: Mapping[str, np.ndarray], ncols: int | None = None, supt
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def plot_confusion(matrix: np.ndarray, classes: Sequence[str], ax=None, title: str | None = None):
+    """A confusion matrix as row-normalised colours with the counts written in."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=6,
+                    color="white" if rates[row, col] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_per_class(accuracies: Mapping[str, np.ndarray], classes: Sequence[str], ax=None):
+    """Per-class accuracy of each twin as grouped bars."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / max(len(accuracies), 1)
+    for index, (name, values) in enumerate(accuracies.items()):
+        ax.bar(np.arange(len(classes)) + index * width, values, width,
+               label=FRAMEWORK_LABELS.get(name, name), color=FRAMEWORK_COLOURS.get(name))
+    ax.set_xticks(np.arange(len(classes)) + width * (len(accuracies) - 1) / 2, classes, rotation=30, fontsize=8)
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    return ax

@@ -45,7 +45,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import torchflow
-from torchflow.cnn_utils import confusion_matrix, per_class_accuracy, plot_confusion, plot_per_class
+from torchflow.metrics import confusion_matrix, per_class_accuracy
+from torchflow.plot import plot_confusion, plot_per_class
 from torchflow.data import load_cifar10
 from torchflow.plot import plot_curves
 from torchflow.training import StepClock

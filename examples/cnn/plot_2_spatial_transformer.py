@@ -66,7 +66,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import torchflow
-from torchflow.cnn_utils import distort
+from torchflow.data.augment import distort
 from torchflow.data import DataError, load_images
 from torchflow.plot import plot_curves, show_grid
 from torchflow.training import StepClock
@@ -100,7 +100,7 @@ fig = draw_flows(flows, title="spatial transformer, then the classifier")
 # --------------
 # Every training and test image is warped by its own random affine map, made
 # with the same grid and bilinear sampler as above (in NumPy,
-# :func:`torchflow.cnn_utils.distort`). The distortions are drawn once, so
+# :func:`torchflow.data.augment.distort`). The distortions are drawn once, so
 # both twins see exactly the same images.
 try:
     train, test = load_images("mnist", "train"), load_images("mnist", "test")

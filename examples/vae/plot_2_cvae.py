@@ -229,7 +229,7 @@ fig = side_by_side({name: r["samples"][0, first_ten].reshape(-1, 28, 28) for nam
 # %%
 # Does each sample show the class we asked for?
 # ---------------------------------------------
-# The judge is a small CNN (:class:`~torchflow.pt.classifier.SmallCNN`)
+# The judge is a small CNN (:class:`~torchflow.pt.judge.JudgeNet`)
 # trained once on the Fashion-MNIST training set and cached; it is the same
 # network for both twins. Its own test accuracy bounds what a perfect generator
 # could score.

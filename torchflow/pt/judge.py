@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 
-class SmallCNN(nn.Module):
+class JudgeNet(nn.Module):
     def __init__(self, num_classes: int = 10, channels: tuple[int, int] = (16, 32),
                  hidden_dim: int = 128, image_size: int = 28) -> None:
         super().__init__()

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 
-class SmallCNN(keras.Model):
+class JudgeNet(keras.Model):
     def __init__(self, num_classes: int = 10, channels: tuple[int, int] = (16, 32),
                  hidden_dim: int = 128, image_size: int = 28) -> None:
         super().__init__()
