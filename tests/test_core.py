@@ -117,3 +117,36 @@ def test_importing_torchflow_pins_the_openmp_threads():
     out = subprocess.run([sys.executable, "-c", "import os, torchflow; print(os.environ['OMP_NUM_THREADS'])"],
                          env=env, capture_output=True, text=True, check=True).stdout
     assert int(out) == len(os.sched_getaffinity(0))
+
+
+def _python(code: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
+@pytest.mark.skipif(not (framework_available("torch") and framework_available("tensorflow")),
+                    reason="needs both frameworks")
+def test_tensorflow_first_then_a_pytorch_optimiser_does_not_crash():
+    """tensorflow issue #124205: without torchflow's load order, this process dies with SIGSEGV."""
+    result = _python("import torchflow, tensorflow as tf, torch\n"
+                     "tf.constant(1.0) + 1\n"
+                     "torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()\n"
+                     "print('survived')")
+    assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.skipif(not (framework_available("torch") and framework_available("tensorflow")),
+                    reason="needs both frameworks")
+def test_tensorflow_before_torchflow_is_reported_not_a_crash():
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("this PyTorch build has no Triton: nothing to crash")
+    result = _python("import warnings, tensorflow, torchflow\n"
+                     "try:\n    torchflow.available_frameworks()\nexcept RuntimeError as e:\n    print('refused:', e)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "refused:" in result.stdout and "import torchflow" in result.stdout
+    assert "#124205" in result.stderr  # the warning at import names the upstream issue

@@ -16,9 +16,11 @@ if hasattr(_os, "sched_getaffinity"):
     _os.environ.setdefault("OMP_NUM_THREADS", str(len(_os.sched_getaffinity(0))))
 
 from torchflow.budget import BUDGETS, get_budget, scaled
-from torchflow.frameworks import available_frameworks, framework_available, skip_note
+from torchflow.frameworks import available_frameworks, framework_available, load_in_safe_order, skip_note
 from torchflow.seed import seed_everything
 from torchflow.stamp import Run
+
+load_in_safe_order()  # PyTorch and TensorFlow in one process, in any order (see its docstring)
 
 __all__ = [
     "BUDGETS",

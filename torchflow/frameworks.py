@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 
 FRAMEWORKS = ("torch", "tensorflow")
 FRAMEWORKS_ENV = "TORCHFLOW_FRAMEWORKS"
@@ -46,30 +47,47 @@ def _importable(name: str) -> bool:
     return True
 
 
-def load_in_safe_order() -> None:
-    """Import PyTorch (and Triton, which CUDA builds of PyTorch load lazily) before TensorFlow.
+def load_in_safe_order(strict: bool = False) -> None:
+    """Make PyTorch and TensorFlow safe to use in one process, in any order.
 
-    Triton's LLVM crashes the process (a segmentation fault) when it is loaded
-    after TensorFlow; loaded first, both work. Every example calls this through
-    :func:`available_frameworks`, so the order holds whatever it imports next.
+    Why: TensorFlow >= 2.20's wheels load their library with ``RTLD_GLOBAL``, which
+    puts TensorFlow's own LLVM into the process's global symbols; Triton (which a
+    CUDA build of PyTorch imports lazily, on the first ``torch.optim`` optimiser)
+    then binds its LLVM calls to TensorFlow's copy and the process dies with a
+    segmentation fault, without a Python traceback. Loading Triton *before*
+    TensorFlow avoids it (tensorflow/tensorflow#124205, fixed upstream by PR #124230
+    for releases after 2.21; remove this once the book requires such a release).
+    ``import torchflow`` calls this, so it holds whatever the reader imports next.
+    Where TensorFlow came first it is too late: a warning at import, an error
+    (``strict``) when an example asks for the PyTorch twin.
     """
-    if sys.modules.get("tensorflow") is not None and "triton" not in sys.modules and importlib.util.find_spec("triton"):
-        raise RuntimeError(
-            "TensorFlow was imported before PyTorch's Triton, which then crashes; "
-            "call torchflow.available_frameworks() (or import torch) before importing tensorflow"
-        )
-    if "torch" in _requested() and _importable("torch") and importlib.util.find_spec("triton"):
+    if sys.modules.get("triton") is not None or importlib.util.find_spec("triton") is None:
+        return  # already safe, or a PyTorch build without Triton (CPU wheels, macOS)
+    if sys.modules.get("tensorflow") is not None:
+        if strict:
+            raise RuntimeError(TRITON_AFTER_TENSORFLOW)
+        warnings.warn(TRITON_AFTER_TENSORFLOW, RuntimeWarning, stacklevel=3)
+    elif importlib.util.find_spec("tensorflow") is not None:
         with contextlib.suppress(Exception):
             importlib.import_module("triton")
+
+
+TRITON_AFTER_TENSORFLOW = (
+    "TensorFlow was imported before torchflow, and PyTorch's Triton will crash this process "
+    "(a segmentation fault, tensorflow issue #124205) when a PyTorch optimiser is created: "
+    "import torchflow (or triton) before tensorflow"
+)
 
 
 def framework_available(name: str) -> bool:
     """True when ``name`` (``"torch"`` or ``"tensorflow"``) imports and is not switched off."""
     if name not in FRAMEWORKS:
         raise ValueError(f"unknown framework {name!r}; use one of {', '.join(FRAMEWORKS)}")
-    if name == "tensorflow":
-        load_in_safe_order()
-    return name in _requested() and _importable(name)
+    if name not in _requested() or not _importable(name):
+        return False
+    if name == "torch" and "tensorflow" in _requested():
+        load_in_safe_order(strict=True)
+    return True
 
 
 def available_frameworks() -> list[str]:

@@ -1,10 +1,4 @@
-"""Dimension-flow figures, traced from the models themselves.
-
-A page's dimension flow is not drawn by hand: :func:`trace` runs a small batch
-through a model and records the shape of every intermediate tensor, and
-:func:`draw_flow` draws the block diagram. Tracing both twins and checking with
-:func:`compare_flows` that the shapes agree shows that they have the same
-structure.
+"""Tracing: run a small batch through a model and record the shape of every intermediate tensor.
 
 Three kinds of model can be traced:
 
@@ -14,11 +8,12 @@ Three kinds of model can be traced:
   twice, like a shared pooling layer, appears twice);
 - a Keras model: every leaf layer's output during one eager call.
 
-A deep network traces to too many steps for a readable figure; :func:`trace_blocks`
-records only the outputs of named sub-modules (or Keras layers), grouped into
-blocks such as ``stem``, ``layer1``, ..., ``fc``.
+:func:`trace_blocks` records only the outputs of named sub-modules (or Keras
+layers), grouped into blocks such as ``stem``, ``layer1``, ..., ``fc``.
+:func:`trace_twins` builds both twins of a family declared in
+:mod:`torchflow.families` and traces each.
 
-Shapes are compared in one layout. PyTorch's image tensors are channels-first
+Shapes are reported in one layout. PyTorch's image tensors are channels-first
 (``(B, C, H, W)``), TensorFlow's channels-last (``(B, H, W, C)``); by default
 the PyTorch shapes of convolutional tensors are reported channels-last too
 (``layout="channels_last"``), ``layout="channels_first"`` does the opposite and
@@ -29,7 +24,6 @@ This module imports no framework at import time.
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,10 +33,6 @@ import numpy as np
 
 LAYOUTS = ("channels_last", "channels_first", "native")
 BATCH = "B"
-
-
-class FlowMismatch(ValueError):
-    """Two traced flows (usually the two twins) do not have the same shapes."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,6 @@ class Step:
         return f"{self.name} ({', '.join(str(d) for d in self.shape)})"
 
 
-# ------------------------------------------------------------------ tracing
 def framework_of(model: Any) -> str:
     """``"torch"`` or ``"tensorflow"``: which framework a model (or twin) belongs to."""
     module = type(model).__module__
@@ -176,14 +165,23 @@ def _run_torch_hooked(model: Any, hooks: Sequence[tuple[Any, Callable]], inputs:
         model.train(was_training)
 
 
-def _run_keras_patched(model: Any, wrappers: Sequence[tuple[Any, Callable[[Callable], Callable]]],
+def _recording(bound: Callable, label: str, kind: str, record: Callable[[str, str, Any], None]) -> Callable:
+    """``bound`` (a layer's ``call``) that also hands its output to ``record(label, kind, output)``."""
+    def call(*args, **kw):
+        output = bound(*args, **kw)
+        record(label, kind, output)
+        return output
+    return call
+
+
+def _run_keras_patched(model: Any, layers: Sequence[tuple[Any, str, str]], record: Callable[[str, str, Any], None],
                        inputs: Sequence[Any], kwargs: dict) -> None:
-    """One inference call of ``model`` with each layer's ``call`` replaced by ``wrap(call)``, then restored."""
+    """One inference call of ``model`` in which each (layer, label, kind) reports its output to ``record``."""
     patched = []
     try:
-        for layer, wrap in wrappers:
+        for layer, label, kind in layers:
             patched.append((layer, layer.__dict__.get("call")))
-            object.__setattr__(layer, "call", wrap(layer.call))
+            object.__setattr__(layer, "call", _recording(layer.call, label, kind, record))
         model(*inputs, training=False, **kwargs) if _accepts_training(model) else model(*inputs, **kwargs)
     finally:
         for layer, original in reversed(patched):
@@ -269,20 +267,13 @@ def _trace_keras(model: Any, inputs: Sequence[Any], kwargs: dict, layout: str, i
     if include_input:
         steps += _input_steps(inputs, "tensorflow", layout, batch)
 
-    def recording(name: str, kind: str) -> Callable[[Callable], Callable]:
-        def wrap(bound: Callable) -> Callable:
-            def call(*args, **kw):
-                output = bound(*args, **kw)
-                for suffix, tensor in _outputs(output):
-                    shape = _shape_of(tensor)
-                    steps.append(_step(name + suffix, shape, "tensorflow", layout, _is_spatial(shape, kind), kind,
-                                       batch))
-                return output
-            return call
-        return wrap
+    def record(name: str, kind: str, output: Any) -> None:
+        for suffix, tensor in _outputs(output):
+            shape = _shape_of(tensor)
+            steps.append(_step(name + suffix, shape, "tensorflow", layout, _is_spatial(shape, kind), kind, batch))
 
-    _run_keras_patched(model, [(layer, recording(names.get(id(layer), layer.name), type(layer).__name__))
-                               for layer in layers], inputs, kwargs)
+    _run_keras_patched(model, [(layer, names.get(id(layer), layer.name), type(layer).__name__) for layer in layers],
+                       record, inputs, kwargs)
     return steps
 
 
@@ -398,16 +389,7 @@ def trace_blocks(model: Any, *inputs: Any, blocks: BlockSpec | None = None, layo
         _run_torch_hooked(model, [(module, lambda module, args, output, label=label: record(
             label, type(module).__name__, output)) for label, module in parts], inputs, kwargs)
     else:
-        def recording(label: str, kind: str) -> Callable[[Callable], Callable]:
-            def wrap(bound: Callable) -> Callable:
-                def call(*args, **kw):
-                    output = bound(*args, **kw)
-                    record(label, kind, output)
-                    return output
-                return call
-            return wrap
-
-        _run_keras_patched(model, [(layer, recording(label, type(layer).__name__)) for label, layer in parts],
+        _run_keras_patched(model, [(layer, label, type(layer).__name__) for label, layer in parts], record,
                            inputs, kwargs)
     missing = [label for label in dict.fromkeys(label for label, _ in parts) if label not in labels_run]
     if missing:
@@ -415,32 +397,29 @@ def trace_blocks(model: Any, *inputs: Any, blocks: BlockSpec | None = None, layo
     return steps
 
 
-def _build_twin(family: str, class_name: str, framework: str, model_kwargs: Mapping[str, Any] | None) -> Any:
-    package = {"torch": "pt", "tensorflow": "tf"}[framework]
-    module = importlib.import_module(f"torchflow.{package}.{family}")
-    return getattr(module, class_name)(**dict(model_kwargs or {}))
-
-
 def trace_twins(family: str, class_name: str, *inputs: Any, frameworks: Iterable[str] | None = None,
                 layout: str = "channels_last", model_kwargs: Mapping[str, Any] | None = None,
                 **call_kwargs: Any) -> dict[str, list[Step]]:
-    """Build ``torchflow.{pt,tf}.<family>.<class_name>(**model_kwargs)`` and trace each.
+    """Build the twins of ``family`` (declared in :mod:`torchflow.families`) and trace each.
 
     ``frameworks`` defaults to :func:`torchflow.available_frameworks`; NumPy
     ``inputs`` are converted for each framework. Returns ``{framework: steps}``.
     """
-    from torchflow.frameworks import available_frameworks
+    from torchflow.families import family as declared
 
-    frameworks = list(frameworks) if frameworks is not None else available_frameworks()
-    package = {"torch": "pt", "tensorflow": "tf"}
     flows = {}
-    for framework in ("torch", "tensorflow"):  # PyTorch first: it must load before TensorFlow
-        if framework not in frameworks:
-            continue
-        module = importlib.import_module(f"torchflow.{package[framework]}.{family}")
-        model = getattr(module, class_name)(**dict(model_kwargs or {}))
+    for framework in _frameworks(frameworks):
+        model = declared(family).build(framework, class_name, **dict(model_kwargs or {}))
         flows[framework] = trace(model, *inputs, layout=layout, **call_kwargs)
     return flows
+
+
+def _frameworks(requested: Iterable[str] | None) -> list[str]:
+    """The frameworks to trace, PyTorch first (it must load before TensorFlow)."""
+    from torchflow.frameworks import FRAMEWORKS, available_frameworks
+
+    requested = list(requested) if requested is not None else available_frameworks()
+    return [name for name in FRAMEWORKS if name in requested]
 
 
 def trace_image_twins(family: str, class_name: str, image_shape: tuple[int, int, int], *,
@@ -451,164 +430,14 @@ def trace_image_twins(family: str, class_name: str, image_shape: tuple[int, int,
 
     With ``blocks`` (see :func:`trace_blocks`) each twin is traced block by block
     instead of leaf by leaf."""
-    from torchflow.frameworks import available_frameworks
+    from torchflow.families import family as declared
 
-    frameworks = list(frameworks) if frameworks is not None else available_frameworks()
     height, width, channels = image_shape
     inputs = {"torch": np.zeros((batch, channels, height, width), np.float32),
               "tensorflow": np.zeros((batch, height, width, channels), np.float32)}
     flows: dict[str, list[Step]] = {}
-    for framework in ("torch", "tensorflow"):
-        if framework not in frameworks:
-            continue
-        if blocks is None:
-            flows.update(trace_twins(family, class_name, inputs[framework], frameworks=[framework],
-                                     model_kwargs=model_kwargs))
-        else:
-            model = _build_twin(family, class_name, framework, model_kwargs)
-            flows[framework] = trace_blocks(model, inputs[framework], blocks=blocks)
+    for framework in _frameworks(frameworks):
+        model = declared(family).build(framework, class_name, **dict(model_kwargs or {}))
+        flows[framework] = (trace(model, inputs[framework]) if blocks is None
+                            else trace_blocks(model, inputs[framework], blocks=blocks))
     return flows
-
-
-# ---------------------------------------------------------------- comparing
-def _table(a: Sequence[Step], b: Sequence[Step], labels: tuple[str, str], bad: int | None) -> str:
-    rows = []
-    for i in range(max(len(a), len(b))):
-        left = str(a[i]) if i < len(a) else "-"
-        right = str(b[i]) if i < len(b) else "-"
-        mark = "  <-- differs" if i == bad else ""
-        rows.append(f"  {i:>3}  {left:<40} {right:<40}{mark}")
-    header = f"  {'#':>3}  {labels[0]:<40} {labels[1]:<40}"
-    return "\n".join([header, *rows])
-
-
-def compare_flows(torch_steps: Sequence[Step], tf_steps: Sequence[Step], check_names: bool = False,
-                  labels: tuple[str, str] = ("PyTorch", "TensorFlow")) -> None:
-    """Raise :class:`FlowMismatch` unless both flows have the same shapes, step by step.
-
-    Both must be traced in the same layout (the default, channels-last, is).
-    Names are compared only with ``check_names=True``: a module called ``fc1``
-    in one framework may be called ``dense`` in the other.
-    """
-    a_layouts = {s.layout for s in torch_steps}
-    b_layouts = {s.layout for s in tf_steps}
-    if a_layouts and b_layouts and a_layouts != b_layouts:
-        raise FlowMismatch(f"the flows were traced in different layouts ({a_layouts} vs {b_layouts}); "
-                           "trace both with the same layout= to compare them")
-    for i, (left, right) in enumerate(zip(torch_steps, tf_steps, strict=False)):
-        if left.shape != right.shape or (check_names and left.name != right.name):
-            what = "shape" if left.shape != right.shape else "name"
-            raise FlowMismatch(
-                f"the twins' dimension flows differ at step {i} ({what}): {labels[0]} {left} "
-                f"vs {labels[1]} {right}\n{_table(torch_steps, tf_steps, labels, i)}"
-            )
-    if len(torch_steps) != len(tf_steps):
-        raise FlowMismatch(
-            f"the twins' dimension flows have {len(torch_steps)} ({labels[0]}) and "
-            f"{len(tf_steps)} ({labels[1]}) steps\n"
-            f"{_table(torch_steps, tf_steps, labels, min(len(torch_steps), len(tf_steps)))}"
-        )
-
-
-# ------------------------------------------------------------------ drawing
-def _wrap(name: str, width: int = 14) -> str:
-    if len(name) <= width:
-        return name
-    parts = name.replace("_", "_\u200b").replace(".", ".\u200b").split("\u200b")
-    lines, line = [], ""
-    for part in parts:
-        if line and len(line) + len(part) > width:
-            lines.append(line)
-            line = part
-        else:
-            line += part
-    lines.append(line)
-    return "\n".join(lines)
-
-
-def draw_flow(steps: Sequence[Step], title: str | None = None, ax=None, direction: str = "horizontal",
-              per_row: int = 6, batch: bool = False):
-    """Draw ``steps`` as a block diagram: one box per tensor with its name and shape.
-
-    Boxes run left to right (``direction="horizontal"``, wrapping after
-    ``per_row`` boxes) or top to bottom (``"vertical"``). A box's shade grows with
-    the number of values per example. Returns the axes.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-    if direction not in {"horizontal", "vertical"}:
-        raise ValueError("direction must be 'horizontal' or 'vertical'")
-    steps = list(steps)
-    if not steps:
-        raise ValueError("nothing to draw: the flow has no steps")
-    count = len(steps)
-    if direction == "horizontal":
-        nrows = math.ceil(count / per_row)
-        ncols = math.ceil(count / nrows)  # balanced rows: 8 boxes at 6 per row make 4 + 4
-        positions = [(i % ncols, -(i // ncols)) for i in range(count)]
-        box_w, box_h, gap_x, gap_y = 1.55, 0.95, 0.55, 0.6
-    else:
-        ncols, nrows = 1, count
-        positions = [(0, -i) for i in range(count)]
-        box_w, box_h, gap_x, gap_y = 2.4, 0.7, 0.5, 0.45
-    if ax is None:
-        inch = 0.75  # inches per unit of the drawing
-        width = (ncols * (box_w + gap_x) - gap_x + 0.3) * inch
-        height = (nrows * (box_h + gap_y) - gap_y + 0.3) * inch
-        top = 0.55 if title is not None else 0.1  # room for a two-line title
-        figure = plt.figure(figsize=(width, height + top))
-        ax = figure.add_axes((0, 0, 1, height / (height + top)))
-    sizes = np.log10([max(step.size, 1) for step in steps])
-    low, high = float(sizes.min()), float(sizes.max())
-    cmap = plt.get_cmap("Blues")
-    centres = []
-    for step, (col, row), size in zip(steps, positions, sizes, strict=True):
-        x = col * (box_w + gap_x)
-        y = row * (box_h + gap_y)
-        shade = 0.15 + 0.45 * ((size - low) / (high - low) if high > low else 0.5)
-        ax.add_patch(FancyBboxPatch((x, y), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                    facecolor=cmap(shade), edgecolor="#1f3b5a", linewidth=1.2))
-        ax.text(x + box_w / 2, y + box_h * 0.68, _wrap(step.name), ha="center", va="center",
-                fontsize=8.5, fontweight="bold", color="#10243a")
-        ax.text(x + box_w / 2, y + box_h * 0.25, step.shape_text(batch), ha="center", va="center",
-                fontsize=9, family="monospace", color="#10243a")
-        centres.append((x, y))
-    for (x0, y0), (x1, y1) in zip(centres, centres[1:], strict=False):
-        if direction == "vertical":
-            start, end, style = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1 + box_h), "arc3"
-        elif y0 == y1:
-            start, end, style = (x0 + box_w, y0 + box_h / 2), (x1, y1 + box_h / 2), "arc3"
-        else:  # next row: from the bottom of the last box to the top of the first
-            start, end, style = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1 + box_h), "arc3"
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#1f3b5a",
-                                     linewidth=1.1, connectionstyle=style, shrinkA=1, shrinkB=1))
-    xs = [c[0] for c in centres]
-    ys = [c[1] for c in centres]
-    ax.set_xlim(min(xs) - 0.15, max(xs) + box_w + 0.15)
-    ax.set_ylim(min(ys) - 0.15, max(ys) + box_h + 0.15)
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=11)
-    return ax
-
-
-def draw_flows(flows: Mapping[str, Sequence[Step]], title: str | None = None, **kwargs: Any):
-    """Check that the twins' flows agree and draw one diagram of them; returns the figure.
-
-    With two flows that agree, one diagram stands for both (the title says so);
-    with one flow (a framework missing), that one. Disagreeing flows raise
-    :class:`FlowMismatch` from :func:`compare_flows`.
-    """
-    from torchflow.plot import FRAMEWORK_LABELS
-
-    if not flows:
-        raise ValueError("no flows to draw: no framework could be traced")
-    names = list(flows)
-    if len(names) == 2:
-        compare_flows(flows[names[0]], flows[names[1]],
-                      labels=(FRAMEWORK_LABELS.get(names[0], names[0]), FRAMEWORK_LABELS.get(names[1], names[1])))
-    labels = " and ".join(FRAMEWORK_LABELS.get(n, n) for n in names)
-    note = f"traced from the {labels} twin{'s (identical shapes)' if len(names) > 1 else ''}"
-    ax = draw_flow(flows[names[0]], title=f"{title}\n{note}" if title else note, **kwargs)
-    return ax.figure
