@@ -150,3 +150,47 @@ def test_tensorflow_before_torchflow_is_reported_not_a_crash():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "refused:" in result.stdout and "import torchflow" in result.stdout
     assert "#124205" in result.stderr  # the warning at import names the upstream issue
+
+
+def test_batch_indices_cycle_a_small_set_for_the_steps_asked():
+    from torchflow.training import batch_indices
+
+    batches = list(batch_indices(10, 4, steps=5, seed=3))
+    assert len(batches) == 5 and all(len(b) == 4 for b in batches)
+    # two full batches per pass (the last partial one dropped), each pass a new permutation without repeats
+    for first, second in ((0, 1), (2, 3)):
+        assert len(set(batches[first]) | set(batches[second])) == 8
+    assert not np.array_equal(np.concatenate(batches[0:2]), np.concatenate(batches[2:4]))
+    assert [b.tolist() for b in batch_indices(10, 4, steps=5, seed=3)] == [b.tolist() for b in batches]
+    with pytest.raises(ValueError, match="cannot fill one batch"):
+        list(batch_indices(3, 4, steps=1))
+
+
+def test_run_bookkeeping_targets_and_verdict(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHFLOW_RECORDS", str(tmp_path))
+    run = torchflow.Run("bookkeeping", budget="cpu")
+    assert run.expect("accuracy", at_least=None) is None  # no target in this budget
+    run.expect("accuracy", at_least=0.8)
+    run.expect("loss", at_most=2.0)
+    with pytest.raises(ValueError):
+        run.expect("x", at_least=1, at_most=2)
+    run.use_data("some data (train)", "some data (train)")
+    assert capsys.readouterr().out.count("some data (train)") == 1
+    run.record_all({"torch": {"clock": StepClock(), "device": "cpu"}, "tensorflow": {"device": "cpu"}},
+                   lambda r: {"accuracy": 0.9 if r.get("clock") else 0.7, "loss": 1.0})
+    verdict = run.verdict()
+    assert not verdict.ok
+    assert verdict.misses == ["TensorFlow: accuracy = 0.7 (target accuracy ≥ 0.8)"]
+    assert "admonition warning" in verdict._repr_html_()
+    record = run.finish()
+    assert record["misses"] == verdict.misses and record["targets"] == ["accuracy ≥ 0.8", "loss ≤ 2"]
+    assert json.loads((tmp_path / "bookkeeping.json").read_text())["misses"] == verdict.misses
+    assert "MISSED: TensorFlow" in capsys.readouterr().out
+
+
+def test_run_trains_prints_the_skip_note(capsys, monkeypatch):
+    monkeypatch.setenv("TORCHFLOW_FRAMEWORKS", "torch")
+    run = torchflow.Run("skipping")
+    assert run.trains("tensorflow") is False
+    assert "the TensorFlow twin was skipped" in capsys.readouterr().out
+    assert run.skipped == ["tensorflow"]

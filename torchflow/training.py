@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +48,29 @@ class StepClock:
     @property
     def total_seconds(self) -> float:
         return self.seconds + (self.first_step or 0.0)
+
+
+def batch_indices(count: int, batch_size: int, steps: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """The item indices of ``steps`` training batches over ``count`` items, the same for both twins.
+
+    Each pass over the data is a fresh permutation (seeded by ``seed`` and the pass
+    number); a last partial batch is dropped, and the passes repeat until ``steps``
+    batches are given. Budgets count optimiser steps, not epochs, so a page trains
+    as long on a small embedded subset as on the full data: the subset is cycled.
+    """
+    if batch_size < 1 or steps < 0:
+        raise ValueError(f"batch_size must be >= 1 and steps >= 0, got {batch_size} and {steps}")
+    if count < batch_size:
+        raise ValueError(f"{count} items cannot fill one batch of {batch_size}")
+    per_pass = count // batch_size
+    given = 0
+    for epoch in range(-(-steps // per_pass)):
+        order = np.random.default_rng((seed, epoch)).permutation(count)
+        for start in range(0, per_pass * batch_size, batch_size):
+            if given == steps:
+                return
+            given += 1
+            yield order[start : start + batch_size]
 
 
 def fixed_normal(shape: Sequence[int], seed: int = 0) -> np.ndarray:
