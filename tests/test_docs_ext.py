@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 from _ext import comparison, mathjax_offline  # noqa: E402
 
 RECORD = {
-    "name": "vae", "budget": "cpu", "date": "2026-01-02T03:04:05", "wall_seconds": 61.5,
+    "name": "vae", "page": "plot_1_vae", "budget": "cpu", "date": "2026-01-02T03:04:05", "wall_seconds": 61.5,
     "versions": {"python": "3.11", "torch": "2.14", "tensorflow": "2.21"}, "platform": "Linux x86_64, 2 cores",
     "data": ["Fashion-MNIST (train), 60,000 items"],
     "twins": [
@@ -23,11 +23,12 @@ RECORD = {
         {"framework": "tensorflow", "metrics": {"held-out negative ELBO (nats)": 255.0}, "seconds_per_step": 0.003,
          "train_seconds": 15.0, "peak_memory_mb": 1100.0, "device": "/CPU:0"},
     ],
-    "skipped": [],
+    "skipped": [], "targets": ["held-out negative ELBO (nats) ≤ 260"], "misses": [], "data_subset": False,
 }
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" timestamp="2026-01-02T01:00:00">
 <testcase classname="tests.test_parity_vae" name="test_same[VAE]" time="0.1"/>
 <testcase classname="tests.test_parity_vae" name="test_same[CVAE]" time="0.1"><failure message="x"/></testcase>
+<testcase classname="tests.test_parity_vae" name="test_trajectory_stays_together[VAE]" time="0.1"/>
 <testcase classname="tests.test_core" name="test_other" time="0.1"/>
 </testsuite></testsuites>"""
 
@@ -36,7 +37,7 @@ def _page(tmp_path, records=(RECORD,), junit=JUNIT, extra_record=None):
     records_dir = tmp_path / "records"
     records_dir.mkdir()
     for record in records:
-        (records_dir / f"{record['name']}.json").write_text(json.dumps(record))
+        (records_dir / f"{record['page']}.json").write_text(json.dumps(record))
     if extra_record:
         (records_dir / "broken.json").write_text(extra_record)
     report = tmp_path / "results.xml"
@@ -49,25 +50,27 @@ def _page(tmp_path, records=(RECORD,), junit=JUNIT, extra_record=None):
     return comparison.render(examples, loaded, problems, statuses, when, report, ROOT, built)
 
 
-def test_the_vae_examples_are_found_with_their_family():
-    examples = {e.run_name: e for e in comparison.find_examples(ROOT, ["vae"])}
-    assert examples["vae"].title == "Variational autoencoder"
-    assert examples["vae"].families == ["vae"]
-    assert examples["vae"].docname == "auto_examples/vae/plot_1_vae"
+def test_the_examples_are_found_with_their_families_from_the_registry():
+    examples = {e.page: e for e in comparison.find_examples(ROOT, ["cnn", "vae"])}
+    assert examples["plot_1_vae"].title == "Variational autoencoder"
+    assert examples["plot_1_vae"].families == ["vae"]
+    assert examples["plot_2_cvae"].families == ["vae", "judge"]
+    assert examples["plot_1_vae"].docname == "auto_examples/vae/plot_1_vae"
+    assert examples["plot_1_classifier"].families == ["cnn"]
+    assert examples["plot_3_transfer_learning"].families == ["resnet"]
 
 
-def test_families_imported_either_way_find_the_parity_module_that_tests_them():
-    source = ("from torchflow.pt import cnn as torch_cnn\n"
-              "    from torchflow.tf.stn import STN\n"
-              "from torchflow.data import load_images\n")
-    assert comparison.imported_families(source) == ["cnn", "stn"]
-    examples = {e.run_name: e for e in comparison.find_examples(ROOT, ["cnn"])}
-    assert examples["cnn-classifier"].families == ["cnn"]
-    assert examples["cnn-transfer-learning"].families == ["resnet"]
-    files = comparison.parity_test_files(ROOT, ["vae", "cnn", "stn", "resnet", "no_such_family"])
-    assert {f: p.name for f, p in files.items()} == {
-        "vae": "test_parity_vae.py", "cnn": "test_parity_cnn.py", "stn": "test_parity_cnn.py",
-        "resnet": "test_parity_cnn.py"}
+def test_every_family_is_declared_with_its_twins_tests_and_pages():
+    from torchflow.families import FAMILIES, family
+
+    for declared in FAMILIES.values():
+        assert (ROOT / declared.parity_test).is_file(), declared.parity_test
+        for source in declared.sources.values():
+            assert (ROOT / source).is_file(), source
+        for page in declared.pages:
+            assert list(ROOT.glob(f"examples/*/{page}.py")), page
+    with pytest.raises(KeyError, match="unknown model family 'nope'.*vae"):
+        family("nope")
 
 
 def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
@@ -79,11 +82,10 @@ def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
     assert "| cpu | 2026-01-02 03:04:05 | 61.5 s |" in page
     assert "Fashion-MNIST (train), 60,000 items" in page
     assert "❌ 1 of 2 failed" in page and "`test_same[CVAE]`" in page
+    assert "{ref}`vae: ✅ 1 passed <parity-vae>`" in page  # the trajectory test, counted apart
     assert "```{literalinclude} /../tests/test_parity_vae.py" in page
-    # test_parity_cnn.py tests cnn, resnet and stn: linked from all three, its source shown once
-    assert "{ref}`not in the report <parity-stn>`" in page  # the fixture report has no cnn cases
-    assert page.count("```{literalinclude} /../tests/test_parity_cnn.py") == 1
-    assert "Its source is under {ref}`cnn <parity-cnn>`." in page
+    assert "{ref}`stn: not in the report <parity-stn>`" in page  # the fixture report has no stn cases
+    assert "| held-out negative ELBO (nats) ≤ 260 | cpu, full data | reached |" in page
     assert "Conditional VAE" in page and "*not run in this build*" in page  # cvae has no record here
 
 
@@ -95,8 +97,10 @@ def test_without_records_or_report_the_page_says_so(tmp_path):
 
 
 def test_mixed_budgets_are_flagged(tmp_path):
-    other = dict(RECORD, name="cvae", budget="smoke")
-    assert "different budgets (cpu, smoke)" in _page(tmp_path, records=(RECORD, other))
+    other = dict(RECORD, name="cvae", page="plot_2_cvae", budget="smoke", misses=["PyTorch: x = 1 (target x ≥ 2)"])
+    page = _page(tmp_path, records=(RECORD, other))
+    assert "different budgets (cpu, smoke)" in page
+    assert "missed: PyTorch: x = 1 (target x ≥ 2)" in page
 
 
 def _tarball(path: Path, files: dict[str, bytes]) -> Path:

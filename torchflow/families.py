@@ -101,7 +101,7 @@ FAMILIES: Mapping[str, Family] = {
         Family("vae", "vae", "Variational autoencoders (explicit weights)", ("VAE", "CVAE"), "explicit",
                pages=("plot_1_vae", "plot_2_cvae")),
         Family("judge", "vae", "The judge: a small CNN that scores generated images", ("JudgeNet",), "layers",
-               flatten_from=_flatten_before_fc1),
+               pages=("plot_2_cvae",), flatten_from=_flatten_before_fc1),
     )
 }
 

@@ -127,6 +127,13 @@ class Verdict:
                 f"<p>{html.escape(self.why())}.</p><ul>{body}</ul>{more}</div>")
 
 
+def _calling_page() -> str:
+    """The example that opened the run (``plot_1_vae``): the script being run (sphinx-gallery sets
+    ``sys.argv[0]`` to it, as ``python plot_1_vae.py`` does); empty elsewhere (a notebook)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    return script.stem if script is not None and script.suffix == ".py" and script.stem.startswith("plot_") else ""
+
+
 def _describe(dataset: Any) -> str:
     return dataset.describe() if hasattr(dataset, "describe") else str(dataset)
 
@@ -153,6 +160,7 @@ class Run:
     data: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     subset: bool = False
+    page: str = field(default_factory=lambda: _calling_page())
 
     # ------------------------------------------------------------ before training
     def expect(self, metric: str, *, at_least: float | None = None, at_most: float | None = None) -> Target | None:
@@ -229,6 +237,7 @@ class Run:
         verdict = self.verdict()
         return {
             "name": self.name,
+            "page": self.page or self.name,
             "budget": self.budget,
             "date": self.date,
             "wall_seconds": round(time.perf_counter() - self.started, 2),

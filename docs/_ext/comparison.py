@@ -7,12 +7,14 @@ examples (this handler runs on ``builder-inited`` after sphinx-gallery's own),
 the records are collected into ``docs/comparison.md``, a generated, git-ignored
 page.
 
-Parity tests: every model family ``F`` (a module ``torchflow.pt.F`` /
-``torchflow.tf.F`` that an example imports) is tested by ``tests/test_parity_F.py``
-or by another ``tests/test_parity_*.py`` that imports it (``test_parity_cnn.py``
-covers ``cnn``, ``stn`` and ``resnet``); the page links its source and, when a JUnit XML report of the test-suite exists
-(``nox -s tests`` writes ``docs/_build/test-results.xml``; another path with
-``$TORCHFLOW_TEST_RESULTS``), shows how its tests fared and when.
+Which families a page trains, and where each family's tests are, come from the
+family registry (:mod:`torchflow.families`); a record names the example that
+wrote it (``page``). Each family's ``tests/test_parity_F.py`` holds its parity
+tests (same weights: same outputs, losses, gradients) and its trajectory tests
+(``test_trajectory*``: same weights and batches, training stays together); when a
+JUnit XML report of the test-suite exists (``nox -s tests`` writes
+``docs/_build/test-results.xml``; another path with ``$TORCHFLOW_TEST_RESULTS``),
+the page shows how both kinds fared and when.
 """
 
 from __future__ import annotations
@@ -21,18 +23,20 @@ import ast
 import datetime as dt
 import json
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torchflow.families import FAMILIES, families_of_page
+from torchflow.frameworks import FRAMEWORKS as TWINS
+from torchflow.frameworks import LABELS
+from torchflow.stamp import RECORDS_ENV
+
 PAGE = "comparison.md"
-RECORDS_ENV = "TORCHFLOW_RECORDS"
 RESULTS_ENV = "TORCHFLOW_TEST_RESULTS"
-LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
-TWINS = ("torch", "tensorflow")
+KINDS = ("parity", "trajectory")  # test_trajectory* are trajectory tests, the others parity tests
 
 
 @dataclass
@@ -40,8 +44,12 @@ class Example:
     path: Path  # relative to the repository root
     chapter: str
     title: str
-    run_name: str | None
     families: list[str] = field(default_factory=list)
+
+    @property
+    def page(self) -> str:
+        """The example's name, which its record carries (``plot_1_vae``)."""
+        return self.path.stem
 
     @property
     def docname(self) -> str:
@@ -70,7 +78,7 @@ class TestStatus:
 
 # ------------------------------------------------------------------ inputs
 def find_examples(root: Path, chapters: list[str]) -> list[Example]:
-    """Every ``examples/<chapter>/plot_*.py``: title, run name and the model families it imports."""
+    """Every ``examples/<chapter>/plot_*.py``: its title and the families it trains (from the registry)."""
     examples = []
     for path in sorted((root / "examples").glob("*/plot_*.py")):
         source = path.read_text(encoding="utf-8")
@@ -79,52 +87,30 @@ def find_examples(root: Path, chapters: list[str]) -> list[Example]:
         except SyntaxError:
             docstring = ""
         title = next((line.strip() for line in docstring.splitlines() if line.strip()), path.stem)
-        run = re.search(r"""\bRun\(\s*["']([^"']+)["']""", source)
-        families = imported_families(source)
-        examples.append(Example(path.relative_to(root), path.parent.name, title, run and run.group(1), families))
+        families = [f.name for f in families_of_page(path.stem)]
+        examples.append(Example(path.relative_to(root), path.parent.name, title, families))
     order = {name: i for i, name in enumerate(chapters)}
     examples.sort(key=lambda e: (order.get(e.chapter, len(order)), e.chapter, e.path.name))
     return examples
 
 
-_FAMILY_IMPORT = re.compile(r"^\s*from torchflow\.(?:pt|tf)(?:\.(\w+) import| import (\w+))", re.M)
-
-
-def imported_families(source: str) -> list[str]:
-    """The model families a source imports: ``from torchflow.pt.F import ...`` or ``from torchflow.tf import F``."""
-    return sorted({a or b for a, b in _FAMILY_IMPORT.findall(source)})
-
-
-def parity_test_files(root: Path, families: list[str]) -> dict[str, Path]:
-    """The parity-test module of each family that has one: ``test_parity_F.py``, else the first that imports F."""
-    tests = sorted((root / "tests").glob("test_parity_*.py"))
-    imports = {path: imported_families(path.read_text(encoding="utf-8")) for path in tests}
-    found = {}
-    for family in families:
-        named = root / "tests" / f"test_parity_{family}.py"
-        found_file = named if named in imports else next((t for t in tests if family in imports[t]), None)
-        if found_file is not None:
-            found[family] = found_file
-    return found
-
-
 def load_records(directory: Path) -> tuple[dict[str, dict], list[str]]:
-    """The JSON records by run name, and a note for each unreadable one."""
+    """The JSON records by the example that wrote them (``page``), and a note for each unreadable one."""
     records, problems = {}, []
     if not directory.is_dir():
         return records, problems
     for path in sorted(directory.glob("*.json")):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            records[record["name"]] = record
+            records[record["page"]] = record
         except (OSError, ValueError, KeyError, TypeError) as error:
             problems.append(f"{path.name}: {error}")
     return records, problems
 
 
-def load_test_results(path: Path) -> tuple[dict[str, TestStatus], str | None]:
-    """Per test module (``test_parity_vae``), how its test cases fared; and when the report was made."""
-    statuses: dict[str, TestStatus] = defaultdict(TestStatus)
+def load_test_results(path: Path) -> tuple[dict[tuple[str, str], TestStatus], str | None]:
+    """Per test module and kind (``("test_parity_vae", "trajectory")``), how its cases fared; and when."""
+    statuses: dict[tuple[str, str], TestStatus] = defaultdict(TestStatus)
     if not path.is_file():
         return statuses, None
     try:
@@ -138,7 +124,8 @@ def load_test_results(path: Path) -> tuple[dict[str, TestStatus], str | None]:
         module = (case.get("classname") or "").split(".")[-1]
         if case.get("file"):
             module = Path(case.get("file")).stem
-        status = statuses[module]
+        kind = "trajectory" if case.get("name", "").startswith("test_trajectory") else "parity"
+        status = statuses[module, kind]
         if case.find("failure") is not None or case.find("error") is not None:
             status.failed += 1
             status.failures.append(case.get("name", "?"))
@@ -181,7 +168,7 @@ def _gap(a: float | None, b: float | None) -> str:
 
 
 def render(examples: list[Example], records: dict[str, dict], problems: list[str],
-           statuses: dict[str, TestStatus], results_when: str | None, results_path: Path,
+           statuses: dict[tuple[str, str], TestStatus], results_when: str | None, results_path: Path,
            root: Path, built_pages: set[str]) -> str:
     lines = [
         "% Generated by docs/_ext/comparison.py at build time from the examples' records; do not edit.",
@@ -207,7 +194,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
             return f"{{doc}}`{example.title} </{example.docname}>`"
         return example.title
 
-    known = {e.run_name for e in examples}
+    known = {e.page for e in examples}
     orphans = sorted(set(records) - known)
 
     # results
@@ -215,17 +202,21 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
               "The metric each tutorial states on its page, for both twins, and the relative gap between",
               "them. The twins start from different random weights, so a small gap is expected; the",
               "parity tests (last column) check that with the *same* weights they compute the same thing.", ""]
-    families = sorted({f for e in examples for f in e.families})
-    parity_files = parity_test_files(root, families)
+    families = [name for name in FAMILIES if any(name in e.families for e in examples)]
+
+    def status(family: str, kind: str) -> str:
+        module = Path(FAMILIES[family].parity_test).stem
+        found = statuses.get((module, kind), TestStatus())
+        text = found.text() if results_when else f"{kind} tests"
+        return f"{{ref}}`{family}: {text} <parity-{family}>`"
+
     rows = []
     for example in examples:
-        record = records.get(example.run_name)
-        parity = ", ".join(
-            f"{{ref}}`{statuses.get(module, TestStatus()).text() if results_when else module} <parity-{f}>`"
-            for f in example.families if f in parity_files for module in [parity_files[f].stem])
-        parity = parity or "no parity test"
+        record = records.get(example.page)
+        parity = ", ".join(status(f, "parity") for f in example.families) or "no family declared"
+        trajectory = ", ".join(status(f, "trajectory") for f in example.families) or "–"
         if record is None:
-            rows.append([link(example), "*not run in this build*", "–", "–", "–", parity])
+            rows.append([link(example), "*not run in this build*", "–", "–", "–", parity, trajectory])
             continue
         torch_twin, tf_twin = _twin(record, "torch"), _twin(record, "tensorflow")
         metrics = list(dict.fromkeys([*(torch_twin or {}).get("metrics", {}), *(tf_twin or {}).get("metrics", {})]))
@@ -237,10 +228,26 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
                 link(example) if i == 0 else "", metric,
                 "skipped" if "torch" in skipped else _number(a),
                 "skipped" if "tensorflow" in skipped else _number(b),
-                _gap(a, b), parity if i == 0 else "",
+                _gap(a, b), parity if i == 0 else "", trajectory if i == 0 else "",
             ])
-    lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "gap", "parity test"], rows,
-                    ["l", "l", "r", "r", "r", "l"])
+    lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "gap", "parity tests", "trajectory tests"],
+                    rows, ["l", "l", "r", "r", "r", "l", "l"])
+
+    # targets
+    lines += ["## Targets", "",
+              "The targets each page states for its budget, and the ones this build missed (the page says",
+              "so at the top of its results, with the budget and the data it trained on).", ""]
+    rows = []
+    for example in examples:
+        record = records.get(example.page)
+        if record is None:
+            continue
+        misses = record.get("misses", [])
+        data = "embedded subset" if record.get("data_subset") else "full data"
+        verdict = ("missed: " + "; ".join(misses)) if misses else ("reached" if record.get("targets") else "–")
+        rows.append([link(example), "; ".join(record.get("targets", [])) or "none in this budget",
+                     f"{record.get('budget', '?')}, {data}", verdict])
+    lines += _table(["tutorial", "targets", "budget, data", "this build"], rows)
 
     # cost
     lines += ["## Time and memory", "",
@@ -251,7 +258,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
               "includes the first one's.", ""]
     rows = []
     for example in examples:
-        record = records.get(example.run_name)
+        record = records.get(example.page)
         if record is None:
             continue
         for i, framework in enumerate(TWINS):
@@ -270,7 +277,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
     lines += ["## What produced these numbers", ""]
     rows = []
     for example in examples:
-        record = records.get(example.run_name)
+        record = records.get(example.page)
         if record is None:
             continue
         versions = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
@@ -279,7 +286,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
     lines += _table(["tutorial", "budget", "built", "wall time", "machine", "versions"], rows)
     lines += ["### Data", ""]
     for example in examples:
-        record = records.get(example.run_name)
+        record = records.get(example.page)
         if record is None:
             continue
         lines.append(f"{link(example)}")
@@ -287,10 +294,13 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
         lines.append("")
 
     # parity
-    lines += ["## Parity tests", "",
+    lines += ["## Parity and trajectory tests", "",
               "A parity test copies one set of weights into both twins of a model family and checks that",
-              "the forward pass, the loss and the gradients agree on a small batch, to the tolerance its",
-              "docstring states."]
+              "the forward pass, the loss and the gradients agree on a small batch. A trajectory test",
+              "then trains both twins from those weights on the same batches, with the page's optimiser",
+              "settings, and checks that losses and weights stay together. Tolerances are relative to",
+              "each tensor's scale, stated once in `tests/parity.py`; the measured drift is in each test's",
+              "docstring."]
     if results_when:
         lines += [f"Status from the test report of {results_when.replace('T', ' ')} (`nox -s tests`).", ""]
     else:
@@ -298,23 +308,24 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
                   f"No test report was found at `{results_path}`, so the status of the tests is not shown; "
                   "`nox -s tests` writes it (any `pytest --junitxml=FILE` report will do, named by "
                   f"`${RESULTS_ENV}`).", ":::", ""]
-    for family in families:
-        test_file = parity_files.get(family)
-        users = ", ".join(link(e) for e in examples if family in e.families)
-        lines += [f"(parity-{family})=", f"### `{family}`" + (f": `tests/{test_file.name}`" if test_file else ""), ""]
-        if test_file is None:
-            lines += [f"No parity test yet for `torchflow.pt.{family}` / `torchflow.tf.{family}` "
-                      f"(used by {users}).", ""]
+    for name in families:
+        declared = FAMILIES[name]
+        test_file = declared.parity_test
+        users = ", ".join(link(e) for e in examples if name in e.families)
+        lines += [f"(parity-{name})=", f"### {declared.title}: `{test_file}`", ""]
+        if not (root / test_file).is_file():
+            lines += [f"No parity test yet for `torchflow.pt.{declared.module_name}` / "
+                      f"`torchflow.tf.{declared.module_name}` (used by {users}).", ""]
             continue
-        status = statuses.get(test_file.stem, TestStatus())
-        lines += [f"Used by {users}." + (f" Status: {status.text()}." if results_when else ""), ""]
-        if status.failures:
-            lines += ["Failed: " + ", ".join(f"`{name}`" for name in status.failures), ""]
-        first = next(f for f in families if parity_files.get(f) == test_file)
-        if first != family:  # one module testing several families: its source is shown once
-            lines += [f"Its source is under {{ref}}`{first} <parity-{first}>`.", ""]
-            continue
-        lines += [f":::{{dropdown}} tests/{test_file.name}", f"```{{literalinclude}} /../tests/{test_file.name}",
+        lines += [f"Used by {users}."]
+        if results_when:
+            module = Path(test_file).stem
+            for kind in KINDS:
+                found = statuses.get((module, kind), TestStatus())
+                lines += [f"{kind.capitalize()} tests: {found.text()}."]
+                if found.failures:
+                    lines += ["Failed: " + ", ".join(f"`{case}`" for case in found.failures) + "."]
+        lines += ["", f":::{{dropdown}} {test_file}", f"```{{literalinclude}} /../{test_file}",
                   ":language: python", "```", ":::", ""]
 
     if orphans or problems:
@@ -342,7 +353,7 @@ def write_comparison(app) -> None:
     page = srcdir / PAGE
     if not page.is_file() or page.read_text(encoding="utf-8") != text:  # unchanged: no re-read
         page.write_text(text, encoding="utf-8")
-    missing = [e.run_name for e in examples if e.run_name and e.run_name not in records]
+    missing = [e.page for e in examples if e.page not in records]
     logger.info(f"comparison page: {len(records)} records, {len(statuses)} test modules in the report"
                 + (f"; not recorded: {', '.join(missing)}" if missing else ""))
     for problem in problems:
