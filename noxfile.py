@@ -9,9 +9,11 @@ GB that are installed once and reused. It is refreshed only when
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -22,6 +24,10 @@ nox.options.reuse_existing_virtualenvs = True
 ROOT = Path(__file__).resolve().parent
 HEAVY_VENV = ROOT / ".nox" / "torchflow"
 CPU_EXTRAS = "all,docs,test"
+RECORDS = ROOT / "docs" / "_build" / "records"
+# the whole book in the cpu budget on 2 cores, two examples at a time (benchmarks/book-cpu.md)
+EXPECTED_MINUTES = {"cpu": "about 8 minutes on 2 cores", "smoke": "about 2 minutes",
+                    "full": "about 10 minutes on a GPU"}
 GPU_EXTRAS = "torch,tf-cuda,docs,test"
 
 
@@ -55,7 +61,31 @@ def tests(session: nox.Session) -> None:
                 external=True, env={"TORCHFLOW_BUDGET": "smoke"})
 
 
+def _announce(session: nox.Session, python: str, budget: str) -> None:
+    """Before a long build: where each dataset will come from, and how long the build should take."""
+    session.log(f"building the book in the {budget!r} budget: {EXPECTED_MINUTES.get(budget, '?')}, after the install")
+    session.run(python, "-m", "torchflow.data", "plan", external=True, silent=False)
+
+
+def _report_misses(session: nox.Session, since: float) -> None:
+    """After a build: every page that missed a target it states, with the budget and data that built it."""
+    missed = []
+    for path in sorted(RECORDS.glob("*.json")) if RECORDS.is_dir() else []:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        data = "the embedded data subset" if record.get("data_subset") else "the full data"
+        # sphinx-gallery re-runs only changed examples: an older record still stands for its page
+        when = "" if path.stat().st_mtime >= since else f", run on {record.get('date', '?')}"
+        missed += [f"  {record.get('page', path.stem)} ({record.get('budget')} budget, {data}{when}): {miss}"
+                   for miss in record.get("misses", [])]
+    if missed:
+        session.warn("pages that missed a target they state:\n" + "\n".join(missed))
+    else:
+        session.log("every page built here reached the targets it states")
+
+
 def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, jobs: str) -> None:
+    _announce(session, python, budget)
+    started = time.time()
     # TORCHFLOW_JOBS: how many examples run at once (docs/_ext/jobs.py); one example alone gets every core
     jobs = "1" if session.posargs else jobs
     env = {"TORCHFLOW_BUDGET": budget, "TORCHFLOW_JOBS": os.environ.get("TORCHFLOW_JOBS", jobs)}
@@ -66,6 +96,7 @@ def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, j
         shutil.rmtree(ROOT / builddir, ignore_errors=True)
         shutil.rmtree(ROOT / "docs" / "_build" / "records", ignore_errors=True)
     session.run(python, "-m", "sphinx", "-b", "html", "-j", "1", "docs", builddir, external=True, env=env)
+    _report_misses(session, started)
     session.log(f"open {ROOT / builddir / 'index.html'} (or: python -m http.server -d {builddir})")
 
 
