@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from torchflow.frameworks import LABELS
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(ROOT.glob("examples/*/plot_*.py"))
 TIMEOUT = 600  # generous: the smoke budget asks for seconds, but CI machines vary
@@ -46,11 +48,13 @@ def test_examples_are_found():
 def test_example_runs_in_smoke_budget(path, tmp_path):
     stdout, record = run_example(path, tmp_path)
     assert record["budget"] == "smoke"
+    assert record["page"] == path.stem  # the comparison page finds the example's record by it
     assert {twin["framework"] for twin in record["twins"]} == {"torch", "tensorflow"}
     assert record["data"], "the page must name the data it used"
     for twin in record["twins"]:
         assert twin["metrics"], twin
         assert all(math.isfinite(v) for v in twin["metrics"].values()), twin
+        assert twin["seconds_per_step"], f"{path.name}: every twin records its time per training step"
     assert "Built with the 'smoke' budget" in stdout
 
 
@@ -58,8 +62,7 @@ def test_example_runs_in_smoke_budget(path, tmp_path):
 @pytest.mark.parametrize("missing, present", [("tensorflow", "torch"), ("torch", "tensorflow")])
 def test_example_runs_with_one_framework(missing, present, tmp_path):
     stdout, record = run_example(ROOT / "examples" / "vae" / "plot_1_vae.py", tmp_path, block=missing)
-    label = {"torch": "PyTorch", "tensorflow": "TensorFlow"}[missing]
-    assert f"the {label} twin was skipped" in stdout
+    assert f"the {LABELS[missing]} twin was skipped" in stdout
     assert [twin["framework"] for twin in record["twins"]] == [present]
     assert record["skipped"] == [missing]
 
