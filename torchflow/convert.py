@@ -1,4 +1,4 @@
-"""Copy weights between the PyTorch and TensorFlow twins of a layers-API model.
+"""Copy weights between the PyTorch and TensorFlow twins: the one conversion path of the book.
 
 Layouts differ between the frameworks, and these functions are the whole
 difference: PyTorch stores a conv kernel as (out, in, kh, kw) and a dense
@@ -39,22 +39,6 @@ def dense_to_torch(kernel: np.ndarray, flatten_from: tuple[int, int, int] | None
     return weight.copy()
 
 
-def keras_layer_weights(layer, torch_weights: dict[str, np.ndarray], prefix: str,
-                        flatten_from: tuple[int, int, int] | None = None) -> list[np.ndarray]:
-    """The Keras ``set_weights`` list for one conv or dense layer, from PyTorch-layout arrays."""
-    weight, bias = torch_weights[f"{prefix}.weight"], torch_weights[f"{prefix}.bias"]
-    kernel = conv_to_keras(weight) if weight.ndim == 4 else dense_to_keras(weight, flatten_from)
-    return [kernel, bias]
-
-
-def torch_layer_weights(layer, prefix: str, flatten_from: tuple[int, int, int] | None = None
-                        ) -> dict[str, np.ndarray]:
-    """PyTorch-layout arrays for one Keras conv or dense layer."""
-    kernel, bias = (np.asarray(v) for v in layer.get_weights())
-    weight = conv_to_torch(kernel) if kernel.ndim == 4 else dense_to_torch(kernel, flatten_from)
-    return {f"{prefix}.weight": weight, f"{prefix}.bias": bias.copy()}
-
-
 def _keras_layer(model, name: str):
     """The Keras layer that holds the weights of the PyTorch module ``name`` ("layer1.0.downsample.1")."""
     layer = model
@@ -89,6 +73,28 @@ def copy_torch_to_keras(state: Mapping[str, np.ndarray], model,
         layer.set_weights([np.asarray(v, dtype=np.float32) for v in values])
 
 
+def keras_state(model, names, flatten_from: Mapping[str, tuple[int, int, int]] | None = None
+                ) -> dict[str, np.ndarray]:
+    """The inverse of :func:`copy_torch_to_keras`: PyTorch-layout arrays of the Keras layers ``names``.
+
+    ``names`` are PyTorch module names (``"conv1"``, ``"layer1.0.bn2"``); the result is
+    keyed like a ``state_dict`` (``"conv1.weight"``), without batch norms' step counters.
+    Needs no PyTorch, so a TensorFlow-only machine can produce it.
+    """
+    flatten_from = dict(flatten_from or {})
+    state = {}
+    for prefix in names:
+        values = [np.asarray(v).copy() for v in _keras_layer(model, prefix).get_weights()]
+        if len(values) == 4:  # batch norm: gamma, beta, moving mean, moving variance
+            keys = ("weight", "bias", "running_mean", "running_var")
+        else:
+            kernel = values[0]
+            values[0] = conv_to_torch(kernel) if kernel.ndim == 4 else dense_to_torch(kernel, flatten_from.get(prefix))
+            keys = ("weight", "bias")
+        state.update({f"{prefix}.{key}": value for key, value in zip(keys, values)})
+    return state
+
+
 def torch_state(module) -> dict[str, np.ndarray]:
     """A PyTorch module's ``state_dict`` as NumPy arrays (copies)."""
     return {name: value.detach().cpu().numpy().copy() for name, value in module.state_dict().items()}
@@ -106,3 +112,17 @@ def copy_weights(torch_model, tf_model, family) -> None:
         copy_torch_to_keras(torch_state(torch_model), tf_model, flatten_from)
     else:
         raise ValueError(f"family {family.name!r}: unknown weight layout {family.weights!r}")
+
+
+def copy_weights_to_torch(tf_model, torch_model, family) -> None:
+    """The reverse of :func:`copy_weights`: the TensorFlow twin's weights into the PyTorch twin."""
+    if family.weights == "explicit":
+        torch_model.set_weights(tf_model.get_weights())
+        return
+    if family.weights != "layers":
+        raise ValueError(f"family {family.name!r}: unknown weight layout {family.weights!r}")
+    current = torch_model.state_dict()
+    flatten_from = family.flatten_from(torch_model) if family.flatten_from else None
+    state = keras_state(tf_model, dict.fromkeys(key.rsplit(".", 1)[0] for key in current), flatten_from)
+    torch_model.load_state_dict({key: value.new_tensor(state[key]) if key in state else value
+                                 for key, value in current.items()})

@@ -4,6 +4,11 @@ Two convolution + max-pool stages and two dense layers, with the tutorial's
 defaults (6 and 16 filters of 5x5, 120 hidden units). Widen it with
 ``channels`` and ``hidden_dim``; ``dropout`` acts only in training mode.
 
+Initialisation, the same in both twins and declared here rather than left to
+each framework's default (PyTorch's is a uniform with a = sqrt(5) and uniform
+biases, Keras' Glorot uniform with zero biases): Glorot (Xavier) uniform
+weights, U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), and zero biases.
+
     image (B, 3, 32, 32) -> conv 5x5, 6  -> relu -> max-pool 2 -> (B, 6, 14, 14)
                          -> conv 5x5, 16 -> relu -> max-pool 2 -> (B, 16, 5, 5)
                          -> flatten (B, 400) -> dense 120 -> relu -> dropout -> dense 10 (logits)
@@ -15,6 +20,13 @@ import torch
 from torch import nn
 
 
+def glorot(layer: nn.Module) -> nn.Module:
+    """The layer with Glorot uniform weights and zero biases (see the module docstring)."""
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def feature_size(image_size: int) -> int:
     """Side of the feature maps after two (valid 5x5 conv, 2x2 pool) stages: 32 -> 5, 28 -> 4."""
     return ((image_size - 4) // 2 - 4) // 2
@@ -24,13 +36,13 @@ class ConvNet(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3, channels: tuple[int, int] = (6, 16),
                  hidden_dim: int = 120, image_size: int = 32, dropout: float = 0.0) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels[0], kernel_size=5)
-        self.conv2 = nn.Conv2d(channels[0], channels[1], kernel_size=5)
+        self.conv1 = glorot(nn.Conv2d(in_channels, channels[0], kernel_size=5))
+        self.conv2 = glorot(nn.Conv2d(channels[0], channels[1], kernel_size=5))
         self.pool = nn.MaxPool2d(2)
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(channels[1] * feature_size(image_size) ** 2, hidden_dim)
+        self.fc1 = glorot(nn.Linear(channels[1] * feature_size(image_size) ** 2, hidden_dim))
         self.dropout = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(hidden_dim, num_classes)
+        self.fc2 = glorot(nn.Linear(hidden_dim, num_classes))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = self.pool(torch.relu(self.conv1(images)))  # (B, 6, 14, 14)

@@ -11,6 +11,16 @@ so its ``state_dict`` loads into this model and back. A basic block computes
 
 with the shortcut x' = x, or a strided 1x1 conv + batch norm where the shape changes.
 
+Initialisation, torchvision's, declared in both twins: convolutions He normal over
+the fan-out with the relu gain, N(0, 2 / (out_channels * kh * kw)); batch norms
+weight 1 and bias 0; ``fc`` U(-a, a) with a = 1 / sqrt(fan_in) for weights and
+biases (PyTorch's ``nn.Linear`` default, which torchvision keeps). Batch norm:
+PyTorch's ``momentum=0.1`` is Keras' ``momentum=0.9`` (one weights the new batch,
+the other the old estimate), and the running variance is updated with the
+unbiased batch variance (n / (n - 1) times the biased one that normalises the
+batch, n values per channel) in both twins: PyTorch does so itself, the Keras
+twin through :class:`BatchNorm`.
+
     image (B, 1, 28, 28) -> stem conv 7x7/2 (B, 64, 14, 14) -> max-pool 3x3/2 (B, 64, 7, 7)
       -> layer1 (B, 64, 7, 7) -> layer2 (B, 128, 4, 4) -> layer3 (B, 256, 2, 2) -> layer4 (B, 512, 1, 1)
       -> average pool (B, 512) -> fc (B, num_classes)
@@ -22,18 +32,41 @@ import torch
 from torch import nn
 
 
+def _conv(in_channels: int, channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> nn.Conv2d:
+    """A bias-free convolution, He normal over the fan-out (torchvision's)."""
+    conv = nn.Conv2d(in_channels, channels, kernel_size, stride=stride, padding=padding, bias=False)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    return conv
+
+
+def _batch_norm(channels: int) -> nn.BatchNorm2d:
+    norm = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)  # Keras' momentum=0.9
+    nn.init.ones_(norm.weight)
+    nn.init.zeros_(norm.bias)
+    return norm
+
+
+def _dense(in_features: int, out_features: int) -> nn.Linear:
+    """U(-a, a) weights and biases, a = 1 / sqrt(in_features) (torchvision's fc)."""
+    bound = in_features**-0.5
+    dense = nn.Linear(in_features, out_features)
+    nn.init.uniform_(dense.weight, -bound, bound)
+    nn.init.uniform_(dense.bias, -bound, bound)
+    return dense
+
+
 class BasicBlock(nn.Module):
     def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, channels, kernel_size=3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
-        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
+        self.conv1 = _conv(in_channels, channels, kernel_size=3, stride=stride, padding=1)
+        self.bn1 = _batch_norm(channels)
+        self.conv2 = _conv(channels, channels, kernel_size=3, stride=1, padding=1)
+        self.bn2 = _batch_norm(channels)
         self.downsample = None
         if stride != 1 or in_channels != channels:
             self.downsample = nn.Sequential(
-                nn.Conv2d(in_channels, channels, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5),
+                _conv(in_channels, channels, kernel_size=1, stride=stride),
+                _batch_norm(channels),
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,8 +81,8 @@ class ResNet18(nn.Module):
                  widths: tuple[int, int, int, int] = (64, 128, 256, 512)) -> None:
         super().__init__()
         self.backbone_frozen = False
-        self.conv1 = nn.Conv2d(in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(widths[0], momentum=0.1, eps=1e-5)
+        self.conv1 = _conv(in_channels, widths[0], kernel_size=7, stride=2, padding=3)
+        self.bn1 = _batch_norm(widths[0])
         self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         stages, previous = [], widths[0]
@@ -60,7 +93,7 @@ class ResNet18(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
-        self.fc = nn.Linear(widths[-1], num_classes)
+        self.fc = _dense(widths[-1], num_classes)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The (B, 512) representation that ``fc`` reads."""

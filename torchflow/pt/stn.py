@@ -14,6 +14,11 @@ and the bilinear sampler reads the input there:
 ``F.affine_grid`` and ``F.grid_sample``. The classifier then sees the
 transformed image. Dropout is active in ``train()`` mode only.
 
+Initialisation, the same in both twins (declared, not each framework's
+default): Glorot uniform weights and zero biases (see :mod:`torchflow.pt.cnn`),
+except the localiser's last layer: zero weights and the identity as its bias,
+so that training starts from theta = identity.
+
     image (B, 1, 28, 28) -> localisation: conv 7x7, 8 -> pool -> relu -> conv 5x5, 10 -> pool -> relu
                          -> (B, 10, 3, 3) -> flatten -> dense 32 -> relu -> dense 6 -> theta (B, 2, 3)
     image, theta -> affine grid (B, 28, 28, 2) -> bilinear sample -> (B, 1, 28, 28)
@@ -26,6 +31,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from torchflow.pt.cnn import glorot
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # theta, row by row
 
@@ -46,20 +53,20 @@ class STNClassifier(nn.Module):
         super().__init__()
         self.use_stn = use_stn
         if use_stn:  # localisation network: where to look
-            self.loc_conv1 = nn.Conv2d(1, 8, kernel_size=7)
-            self.loc_conv2 = nn.Conv2d(8, 10, kernel_size=5)
-            self.loc_fc1 = nn.Linear(10 * (((image_size - 6) // 2 - 4) // 2) ** 2, 32)
+            self.loc_conv1 = glorot(nn.Conv2d(1, 8, kernel_size=7))
+            self.loc_conv2 = glorot(nn.Conv2d(8, 10, kernel_size=5))
+            self.loc_fc1 = glorot(nn.Linear(10 * (((image_size - 6) // 2 - 4) // 2) ** 2, 32))
             self.loc_fc2 = nn.Linear(32, 6)
             nn.init.zeros_(self.loc_fc2.weight)  # start from the identity map
             with torch.no_grad():
                 self.loc_fc2.bias.copy_(torch.tensor(IDENTITY))
         # classifier
-        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
-        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv1 = glorot(nn.Conv2d(1, 10, kernel_size=5))
+        self.conv2 = glorot(nn.Conv2d(10, 20, kernel_size=5))
         self.channel_dropout = nn.Dropout2d(dropout)
-        self.fc1 = nn.Linear(20 * (((image_size - 4) // 2 - 4) // 2) ** 2, 50)
+        self.fc1 = glorot(nn.Linear(20 * (((image_size - 4) // 2 - 4) // 2) ** 2, 50))
         self.dropout = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(50, num_classes)
+        self.fc2 = glorot(nn.Linear(50, num_classes))
         self.pool = nn.MaxPool2d(2)
         self.flatten = nn.Flatten()
 

@@ -12,6 +12,16 @@ symmetrically. A basic block computes
 
 with the shortcut x' = x, or a strided 1x1 conv + batch norm where the shape changes.
 
+Initialisation, torchvision's, declared in both twins: convolutions He normal over
+the fan-out with the relu gain, N(0, 2 / (out_channels * kh * kw)); batch norms
+weight 1 and bias 0; ``fc`` U(-a, a) with a = 1 / sqrt(fan_in) for weights and
+biases (PyTorch's ``nn.Linear`` default, which torchvision keeps). Batch norm:
+PyTorch's ``momentum=0.1`` is Keras' ``momentum=0.9`` (one weights the new batch,
+the other the old estimate), and the running variance is updated with the
+unbiased batch variance (n / (n - 1) times the biased one that normalises the
+batch, n values per channel) in both twins: PyTorch does so itself, the Keras
+twin through :class:`BatchNorm`.
+
     image (B, 28, 28, 1) -> stem conv 7x7/2 (B, 14, 14, 64) -> max-pool 3x3/2 (B, 7, 7, 64)
       -> layer1 (B, 7, 7, 64) -> layer2 (B, 4, 4, 128) -> layer3 (B, 2, 2, 256) -> layer4 (B, 1, 1, 512)
       -> average pool (B, 512) -> fc (B, num_classes)
@@ -23,13 +33,44 @@ import keras
 import tensorflow as tf
 
 
-def _conv(channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> keras.Sequential:
-    layers = [keras.layers.ZeroPadding2D(padding)] if padding else []
-    return keras.Sequential(layers + [keras.layers.Conv2D(channels, kernel_size, strides=stride, use_bias=False)])
+def _conv(channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> keras.layers.Layer:
+    """A bias-free convolution, He normal over the fan-out (torchvision's); explicit padding first."""
+    conv = keras.layers.Conv2D(channels, kernel_size, strides=stride, use_bias=False,
+                               kernel_initializer=keras.initializers.VarianceScaling(
+                                   2.0, mode="fan_out", distribution="untruncated_normal"))
+    return keras.Sequential([keras.layers.ZeroPadding2D(padding), conv]) if padding else conv
 
 
-def _batch_norm() -> keras.layers.BatchNormalization:
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)  # PyTorch's momentum=0.1
+class BatchNorm(keras.layers.BatchNormalization):
+    """Keras' batch norm with PyTorch's update of the running variance.
+
+    In training, both frameworks normalise a batch by its biased variance (the mean
+    square deviation over the n values of a channel). PyTorch updates ``running_var``
+    with the unbiased one, n / (n - 1) times larger; Keras' own layer updates
+    ``moving_variance`` with the biased one (with batch 10 and 1x1 maps in ``layer4``
+    that makes PyTorch's estimate 11 % larger). This layer updates it as PyTorch does.
+    """
+
+    def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+        if not (training and self.trainable):
+            return super().call(inputs, training=False)
+        mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
+        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], inputs.dtype)  # n values per channel
+        self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
+        self.moving_variance.assign(self.momentum * self.moving_variance
+                                    + (1 - self.momentum) * variance * count / (count - 1))
+        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, self.epsilon)
+
+
+def _batch_norm() -> BatchNorm:
+    return BatchNorm(momentum=0.9, epsilon=1e-5, gamma_initializer="ones", beta_initializer="zeros")  # PyTorch's 0.1
+
+
+def _dense(in_features: int, units: int) -> keras.layers.Dense:
+    """U(-a, a) weights and biases, a = 1 / sqrt(in_features) (torchvision's fc)."""
+    bound = in_features**-0.5
+    return keras.layers.Dense(units, kernel_initializer=keras.initializers.RandomUniform(-bound, bound),
+                              bias_initializer=keras.initializers.RandomUniform(-bound, bound))
 
 
 class BasicBlock(keras.layers.Layer):
@@ -42,7 +83,7 @@ class BasicBlock(keras.layers.Layer):
         self.downsample = None
         if stride != 1 or in_channels != channels:
             self.downsample = keras.Sequential([
-                keras.layers.Conv2D(channels, kernel_size=1, strides=stride, use_bias=False),
+                _conv(channels, kernel_size=1, stride=stride),
                 _batch_norm(),
             ])
 
@@ -70,7 +111,7 @@ class ResNet18(keras.Model):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = keras.layers.GlobalAveragePooling2D()
         self.flatten = keras.layers.Flatten()
-        self.fc = keras.layers.Dense(num_classes)
+        self.fc = _dense(widths[-1], num_classes)
         self(tf.zeros([1, 28, 28, in_channels]))  # create the weights now
 
     def features(self, images: tf.Tensor, training: bool = False) -> tf.Tensor:

@@ -16,6 +16,11 @@ steps are written out below, matching PyTorch's ``F.affine_grid`` and
 classifier then sees the transformed image. Dropout is active with
 ``training=True`` only.
 
+Initialisation, the same in both twins (declared, not each framework's
+default): Glorot uniform weights and zero biases (see :mod:`torchflow.tf.cnn`),
+except the localiser's last layer: zero weights and the identity as its bias,
+so that training starts from theta = identity.
+
     image (B, 28, 28, 1) -> localisation: conv 7x7, 8 -> pool -> relu -> conv 5x5, 10 -> pool -> relu
                          -> (B, 3, 3, 10) -> flatten -> dense 32 -> relu -> dense 6 -> theta (B, 2, 3)
     image, theta -> affine grid (B, 28, 28, 2) -> bilinear sample -> (B, 28, 28, 1)
@@ -27,6 +32,8 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from torchflow.tf.cnn import GLOROT
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # theta, row by row
 
@@ -67,18 +74,18 @@ class STNClassifier(keras.Model):
         super().__init__()
         self.use_stn = use_stn
         if use_stn:  # localisation network: where to look
-            self.loc_conv1 = keras.layers.Conv2D(8, kernel_size=7)
-            self.loc_conv2 = keras.layers.Conv2D(10, kernel_size=5)
-            self.loc_fc1 = keras.layers.Dense(32)
+            self.loc_conv1 = keras.layers.Conv2D(8, kernel_size=7, **GLOROT)
+            self.loc_conv2 = keras.layers.Conv2D(10, kernel_size=5, **GLOROT)
+            self.loc_fc1 = keras.layers.Dense(32, **GLOROT)
             self.loc_fc2 = keras.layers.Dense(6, kernel_initializer="zeros",  # start from the identity map
                                               bias_initializer=keras.initializers.Constant(IDENTITY))
         # classifier
-        self.conv1 = keras.layers.Conv2D(10, kernel_size=5)
-        self.conv2 = keras.layers.Conv2D(20, kernel_size=5)
+        self.conv1 = keras.layers.Conv2D(10, kernel_size=5, **GLOROT)
+        self.conv2 = keras.layers.Conv2D(20, kernel_size=5, **GLOROT)
         self.channel_dropout = keras.layers.SpatialDropout2D(dropout)
-        self.fc1 = keras.layers.Dense(50)
+        self.fc1 = keras.layers.Dense(50, **GLOROT)
         self.dropout = keras.layers.Dropout(dropout)
-        self.fc2 = keras.layers.Dense(num_classes)
+        self.fc2 = keras.layers.Dense(num_classes, **GLOROT)
         self.pool = keras.layers.MaxPool2D(2)
         self.flatten = keras.layers.Flatten()
         self(tf.zeros([1, image_size, image_size, 1]))  # create the weights now
