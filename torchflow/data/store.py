@@ -1,13 +1,29 @@
-"""The data cache: one directory, atomic writes, checksums, short network timeouts.
+"""The data store: the source policy, the cache, checksums, atomic writes, short network timeouts.
 
-Everything a loader writes goes through :func:`atomic_path`: it is written to a
-temporary name beside the target and renamed only once it is complete and
-verified, so an interrupted fetch leaves nothing that looks valid.
+**Where a dataset comes from** is decided here, and only here, by :func:`resolve`. A loader
+lists the places its dataset can come from (:class:`Source`), in the book's fixed order of
+preference, and :func:`resolve` takes the first that the switch allows and that has the data:
+
+1. ``cache``: a checked copy of the canonical files in the cache (from an earlier download);
+2. ``package``: a full copy installed by a system package (Debian's ``dataset-fashion-mnist``);
+3. ``download``: the canonical files, downloaded and checked (never when ``TORCHFLOW_OFFLINE=1``);
+4. ``embedded``: the small real data that ships with TorchFlow under ``data/embedded``.
+
+The switch is ``TORCHFLOW_SOURCES``: a comma-separated subset of ``download`` (the canonical
+data: 1 and 3), ``package`` (2) and ``embedded`` (4); empty or unset means all of them. The
+order above holds whatever order the variable names them in. ``TORCHFLOW_OFFLINE=1`` keeps a
+cached download usable but forbids any network access. The :class:`DatasetInfo` of what was
+loaded records the source used (``source``, ``is_subset``) and why (``reason``).
+
+Everything written to the cache goes through :func:`atomic_path`: it is written to a
+temporary name beside the target and renamed only once it is complete and verified, so an
+interrupted fetch leaves nothing that looks valid, and a failed re-fetch keeps the old copy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -15,15 +31,30 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 DATA_ENV = "TORCHFLOW_DATA"
 OFFLINE_ENV = "TORCHFLOW_OFFLINE"
+SOURCES_ENV = "TORCHFLOW_SOURCES"
 NETWORK_TIMEOUT = float(os.environ.get("TORCHFLOW_NETWORK_TIMEOUT", "10"))
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+
+# The values TORCHFLOW_SOURCES accepts, in the order they are tried, and what each allows.
+SOURCE_CHOICES = {
+    "download": "the canonical data: a checked copy in the cache, else a download (not when offline)",
+    "package": "a full copy installed by a system package (Debian dataset-fashion-mnist)",
+    "embedded": "the small real data that ships with TorchFlow (data/embedded)",
+}
+# The kinds of Source, in the order resolve() tries them, and the switch value that allows each.
+SOURCE_KINDS = {"cache": "download", "package": "package", "download": "download", "embedded": "embedded"}
+# A loader's ``source=`` argument takes the values of TORCHFLOW_SOURCES, "auto" (the variable's
+# setting) and two older names.
+SOURCE_ALIASES = {"canonical": ("download",), "offline": ("package", "embedded"), "all": tuple(SOURCE_CHOICES)}
 
 
 class DataError(RuntimeError):
@@ -34,19 +65,45 @@ class CorruptFileError(DataError):
     """A file that is there but wrong (checksum, truncation, format): reported, never replaced silently."""
 
 
+class Unavailable(DataError):
+    """No source that the switch allows has the dataset here; the message names the fix,
+    ``reasons`` say briefly why each source was passed over."""
+
+    def __init__(self, message: str, reasons: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What a loader actually used: printed on every page that trains on it."""
+    """What a loader actually used: printed on every page that trains on it.
+
+    ``origin`` is where exactly (URL, folder, package); ``source`` is which kind of source:
+    ``"cache"`` (an earlier canonical download), ``"download"``, ``"package"`` or ``"embedded"``;
+    ``is_subset`` is True when the data is not the full canonical dataset (an embedded subset or
+    stand-in), so a page can say "trained on the embedded subset"; ``reason`` says why that source
+    was chosen; ``what`` says what the data is next to the canonical one.
+    """
 
     name: str
     split: str
     count: int
-    source: str
+    origin: str
     licence: str
     note: str = ""
+    source: str = ""
+    is_subset: bool = False
+    reason: str = ""
+    what: str = ""
 
     def describe(self) -> str:
-        text = f"{self.name} ({self.split}), {self.count:,} items, from {self.source}; {self.licence}"
+        text = f"{self.name} ({self.split}), {self.count:,} items"
+        if self.what:
+            text += f": {self.what}"
+        text += f", from {self.origin}"
+        if self.reason:
+            text += f", chosen because {self.reason}"
+        text += f"; {self.licence}"
         return text + (f". {self.note}" if self.note else "")
 
 
@@ -74,6 +131,173 @@ def embedded_dir() -> Path:
 def offline() -> bool:
     """True when ``TORCHFLOW_OFFLINE`` forbids any download attempt."""
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+# ----------------------------------------------------------------------------- the source policy
+
+
+def allowed_sources(source: str | None = None) -> tuple[str, ...]:
+    """The switch values allowed, in :data:`SOURCE_CHOICES` order.
+
+    ``source`` ``None`` or ``"auto"`` reads ``$TORCHFLOW_SOURCES``; else it is a value of the same
+    form (``"embedded"``, ``"package,embedded"``), or ``"canonical"`` / ``"offline"``.
+    """
+    from_env = source is None or source == "auto"
+    raw = os.environ.get(SOURCES_ENV, "") if from_env else source
+    label = f"{SOURCES_ENV}={raw!r}" if from_env else f"source={raw!r}"
+    chosen: set[str] = set()
+    for word in (w.strip().lower() for w in raw.split(",")):
+        if word in SOURCE_CHOICES:
+            chosen.add(word)
+        elif word in SOURCE_ALIASES:
+            chosen.update(SOURCE_ALIASES[word])
+        elif word:
+            raise DataError(
+                f"unknown source {word!r} in {label}: accepted values are "
+                f"{', '.join(SOURCE_CHOICES)} (comma-separated; unset means all)"
+            )
+    return tuple(c for c in SOURCE_CHOICES if c in chosen) if chosen else tuple(SOURCE_CHOICES)
+
+
+def sources_setting() -> str:
+    """The switch as set now, for messages: ``TORCHFLOW_SOURCES=embedded`` or ``all sources``."""
+    allowed = allowed_sources()
+    text = "all sources allowed" if len(allowed) == len(SOURCE_CHOICES) else f"{SOURCES_ENV}={','.join(allowed)}"
+    return text + (f", {OFFLINE_ENV}=1" if offline() else "")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place a dataset can come from.
+
+    ``load()`` returns the dataset (an object with an ``info`` :class:`DatasetInfo`) or raises
+    :class:`DataError` when the data is not there; ``present()`` says cheaply, without the
+    network, whether the files are here (a ``download`` source is present when not offline).
+    ``where`` names the place, ``get`` how to make it available, ``what`` what the data is next
+    to the canonical dataset (empty: the full canonical data).
+    """
+
+    kind: str
+    load: Callable[[], Any]
+    present: Callable[[], bool]
+    where: str
+    get: str = ""
+    what: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind {self.kind!r}; one of {', '.join(SOURCE_KINDS)}")
+
+
+def _label(source: str | None) -> str:
+    return SOURCES_ENV if source is None or source == "auto" else f"source={source!r}"
+
+
+def _allowed(candidate: Source, allowed: Sequence[str], label: str = SOURCES_ENV) -> str | None:
+    """None when ``candidate`` may be used now, else why not."""
+    switch = SOURCE_KINDS[candidate.kind]
+    if switch not in allowed:
+        return f"{label} leaves out {switch}"
+    if candidate.kind == "download" and offline():
+        return f"{OFFLINE_ENV}=1 forbids the download"
+    if candidate.kind != "download" and not candidate.present():
+        return f"{candidate.where} is not here"
+    return None
+
+
+def _short(error: Exception) -> str:
+    first = str(error).split("; ")[0].split(". ")[0]
+    return first if len(first) <= 160 else first[:157] + "..."
+
+
+def _unavailable(dataset: str, sources: Sequence[Source], allowed: Sequence[str], why: list[str],
+                 errors: list[str], label: str) -> Unavailable:
+    fixes = []
+    for candidate in sources:
+        switch = SOURCE_KINDS[candidate.kind]
+        if switch not in allowed:
+            fix = f"allow {switch} ({SOURCES_ENV}={','.join((*allowed, switch))})"
+        elif candidate.kind == "download" and offline():
+            fix = f"unset {OFFLINE_ENV} to download it"
+        else:
+            fix = candidate.get
+        if fix and fix not in fixes:
+            fixes.append(fix)
+    setting = f"{label}={','.join(allowed)}" if label == SOURCES_ENV else f"{label}, that is {','.join(allowed)}"
+    setting += f" and {OFFLINE_ENV}=1" if offline() else ""
+    return Unavailable(
+        f"{dataset}: no allowed source has it ({setting}): {'; '.join(why) or 'no source is declared'}. "
+        f"Fix: {', or '.join(fixes) or 'see `python -m torchflow.data list`'}."
+        + "".join(f" ({error})" for error in errors),
+        why,
+    )
+
+
+def resolve(dataset: str, sources: Sequence[Source], *, source: str | None = None) -> Any:
+    """Load ``dataset`` from the first of ``sources`` that the switch allows and that has it.
+
+    ``sources`` come in the order of :data:`SOURCE_KINDS`. A corrupt file
+    (:class:`CorruptFileError`) is raised at once, never papered over with other data; a source
+    that is missing or fails otherwise is passed over, and the next one tried. The result's
+    ``info`` is stamped with the source used and why; when no source has the data,
+    :class:`Unavailable` names the setting and the fix.
+    """
+    allowed, label = allowed_sources(source), _label(source)
+    why: list[str] = []  # brief, for the DatasetInfo of what is used
+    errors: list[str] = []  # in full, for the error when nothing can be used
+    for candidate in sources:
+        reason = _allowed(candidate, allowed, label)
+        if reason is None:
+            try:
+                found = candidate.load()
+            except CorruptFileError:
+                raise
+            except DataError as error:
+                reason = f"{candidate.where} failed ({_short(error)})"
+                errors.append(f"{candidate.where} failed: {error}")
+            else:
+                return stamp(found, candidate, why)
+        if reason not in why:
+            why.append(reason)
+    raise _unavailable(dataset, sources, allowed, why, errors, label)
+
+
+def stamp(found: Any, candidate: Source, why: Sequence[str]) -> Any:
+    """``found`` with its ``info`` recording ``candidate`` as the source, and ``why`` it was chosen."""
+    reason = "; ".join(why) if why else ("it is the first source allowed" if candidate.kind != "cache"
+                                         else "a checked copy is in the cache")
+    what = candidate.what or {
+        "cache": "the full data (a checked copy of the canonical download)",
+        "download": "the full data (downloaded and checked)",
+        "package": "the full data",
+        "embedded": "the data that ships with TorchFlow",
+    }[candidate.kind]
+    info = dataclasses.replace(found.info, source=candidate.kind, is_subset=candidate.kind == "embedded",
+                               reason=reason, what=what)
+    return dataclasses.replace(found, info=info)
+
+
+def preview(sources: Sequence[Source], *, source: str | None = None) -> tuple[Source | None, Source | None, list[str]]:
+    """Without loading or the network: (the source a loader would take, the one it falls back to
+    if that is a download that fails, why earlier ones are passed over)."""
+    allowed = allowed_sources(source)
+    why: list[str] = []
+    chosen = None
+    for candidate in sources:
+        reason = _allowed(candidate, allowed)
+        if reason is None:
+            if chosen is None:
+                chosen = candidate
+                if candidate.kind != "download":
+                    return chosen, None, why
+            else:
+                return chosen, candidate, why
+        elif chosen is None and reason not in why:
+            why.append(reason)
+    return chosen, None, why
+
+
+# ----------------------------------------------------------------------------- checksums and downloads
 
 
 def file_digest(path: Path, algorithm: str = "sha256", *, gunzip: bool = False) -> str:
@@ -109,13 +333,60 @@ def atomic_path(target: Path) -> Iterator[Path]:
 _UNREACHABLE: set[str] = set()
 
 
+@dataclass(frozen=True)
+class Download:
+    """One canonical file: its URL, its place in the cache, and how it is checked.
+
+    ``sha256``/``md5`` are published digests of the file; ``content_sha256`` of its gunzipped
+    bytes (for files also shipped re-compressed by a package). A file without any published
+    digest is trusted on first use: ``unpinned`` says why, and the digest it had when it was
+    accepted (downloaded, or put in place by hand and passing ``validate``) is recorded in
+    ``<file>.sha256`` beside it, so any later change is caught.
+    """
+
+    url: str
+    path: str
+    sha256: str | None = None
+    md5: str | None = None
+    content_sha256: str | None = None
+    validate: Callable[[Path], None] | None = None
+    unpinned: str = ""
+
+    @property
+    def target(self) -> Path:
+        return data_dir() / self.path
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self.sha256 or self.md5 or self.content_sha256)
+
+    def cached(self) -> bool:
+        return self.target.is_file()
+
+    def check(self, fix: str) -> Path:
+        """The cached file, checked (see :func:`check_cached`)."""
+        return check_cached(self.target, self.sha256, fix=fix, md5=self.md5,
+                            content_sha256=self.content_sha256, validate=self.validate)
+
+    def fetch(self, fix: str, *, force: bool = False) -> Path:
+        """The cached, checked file: checked if present (unless ``force``), else downloaded.
+        A forced download replaces the cached copy only once it is complete and checked."""
+        if self.cached() and not force:
+            return self.check(fix)
+        if offline():
+            raise DataError(f"{self.path} is not in the cache ({self.target}) and ${OFFLINE_ENV} is set")
+        return download(self.url, self.target, md5=self.md5, sha256=self.sha256,
+                        content_sha256=self.content_sha256, validate=self.validate)
+
+
 def download(url: str, target: Path, *, md5: str | None = None, sha256: str | None = None,
-             validate=None) -> Path:
+             content_sha256: str | None = None, validate=None) -> Path:
     """Download ``url`` to ``target`` with a short timeout, verify it, then rename into place.
 
     ``validate(tmp_path)`` may raise :class:`DataError` to reject a wrong-format file; nothing
-    is kept then. Without a published ``sha256`` the digest of the accepted file is recorded
-    beside it (``<target>.sha256``) so later loads and ``verify`` detect any change.
+    is kept then (and a file already at ``target`` stays as it was). Without a published
+    ``sha256`` the digest of the accepted file is recorded beside it (``<target>.sha256``) so
+    later loads and ``verify`` detect any change.
     """
     if offline():
         raise DataError(f"cannot download {url}: ${OFFLINE_ENV} is set")
@@ -132,10 +403,13 @@ def download(url: str, target: Path, *, md5: str | None = None, sha256: str | No
                 _UNREACHABLE.add(host)
             raise DataError(
                 f"could not download {url} ({error}). Offline? Install the offline source named by "
-                f"`python -m torchflow.data list`, or put the file at {target} yourself"
+                f"`python -m torchflow.data list`, or put the file at {target} yourself (it is checked "
+                f"{'against its published checksum' if sha256 or md5 or content_sha256 else 'by format'}"
+                f" when next loaded)"
             ) from error
-        for algorithm, expected in (("md5", md5), ("sha256", sha256)):
-            if expected and file_digest(tmp, algorithm) != expected:
+        for algorithm, expected, gunzip in (("md5", md5, False), ("sha256", sha256, False),
+                                            ("sha256", content_sha256, True)):
+            if expected and file_digest(tmp, algorithm, gunzip=gunzip) != expected:
                 raise DataError(f"{url} downloaded with a wrong {algorithm} checksum; nothing was kept")
         if validate is not None:
             try:
@@ -147,39 +421,110 @@ def download(url: str, target: Path, *, md5: str | None = None, sha256: str | No
     return target
 
 
-def _sidecar(target: Path) -> Path:
+def sidecar(target: Path) -> Path:
+    """``<target>.sha256``: the digest a cached file had when it was accepted."""
     return target.with_name(target.name + ".sha256")
 
 
 def record_digest(target: Path, digest: str) -> None:
     """Write ``<target>.sha256`` (atomically): the digest a file had when it was accepted."""
-    with atomic_path(_sidecar(target)) as tmp:
+    with atomic_path(sidecar(target)) as tmp:
         tmp.write_text(f"{digest}  {target.name}\n")
 
 
-def check_cached(target: Path, sha256: str | None = None, *, fix: str) -> Path:
-    """Check a cached download against its published checksum, else against the digest recorded
-    when it was fetched; raise :class:`DataError` naming the file and ``fix`` on any mismatch."""
-    expected = sha256
-    if expected is None and _sidecar(target).is_file():
-        expected = (_sidecar(target).read_text().split() or [None])[0]
-    if expected is None:
-        raise CorruptFileError(f"{target} has no checksum to check it against (no published one and no "
-                        f"{_sidecar(target).name} beside it); {fix}")
-    actual = file_digest(target, "sha256")
-    if actual != expected:
-        raise CorruptFileError(
-            f"{target} has the wrong checksum (truncated, corrupt or replaced: sha256 {actual[:12]}…,"
-            f" expected {expected[:12]}…); {fix}"
-        )
+def check_cached(target: Path, sha256: str | None = None, *, fix: str, md5: str | None = None,
+                 content_sha256: str | None = None, validate=None) -> Path:
+    """Check a cached file against its published checksum, else against the digest recorded when it
+    was accepted; raise :class:`CorruptFileError` naming the file and ``fix`` on any mismatch.
+
+    A file with no published checksum and no recorded digest was put there by hand: it is accepted
+    when it passes ``validate`` (the format check a download passes), and its digest recorded.
+    """
+    checks = [(name, expected, gunzip) for name, expected, gunzip in
+              (("sha256", sha256, False), ("md5", md5, False), ("sha256", content_sha256, True)) if expected]
+    if not checks and sidecar(target).is_file():
+        checks = [("sha256", (sidecar(target).read_text().split() or [""])[0], False)]
+    if not checks:
+        if validate is not None:
+            try:
+                validate(target)
+            except DataError as error:
+                raise CorruptFileError(f"{target} was put in the cache but is rejected ({error}); {fix}") from error
+        record_digest(target, file_digest(target, "sha256"))
+        return target
+    for algorithm, expected, gunzip in checks:
+        actual = file_digest(target, algorithm, gunzip=gunzip)
+        if actual != expected:
+            raise CorruptFileError(
+                f"{target} has the wrong checksum (truncated, corrupt or replaced: {algorithm} {actual[:12]}…,"
+                f" expected {expected[:12]}…); {fix}"
+            )
     return target
 
 
-def obtain(url: str, target: Path, *, sha256: str | None = None, validate=None, fix: str) -> Path:
-    """The cached, checked copy of ``url``: checked if present, else downloaded (may raise)."""
-    if target.is_file():
-        return check_cached(target, sha256, fix=fix)
-    return download(url, target, sha256=sha256, validate=validate)
+def fetch_fix(name: str) -> str:
+    """The advice for a corrupt cached file of the dataset ``name``."""
+    return (f"run `python -m torchflow.data fetch --force {name}` to fetch it again (the bad copy is "
+            f"replaced only by a good one), or set {SOURCES_ENV}=embedded to use the embedded data")
+
+
+def canonical_sources(name: str, files: Sequence[Download], parse: Callable[[list[Path]], Any]) -> list[Source]:
+    """The ``cache`` and ``download`` sources of a dataset made of ``files``: ``parse(paths)``
+    reads the checked files into the dataset."""
+
+    def load() -> Any:
+        return parse([item.fetch(fetch_fix(name)) for item in files])
+
+    where = f"the download from {urlsplit(files[0].url).netloc}"
+    return [
+        Source("cache", load, lambda: all(item.cached() for item in files), f"a copy of {name} in the cache"),
+        Source("download", load, lambda: not offline(), where, f"connect to the internet and run "
+               f"`python -m torchflow.data fetch {name}`"),
+    ]
+
+
+# ----------------------------------------------------------------------------- archives
+
+
+def zip_validator(*members: str, min_sizes: dict[str, int] | None = None):
+    """A ``validate`` for a zip that must hold ``members`` (exact names, see :func:`zip_member`)."""
+
+    def validate(path: Path) -> None:
+        with open_zip(path, "", strict=False) as archive:
+            for member in members:
+                info = archive.getinfo(zip_member(archive, member, path))
+                least = (min_sizes or {}).get(member, 1)
+                if info.file_size < least:
+                    raise DataError(f"{path}: {member} holds {info.file_size:,} bytes, fewer than {least:,}"
+                                    f" (wrong format)")
+
+    return validate
+
+
+def open_zip(path: Path, name: str, *, strict: bool = True) -> zipfile.ZipFile:
+    """Open a zip; a damaged one raises :class:`CorruptFileError` naming ``fetch_fix(name)``
+    (or a plain :class:`DataError` when not ``strict``, for a download being validated)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        if not strict:
+            raise DataError(f"{path} is not a zip archive (wrong format): {error}") from error
+        raise CorruptFileError(f"{path} is not a valid zip (wrong format: {error}); {fetch_fix(name)}") from error
+
+
+def zip_member(archive: zipfile.ZipFile, suffix: str, path: Path) -> str:
+    """The one member whose name is ``suffix`` or ends in ``/suffix``, outside ``__MACOSX/`` (macOS
+    resource forks such as ``__MACOSX/dir/._movie_lines.txt`` are never data)."""
+    matches = [n for n in archive.namelist()
+               if not n.startswith("__MACOSX/") and (n == suffix or n.endswith("/" + suffix))]
+    if len(matches) != 1:
+        raise DataError(f"{path} has {len(matches)} members named {suffix} (wrong format)")
+    return matches[0]
+
+
+def read_tsv(text: str, columns: int) -> list[list[str]]:
+    """The rows of tab-separated ``text`` that have exactly ``columns`` fields."""
+    return [line.split("\t") for line in text.splitlines() if line and line.count("\t") == columns - 1]
 
 
 # ----------------------------------------------------------------------------- embedded data
@@ -220,6 +565,21 @@ def read_embedded_text(folder: str, filename: str) -> str:
             f"{path} does not match the checksum in its manifest (corrupt or edited); {fix}"
         )
     return raw.decode("utf-8")
+
+
+def embedded_info(folder: str, filename: str, name: str, split: str, count: int, note: str = "") -> DatasetInfo:
+    """The :class:`DatasetInfo` of an embedded file, its source and licence from its manifest."""
+    manifest = read_manifest(folder)
+    entry = manifest["files"][filename]
+    origin = entry.get("source", manifest["source"])
+    return DatasetInfo(name, split, count, f"{origin} [shipped with TorchFlow: data/embedded/{folder}/{filename}]",
+                       entry.get("licence", manifest["licence"]), note)
+
+
+def embedded_source(folder: str, load: Callable[[], Any], what: str) -> Source:
+    """The ``embedded`` source of a text dataset kept in ``data/embedded/<folder>``."""
+    return Source("embedded", load, lambda: (embedded_dir() / folder / "manifest.json").is_file(),
+                  f"data/embedded/{folder}", f"`git checkout data/embedded/{folder}`", what)
 
 
 def copy_verified(source: Path, target: Path) -> Path:

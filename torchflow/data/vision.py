@@ -1,12 +1,15 @@
 """Image datasets beyond the 28x28 ones: CIFAR-10, two CycleGAN domains, a transfer-learning split.
 
-No offline copy of CIFAR-10 or horse2zebra exists, so when neither is cached nor
-downloadable these loaders use real Fashion-MNIST images instead, and their
-:class:`DatasetInfo` says so (name, source and note); they never invent data.
+No offline copy of CIFAR-10 or horse2zebra exists, so when no source allowed by
+``TORCHFLOW_SOURCES`` has them (not cached, not downloadable, or ``download`` not allowed)
+these loaders use real Fashion-MNIST images from the sources allowed instead, and their
+:class:`DatasetInfo` says so (name, ``what``, ``reason``, note); they never invent data.
+``source="canonical"`` asks for the canonical dataset or an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tarfile
 import zipfile
@@ -20,19 +23,21 @@ from torchflow.data.store import (
     CorruptFileError,
     DataError,
     DatasetInfo,
-    data_dir,
-    obtain,
-    offline,
+    Download,
+    Unavailable,
+    canonical_sources,
+    fetch_fix,
+    resolve,
 )
-
-SOURCES = ("auto", "canonical", "offline")
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"  # 170,052,171 bytes
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_FILES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
 
-CYCLEGAN_URL = "https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/{name}.zip"
+# The CycleGAN datasets moved here in 2023 (people.eecs.berkeley.edu/~taesung_park answers 404);
+# tensorflow-datasets moved with them. The archives, and so their digests, are unchanged.
+CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 CYCLEGAN_SHA256 = {
     "horse2zebra": "a74d9d392eecca9966b51287a76ca126af473d9de4f3e8fc0e9cda08fa1730a1",
     "apple2orange": "845a191e9af8926408ea597001cd03a452e3300a1f44a79fe329b3d59f6e3eb8",
@@ -48,15 +53,25 @@ TRANSFER_SOURCE_CLASSES = (0, 1, 2, 5, 8)  # T-shirt/top, Trouser, Pullover, San
 TRANSFER_TARGET_CLASSES = (3, 4, 6, 7, 9)  # Dress, Coat, Shirt, Sneaker, Ankle boot
 
 
-def _check(source: str, split: str) -> None:
-    if source not in SOURCES:
-        raise DataError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+CIFAR10_DOWNLOAD = Download(CIFAR10_URL, "cifar10/cifar-10-binary.tar.gz", sha256=CIFAR10_SHA256)
+CYCLEGAN_DOWNLOADS = {
+    name: Download(CYCLEGAN_URL.format(name=name), f"cyclegan/{name}.zip", sha256=digest)
+    for name, digest in CYCLEGAN_SHA256.items()
+}
+
+
+def _check_split(split: str) -> None:
     if split not in ("train", "test"):
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
 
 
-def _fix(name: str) -> str:
-    return f"delete it and run `python -m torchflow.data fetch {name}` (or pass source='offline')"
+def _fashion_standing_in(title: str, split: str, source: str, missing: Unavailable) -> ImageSet:
+    """Fashion-MNIST from the sources the call allows, when ``title`` is not available (``missing``)."""
+    if source == "canonical":
+        raise missing
+    fashion = load_images("fashion-mnist", split, source=source)
+    reason = f"{title} is not available here ({'; '.join(missing.reasons)}); Fashion-MNIST was then chosen because {fashion.info.reason}"
+    return dataclasses.replace(fashion, info=dataclasses.replace(fashion.info, reason=reason))
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
@@ -69,17 +84,17 @@ def _read_cifar_tar(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
             for filename in CIFAR10_FILES[split]:
                 if filename not in members:
-                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {_fix('cifar10')}")
+                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {fetch_fix('cifar10')}")
                 raw = tar.extractfile(members[filename]).read()
                 if len(raw) % 3073:
                     raise CorruptFileError(
-                        f"{path}:{filename} is not CIFAR-10 binary records; {_fix('cifar10')}"
+                        f"{path}:{filename} is not CIFAR-10 binary records; {fetch_fix('cifar10')}"
                     )
                 records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
                 labels.append(records[:, 0].astype(np.int64))
                 images.append(records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise CorruptFileError(f"{path} is truncated or not a tar.gz ({error}); {_fix('cifar10')}") from error
+        raise CorruptFileError(f"{path} is truncated or not a tar.gz ({error}); {fetch_fix('cifar10')}") from error
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -95,36 +110,24 @@ def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
     Offline (or ``source="offline"``): Fashion-MNIST padded to 32x32 and copied into three
     channels, with its own ten classes; ``info.name`` and ``info.note`` say so.
     """
-    _check(source, split)
-    if source != "offline":
-        target = data_dir() / "cifar10" / "cifar-10-binary.tar.gz"
-        try:
-            if not target.is_file() and offline():
-                raise DataError(f"CIFAR-10 is not in the cache ({target}) and $TORCHFLOW_OFFLINE is set")
-            obtain(CIFAR10_URL, target, sha256=CIFAR10_SHA256, fix=_fix("cifar10"))
-            images, labels = _read_cifar_tar(target, split)
-            info = DatasetInfo(
-                "CIFAR-10",
-                split,
-                len(labels),
-                CIFAR10_URL,
-                "MIT-style terms of the CIFAR-10 page (Krizhevsky, 2009)",
-            )
-            return ImageSet(images, labels, CIFAR10_CLASSES, info)
-        except CorruptFileError:
-            raise
-        except DataError:
-            if source == "canonical":
-                raise
-    fashion = load_images("fashion-mnist", split)
-    info = DatasetInfo(
-        "Fashion-MNIST (standing in for CIFAR-10)",
-        split,
-        len(fashion),
-        fashion.info.source,
-        fashion.info.licence,
-        f"CIFAR-10 was not reachable, and no offline copy exists: these are Fashion-MNIST images padded to "
-        f"32x32 and copied into 3 channels. {fashion.info.note}".strip(),
+    _check_split(split)
+
+    def canonical(paths: list[Path]) -> ImageSet:
+        images, labels = _read_cifar_tar(paths[0], split)
+        info = DatasetInfo("CIFAR-10", split, len(labels), CIFAR10_URL,
+                           "MIT-style terms of the CIFAR-10 page (Krizhevsky, 2009)")
+        return ImageSet(images, labels, CIFAR10_CLASSES, info)
+
+    try:
+        return resolve("cifar10", canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical), source=source)
+    except Unavailable as missing:
+        fashion = _fashion_standing_in("CIFAR-10", split, source, missing)
+    info = dataclasses.replace(
+        fashion.info,
+        name="Fashion-MNIST (standing in for CIFAR-10)",
+        what=f"{fashion.info.what}, standing in for CIFAR-10",
+        note=f"No offline copy of CIFAR-10 exists: these are Fashion-MNIST images padded to 32x32 and "
+        f"copied into 3 channels. {fashion.info.note}".strip(),
     )
     return ImageSet(fashion_as_rgb32(fashion.images), fashion.labels, fashion.classes, info)
 
@@ -155,7 +158,7 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                 prefix = f"{name}/{split}{domain}/"
                 members = sorted(n for n in archive.namelist() if n.startswith(prefix) and n.endswith(".jpg"))
                 if not members:
-                    raise CorruptFileError(f"{path} has no {prefix}*.jpg (wrong format); {_fix('cyclegan')}")
+                    raise CorruptFileError(f"{path} has no {prefix}*.jpg (wrong format); {fetch_fix('cyclegan')}")
                 images = []
                 for member in members:
                     with Image.open(io.BytesIO(archive.read(member))) as image:
@@ -163,7 +166,7 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                         images.append(np.asarray(image, dtype=np.uint8))
                 out.append(np.stack(images))
     except (zipfile.BadZipFile, OSError) as error:
-        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {_fix('cyclegan')}") from error
+        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {fetch_fix('cyclegan')}") from error
     return out[0], out[1]
 
 
@@ -175,45 +178,32 @@ def load_cyclegan_domains(
     Canonical: ``horse2zebra`` (or ``apple2orange``), RGB resized to ``size`` x ``size``.
     Offline: Fashion-MNIST sneakers (A) and ankle boots (B), ``uint8`` ``(N, 28, 28)``.
     """
-    _check(source, split)
+    _check_split(split)
     if name not in CYCLEGAN_SHA256:
         raise DataError(f"unknown CycleGAN dataset {name!r}; choose one of {', '.join(CYCLEGAN_SHA256)}")
-    if source != "offline":
-        target = data_dir() / "cyclegan" / f"{name}.zip"
-        url = CYCLEGAN_URL.format(name=name)
-        try:
-            if not target.is_file() and offline():
-                raise DataError(f"{name} is not in the cache ({target}) and $TORCHFLOW_OFFLINE is set")
-            obtain(url, target, sha256=CYCLEGAN_SHA256[name], fix=_fix("cyclegan"))
-            a, b = _read_cyclegan_zip(target, name, split, size)
-            first, second = name.split("2")
-            info = DatasetInfo(
-                f"CycleGAN {name}",
-                split,
-                len(a) + len(b),
-                url,
-                "ImageNet-derived images, for research use (Zhu et al., 2017)",
-                f"{len(a):,} {first} + {len(b):,} {second} images, resized to {size}x{size}.",
-            )
-            return Domains(a, b, (first, second), info)
-        except CorruptFileError:
-            raise
-        except DataError:
-            if source == "canonical":
-                raise
-    fashion = load_images("fashion-mnist", split)
+    first, second = name.split("2")
+
+    def canonical(paths: list[Path]) -> Domains:
+        a, b = _read_cyclegan_zip(paths[0], name, split, size)
+        info = DatasetInfo(f"CycleGAN {name}", split, len(a) + len(b), CYCLEGAN_DOWNLOADS[name].url,
+                           "ImageNet-derived images, for research use (Zhu et al., 2017)",
+                           f"{len(a):,} {first} + {len(b):,} {second} images, resized to {size}x{size}.")
+        return Domains(a, b, (first, second), info)
+
+    try:
+        return resolve(name, canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical), source=source)
+    except Unavailable as missing:
+        fashion = _fashion_standing_in(name, split, source, missing)
     first, second = OFFLINE_DOMAINS
     a = fashion.images[fashion.labels == first]
     b = fashion.images[fashion.labels == second]
     names = (fashion.classes[first], fashion.classes[second])
-    info = DatasetInfo(
-        f"Fashion-MNIST {names[0]} vs {names[1]} (standing in for {name})",
-        split,
-        len(a) + len(b),
-        fashion.info.source,
-        fashion.info.licence,
-        f"{len(a):,} {names[0]} (A) + {len(b):,} {names[1]} (B) images; {name} was not reachable. "
-        f"{fashion.info.note}".strip(),
+    info = dataclasses.replace(
+        fashion.info,
+        name=f"Fashion-MNIST {names[0]} vs {names[1]} (standing in for {name})",
+        count=len(a) + len(b),
+        what=f"{fashion.info.what}, two classes standing in for {name}",
+        note=f"{len(a):,} {names[0]} (A) + {len(b):,} {names[1]} (B) images. {fashion.info.note}".strip(),
     )
     return Domains(a, b, names, info)
 
@@ -253,20 +243,15 @@ def _subset(images: ImageSet, keep: tuple[int, ...], per_class: int | None, seed
     remap[list(keep)] = np.arange(len(keep))
     labels = remap[images.labels[order]]
     classes = tuple(images.classes[c] for c in keep)
-    info = DatasetInfo(
-        f"{images.info.name} {role}",
-        images.info.split,
-        len(order),
-        images.info.source,
-        images.info.licence,
-        f"Classes: {', '.join(classes)}. {images.info.note}".strip(),
-    )
+    info = dataclasses.replace(images.info, name=f"{images.info.name} {role}", count=len(order),
+                               note=f"Classes: {', '.join(classes)}. {images.info.note}".strip())
     return ImageSet(images.images[order], labels, classes, info)
 
 
 def load_transfer_split(*, target_per_class: int = 10, seed: int = 0,
                         source_classes: tuple[int, ...] = TRANSFER_SOURCE_CLASSES,
-                        target_classes: tuple[int, ...] = TRANSFER_TARGET_CLASSES) -> TransferSplit:
+                        target_classes: tuple[int, ...] = TRANSFER_TARGET_CLASSES,
+                        source: str = "auto") -> TransferSplit:
     """Fashion-MNIST split in two tasks: pretrain on five classes, transfer to the other five.
 
     Source task (default): T-shirt/top, Trouser, Pullover, Sandal, Bag (all their images).
@@ -275,26 +260,25 @@ def load_transfer_split(*, target_per_class: int = 10, seed: int = 0,
     footwear, so what the source task teaches is of use on the target task. This replaces
     ImageNet-pretrained ResNet-18 weights, which cannot be downloaded offline. Other splits
     can be asked for with ``source_classes`` / ``target_classes`` (Fashion-MNIST label numbers;
-    the two must not overlap).
+    the two must not overlap). ``source`` chooses Fashion-MNIST's sources as in :func:`load_images`.
     """
     source_classes, target_classes = tuple(source_classes), tuple(target_classes)
     if set(source_classes) & set(target_classes):
         raise DataError(f"source and target classes overlap: {sorted(set(source_classes) & set(target_classes))}")
-    train = load_images("fashion-mnist", "train")
-    test = load_images("fashion-mnist", "test")
+    train = load_images("fashion-mnist", "train", source=source)
+    test = load_images("fashion-mnist", "test", source=source)
     split = TransferSplit(
         source_train=_subset(train, source_classes, None, seed, "source task"),
         source_test=_subset(test, source_classes, None, seed, "source task"),
         target_train=_subset(train, target_classes, target_per_class, seed, "target task"),
         target_test=_subset(test, target_classes, None, seed, "target task"),
-        info=DatasetInfo(
-            "Fashion-MNIST transfer split",
-            "train+test",
-            len(train) + len(test),
-            train.info.source,
-            train.info.licence,
-            f"Source task: {len(source_classes)} classes, all images; target task: {len(target_classes)} other "
-            f"classes, {target_per_class} training images each. {train.info.note}".strip(),
+        info=dataclasses.replace(
+            train.info,
+            name="Fashion-MNIST transfer split",
+            split="train+test",
+            count=len(train) + len(test),
+            note=f"Source task: {len(source_classes)} classes, all images; target task: {len(target_classes)} "
+            f"other classes, {target_per_class} training images each. {train.info.note}".strip(),
         ),
     )
     return split

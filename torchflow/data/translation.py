@@ -1,0 +1,100 @@
+"""French->English pairs for the seq2seq chapter, and the :class:`Pairs` they come in.
+
+Canonical: Tatoeba sentence pairs (``eng-fra.txt`` of the PyTorch tutorial zip). Embedded: the
+French and English words for every number 0..99,999 (num2words), e.g.
+``("trois cent quarante-deux", "three hundred and forty-two")``; and, offline only, FreeDict's
+French->English dictionary senses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from torchflow.data.store import (
+    CorruptFileError,
+    DatasetInfo,
+    canonical_sources,
+    embedded_info,
+    embedded_source,
+    fetch_fix,
+    open_zip,
+    read_embedded_text,
+    read_tsv,
+    resolve,
+    zip_member,
+)
+from torchflow.data.surnames import PYTORCH_TUTORIAL_ZIP, TUTORIAL_DOWNLOAD
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """``pairs[i] = (source_text, target_text)``: French->English, or query->reply."""
+
+    pairs: list[tuple[str, str]]
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def describe(self) -> str:
+        return self.info.describe()
+
+    def sample(self, count: int | None, seed: int = 0) -> Pairs:
+        """``count`` pairs drawn without replacement (seeded), in their original order."""
+        if count is None or count >= len(self.pairs):
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.pairs), size=count, replace=False))
+        info = dataclasses.replace(self.info, count=count,
+                                   note=f"{self.info.note} A seeded sample of {len(self.pairs):,}.".strip())
+        return Pairs([self.pairs[i] for i in keep], info)
+
+
+def _embedded_pairs(folder: str, filename: str, name: str, note: str) -> Pairs:
+    rows = read_tsv(read_embedded_text(folder, filename), 2)
+    return Pairs([(fr, en) for fr, en in rows], embedded_info(folder, filename, name, "all", len(rows), note))
+
+
+def sources() -> list:
+    """Where the pairs can come from, in the order they are tried."""
+
+    def canonical(paths: list[Path]) -> Pairs:
+        with open_zip(paths[0], "fra-eng") as archive:
+            lines = archive.read(zip_member(archive, "eng-fra.txt", paths[0])).decode("utf-8").splitlines()
+        pairs = [(cols[1].strip(), cols[0].strip()) for cols in (line.split("\t") for line in lines) if len(cols) >= 2]
+        if len(pairs) < 1000:
+            raise CorruptFileError(
+                f"{paths[0]}: eng-fra.txt holds only {len(pairs)} pairs (wrong format); {fetch_fix('fra-eng')}"
+            )
+        return Pairs(pairs, DatasetInfo("Tatoeba French-English", "all", len(pairs),
+                                        f"{PYTORCH_TUTORIAL_ZIP} (data/eng-fra.txt)", "CC BY 2.0 FR (Tatoeba)"))
+
+    def embedded() -> Pairs:
+        return _embedded_pairs("fra-eng", "numbers.tsv.gz", "French-English number phrases (num2words)",
+                               "Offline stand-in for Tatoeba: numbers 0-99,999 written out in both languages.")
+
+    return [*canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
+            embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]
+
+
+def load_fra_eng(*, source: str = "auto") -> Pairs:
+    """French->English pairs ``(french, english)``; ``source`` as in :func:`torchflow.data.load_images`."""
+    return resolve("fra-eng", sources(), source=source)
+
+
+def dictionary_sources() -> list:
+    """FreeDict's senses ship only with TorchFlow (built from Debian ``dict-freedict-fra-eng``)."""
+
+    def embedded() -> Pairs:
+        return _embedded_pairs("fra-eng", "freedict.tsv.gz", "FreeDict French-English dictionary",
+                               "One pair per numbered sense of a headword.")
+
+    return [embedded_source("fra-eng", embedded, "the embedded dictionary (the whole of it)")]
+
+
+def load_fra_eng_dictionary(*, source: str = "auto") -> Pairs:
+    """FreeDict French->English: ``(headword, one sense's English translations)``; embedded only."""
+    return resolve("fra-eng-dictionary", dictionary_sources(), source=source)
