@@ -30,12 +30,12 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for split, count in COUNTS.items():
-        full = load_images("fashion-mnist", split, allow_subset=False)
+        full = load_images("fashion-mnist", split, source="download,package")
         subset = full.take(count, seed=0)
         image_file, label_file = SPLIT_FILES[split]
         write_idx(OUT / image_file, subset.images)
         write_idx(OUT / label_file, subset.labels)
-        print(f"{split}: {len(subset)} images from {full.info.source}")
+        print(f"{split}: {len(subset)} images from {full.info.origin}")
 
 
 if __name__ == "__main__":

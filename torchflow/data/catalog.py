@@ -240,8 +240,14 @@ def fetch(name: str, *, force: bool = False) -> str:
     item = entry(name)
     if not item.downloads:
         return f"{name}: nothing to fetch (its data ships with TorchFlow or comes from another dataset)"
-    for download in item.downloads:
-        download.fetch(fetch_fix(name), force=force)
+    failed = []
+    for download in item.downloads:  # each file, even after one fails
+        try:
+            download.fetch(fetch_fix(name), force=force)
+        except DataError as error:
+            failed.append(f"{download.path}: {error}")
+    if failed:
+        raise DataError(f"{name}: {len(failed)} of {len(item.downloads)} files failed: " + " | ".join(failed))
     folders = sorted({str(d.target.parent) for d in item.downloads})
     return f"{name}: canonical data ready in {', '.join(folders)}"
 
