@@ -1,7 +1,8 @@
 """Every loader of torchflow.data on this machine's offline sources: shapes, dtypes, ranges, counts.
 
 The network is cut (urlopen raises) and the cache is a fresh temporary folder, so these tests
-see exactly what a fresh offline machine sees. Reliability (corrupt files, no network) is in
+see exactly what a fresh offline machine sees; they follow TORCHFLOW_SOURCES when it is set
+(CI runs them with TORCHFLOW_SOURCES=embedded too). Reliability (corrupt files, no network) is in
 test_data_reliability.py.
 """
 
@@ -140,6 +141,7 @@ def test_catalog_lists_every_dataset_with_a_source_here(monkeypatch, capsys):
     from torchflow.data.__main__ import main
 
     monkeypatch.setenv("TORCHFLOW_OFFLINE", "1")
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)
     expected = {
         "fashion-mnist",
         "mnist",

@@ -63,6 +63,7 @@ def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("TORCHFLOW_DATA", str(folder))
     monkeypatch.delenv("TORCHFLOW_OFFLINE", raising=False)
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)  # these tests are about the canonical path
     monkeypatch.setattr(store, "_UNREACHABLE", set())
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork())
     return folder
