@@ -189,7 +189,7 @@ def tf_step(variables: list, optimizer, loss: Callable[..., tf.Tensor]):
         optimizer.apply_gradients(zip(tape.gradient(value, variables), variables))
         return value
 
-    return lambda *arrays: float(traced(*(a for a in arrays if a is not None)))
+    return lambda *arrays: float(traced(*arrays))
 
 
 def classifier_losses(torch_model, tf_model):
