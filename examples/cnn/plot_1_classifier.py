@@ -100,7 +100,7 @@ test = load_cifar10("test").take(hp.test_size)
 run.use_data(train, test)
 classes = list(train.classes)
 num_classes = len(classes)
-eval_every = hp.steps // hp.evaluations
+eval_at = np.linspace(0, hp.steps, hp.evaluations + 1)[1:].round().astype(int).tolist()  # the last: after training
 mirrors = np.random.default_rng(hp.seed).random((hp.steps, hp.batch_size)) < 0.5  # flip left-right or not
 print(f"train {train.images.shape}, test {test.images.shape}, classes: {', '.join(classes)}")
 print(f"{hp.steps} steps of {hp.batch_size}: {hp.steps * hp.batch_size / len(train):.1f} passes over the training set")
@@ -172,7 +172,7 @@ if run.trains("torch"):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            if step % eval_every == 0:
+            if step in eval_at:
                 curve.append(np.mean(torch_predict(model, torch_test) == test.labels))
                 model.train()
                 print(f"step {step}: loss {loss.item():.3f}, test accuracy {curve[-1]:.2%}")
@@ -231,7 +231,7 @@ if run.trains("tensorflow"):
         for step, (images, labels) in enumerate(itertools.islice(batches, hp.steps), 1):
             with clock:
                 loss = train_step(images, labels, mirrors[step - 1, : len(images)])
-            if step % eval_every == 0:
+            if step in eval_at:
                 curve.append(np.mean(tf_predict(model, test.images) == test.labels))
                 print(f"step {step}: loss {float(loss):.3f}, test accuracy {curve[-1]:.2%}")
         return curve, clock
@@ -275,7 +275,7 @@ run.verdict()
 # %%
 # Test accuracy as training goes on:
 fig, ax = plt.subplots(figsize=(6, 4))
-steps_axis = {name: eval_every * np.arange(1, len(r["curve"]) + 1) for name, r in results.items()}
+steps_axis = {name: eval_at for name in results}
 plot_curves({name: r["curve"] for name, r in results.items()}, ax=ax, x=steps_axis, xlabel="optimiser step",
             ylabel="test accuracy")
 fig.tight_layout()

@@ -126,7 +126,7 @@ test_images = (distort(test.images, seed=2, chunk=chunk, **hp.distortion) / 255.
 rng = np.random.default_rng(2)
 test_theta = np.concatenate([random_affine(len(test.images[start : start + chunk]), rng, **hp.distortion)
                              for start in range(0, len(test), chunk)])
-eval_every = hp.steps // hp.evaluations
+eval_at = np.linspace(0, hp.steps, hp.evaluations + 1)[1:].round().astype(int).tolist()  # the last: after training
 print(f"train {train_images.shape}, test {test_images.shape}; {hp.steps} steps of {hp.batch_size}: "
       f"{hp.steps * hp.batch_size / len(train_images):.1f} passes over the training set")
 fig, ax = plt.subplots(figsize=(9, 2.4))
@@ -209,7 +209,7 @@ if run.trains("torch"):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            if step % eval_every == 0:
+            if step in eval_at:
                 curve.append(torch_accuracy(model))
                 model.train()
                 print(f"{'with' if use_stn else 'without'} STN, step {step}: test accuracy {curve[-1]:.2%}")
@@ -264,7 +264,7 @@ if run.trains("tensorflow"):
         for step, index in enumerate(batch_indices(len(train_images), hp.batch_size, hp.steps, seed=hp.seed), 1):
             with clock:
                 train_step(tf.constant(index))
-            if step % eval_every == 0:
+            if step in eval_at:
                 curve.append(tf_accuracy(model))
                 print(f"{'with' if use_stn else 'without'} STN, step {step}: test accuracy {curve[-1]:.2%}")
         return model, curve, clock
@@ -292,7 +292,7 @@ run.verdict()
 # Test accuracy on the distorted test images as training goes on: solid lines
 # with the spatial transformer, dashed without.
 fig, ax = plt.subplots(figsize=(7, 4))
-steps_axis = eval_every * np.arange(1, hp.evaluations + 1)
+steps_axis = eval_at
 curves = {f"{name} with STN": r["curve"] for name, r in results.items()}
 curves.update({f"{name} without STN": r["baseline"] for name, r in results.items()})
 plot_curves(curves, ax=ax, x={name: steps_axis for name in curves}, xlabel="optimiser step", ylabel="test accuracy")

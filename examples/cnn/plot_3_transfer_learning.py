@@ -202,11 +202,27 @@ results = {}
 #          :language: python
 #          :pyobject: ResNet18
 #
+# Initialisation and batch norm, the same in both twins
+# -----------------------------------------------------
+# Both twins declare torchvision's initialisation (He normal over the fan-out
+# for convolutions, batch norms at weight 1 and bias 0, PyTorch's ``nn.Linear``
+# default for ``fc``), so that training from scratch starts from the same
+# distribution in both. Batch norm is matched too: PyTorch's ``momentum=0.1`` is
+# Keras' ``momentum=0.9``, and PyTorch updates its running variance with the
+# *unbiased* batch variance, :math:`n/(n-1)` times the biased one that Keras'
+# own layer uses (:math:`n` values per channel in a batch); the TensorFlow
+# twin's ``BatchNorm`` layer updates it as PyTorch does. The size of the
+# difference this removes, with this page's batches:
+for where, n in (("stem, 14×14 maps", hp.batch_size * 14 * 14), ("layer4, 1×1 maps", hp.batch_size)):
+    print(f"batch {hp.batch_size}, {where}: n = {n}; PyTorch's running-variance update is {n / (n - 1) - 1:.1%} "
+          "larger than Keras' own would be")
+
+# %%
 # The PyTorch twin
 # ----------------
 # First the pretraining, then the three strategies. The new head is the
 # tutorial's move: read ``fc.in_features`` and put a fresh ``nn.Linear`` in its
-# place. Freezing sets ``requires_grad = False`` on the backbone's parameters,
+# place (its default initialisation is the one both twins declare for ``fc``). Freezing sets ``requires_grad = False`` on the backbone's parameters,
 # and the optimiser receives only those that still need a gradient. Both twins
 # read the same batches: :func:`~torchflow.training.batch_indices` gives the
 # item indices of every step.
@@ -430,7 +446,7 @@ if len(results) == 2:
 # Over seeds
 # ----------
 # One run of 100 training images says little: the seed picks the images and
-# every initialisation, and moves the final accuracy by several points.
+# every initialisation, and the table below shows how far that moves the results.
 # ``benchmarks/transfer_seeds.py`` reruns this page (``cpu`` budget, one thread
 # per run) over several seeds and candidate learning rates, chooses each
 # strategy's rate on validation, and writes ``benchmarks/transfer-seeds.json``.
