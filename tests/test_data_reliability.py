@@ -267,7 +267,7 @@ def test_offline_switch_never_touches_the_network(cache, monkeypatch):
     with pytest.raises(DataError, match=r"TORCHFLOW_OFFLINE=1 forbids the download.*unset TORCHFLOW_OFFLINE"):
         pos.load_pos("train", source="canonical")
     start = time.perf_counter()
-    with pytest.raises(store.Unavailable, match="mnist: no allowed source has it.*unset TORCHFLOW_OFFLINE"):  # fail fast
+    with pytest.raises(store.Unavailable, match="mnist: no allowed source has it.*unset TORCHFLOW_OFFLINE"):
         images.load_images("mnist", "test")
     assert time.perf_counter() - start < 2
     assert main(["fetch", "shakespeare"]) == 1

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_data_reliability import FakeNetwork, _tutorial_zip, leftovers  # noqa: I001 (tests/ is on sys.path)
 
 import torchflow.data as data
 from torchflow.data import catalog, dialogue, images, pos, shakespeare, store, surnames, translation, vision
 from torchflow.data.__main__ import main
 from torchflow.data.store import CorruptFileError, DataError, Unavailable
-
-from test_data_reliability import FakeNetwork, _tutorial_zip, leftovers  # noqa: I001 (tests/ is on sys.path)
 
 SUBSET = store.embedded_dir() / "fashion-mnist-subset"
 

@@ -263,7 +263,7 @@ def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
                 root / folder / filename,
                 lambda folder=folder, filename=filename, meta=meta: _check_embedded(folder, filename, meta),
             )
-    for name, spec in images.IMAGE_DATASETS.items():
+    for spec in images.IMAGE_DATASETS.values():
         folders = [("package", d) for _, _, d in spec.packages]
         if spec.embedded:
             folders.append(("embedded", root / spec.embedded))

@@ -24,18 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data.store import (
-    CorruptFileError,
-    DataError,
-    DatasetInfo,
-    Download,
-    Source,
-    canonical_sources,
-    embedded_dir,
-    fetch_fix,
-    file_digest,
-    resolve,
-)
+from torchflow.data import store
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download, Source
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -206,7 +196,7 @@ def sources(name: str, split: str) -> list[Source]:
     def canonical(paths: list[Path]) -> ImageSet:
         return _image_set(name, split, paths, f"{paths[0].parent} (canonical files from {spec.url})", {})
 
-    found = canonical_sources(name, downloads(name, split), canonical)
+    found = store.canonical_sources(name, downloads(name, split), canonical)
     for package, install, directory in spec.packages:
         found.insert(1, Source(
             "package",
@@ -216,7 +206,7 @@ def sources(name: str, split: str) -> list[Source]:
             package, install,
         ))
     if spec.embedded:
-        folder = embedded_dir() / spec.embedded
+        folder = store.embedded_dir() / spec.embedded
         count = _idx_count(folder / files[1])
         found.append(Source(
             "embedded",
@@ -244,16 +234,16 @@ def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subs
     candidates = sources(name, split)
     if not allow_subset:
         candidates = [c for c in candidates if c.kind != "embedded"]
-    return resolve(name, candidates, source=source)
+    return store.resolve(name, candidates, source=source)
 
 
 def fetch(name: str, *, force: bool = False) -> str:
     """Download the four canonical files of ``name`` into the cache (checked); say what happened."""
     for item in downloads(name):
-        item.fetch(fetch_fix(name), force=force)
+        item.fetch(store.fetch_fix(name), force=force)
     return f"{name}: canonical files ready in {downloads(name)[0].target.parent}"
 
 
 def checksum_of(path: Path) -> str:
     """SHA-256 of a gzipped file's decompressed bytes (what ``content_sha256`` records)."""
-    return file_digest(path, "sha256", gunzip=True)
+    return store.file_digest(path, "sha256", gunzip=True)

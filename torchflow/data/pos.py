@@ -13,18 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data.store import (
-    CorruptFileError,
-    DataError,
-    DatasetInfo,
-    Download,
-    canonical_sources,
-    embedded_info,
-    embedded_source,
-    read_embedded_text,
-    read_manifest,
-    resolve,
-)
+from torchflow.data import store
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download
 
 UD_EWT = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.13/en_ewt-ud-{split}.conllu"
 UD_EWT_SHA256 = {
@@ -89,8 +79,8 @@ def ewt_download(split: str) -> Download:
 
 
 def _embedded_split(split: str, join_pieces: bool) -> TaggedSentences:
-    text = read_embedded_text("pos-turkish", "twt.tsv.gz")
-    manifest = read_manifest("pos-turkish")["files"]["twt.tsv.gz"]
+    text = store.read_embedded_text("pos-turkish", "twt.tsv.gz")
+    manifest = store.read_manifest("pos-turkish")["files"]["twt.tsv.gz"]
     sentences = []
     for line in text.splitlines():
         tokens = [token.split("\x1f") for token in line.split("\t")]
@@ -116,7 +106,7 @@ def _embedded_split(split: str, join_pieces: bool) -> TaggedSentences:
         f"Turkish, not English: offline stand-in for UD English-EWT. {sum(map(len, words)):,} "
         f"{'words' if join_pieces else 'tokens (inflectional-group pieces)'}."
     )
-    info = embedded_info("pos-turkish", "twt.tsv.gz", "Turkish Web Treebank (UD)", split, len(words), note)
+    info = store.embedded_info("pos-turkish", "twt.tsv.gz", "Turkish Web Treebank (UD)", split, len(words), note)
     return TaggedSentences(words, tags, tuple(manifest["tags"]), info)
 
 
@@ -131,8 +121,8 @@ def sources(split: str = "train", join_pieces: bool = False) -> list:
                            f"{sum(map(len, words)):,} tokens.")
         return TaggedSentences(words, tags, tuple(sorted({t for s in tags for t in s})), info)
 
-    return [*canonical_sources("pos", [ewt_download(split)], canonical),
-            embedded_source("pos-turkish", lambda: _embedded_split(split, join_pieces),
+    return [*store.canonical_sources("pos", [ewt_download(split)], canonical),
+            store.embedded_source("pos-turkish", lambda: _embedded_split(split, join_pieces),
                             "the embedded stand-in (Turkish, not English)")]
 
 
@@ -141,4 +131,4 @@ def load_pos(split: str = "train", *, source: str = "auto", join_pieces: bool = 
     ``source`` as in :func:`torchflow.data.load_images`."""
     if split not in ("train", "test"):
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
-    return resolve("pos", sources(split, join_pieces), source=source)
+    return store.resolve("pos", sources(split, join_pieces), source=source)

@@ -9,17 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchflow.data.store import (
-    DataError,
-    DatasetInfo,
-    Download,
-    canonical_sources,
-    embedded_info,
-    embedded_source,
-    read_embedded_text,
-    read_manifest,
-    resolve,
-)
+from torchflow.data import store
+from torchflow.data.store import DataError, DatasetInfo, Download
 
 
 def _plain_text(path: Path) -> None:
@@ -63,16 +54,16 @@ def sources() -> list:
                                             "public domain (Shakespeare), compiled by A. Karpathy"))
 
     def embedded() -> TextCorpus:
-        text = read_embedded_text("shakespeare", "shakespeare.txt.gz")
-        plays = read_manifest("shakespeare")["files"]["shakespeare.txt.gz"]["plays"]
-        info = embedded_info("shakespeare", "shakespeare.txt.gz", "Shakespeare, nine plays", "all", len(text),
+        text = store.read_embedded_text("shakespeare", "shakespeare.txt.gz")
+        plays = store.read_manifest("shakespeare")["files"]["shakespeare.txt.gz"]["plays"]
+        info = store.embedded_info("shakespeare", "shakespeare.txt.gz", "Shakespeare, nine plays", "all", len(text),
                              f"Characters; plays: {', '.join(plays)}.")
         return TextCorpus(text, info)
 
-    return [*canonical_sources("shakespeare", [SHAKESPEARE_DOWNLOAD], canonical),
-            embedded_source("shakespeare", embedded, "the embedded stand-in (nine plays, modern spelling)")]
+    return [*store.canonical_sources("shakespeare", [SHAKESPEARE_DOWNLOAD], canonical),
+            store.embedded_source("shakespeare", embedded, "the embedded stand-in (nine plays, modern spelling)")]
 
 
 def load_shakespeare(*, source: str = "auto") -> TextCorpus:
     """About 1.1 M characters of Shakespeare; ``source`` as in :func:`torchflow.data.load_images`."""
-    return resolve("shakespeare", sources(), source=source)
+    return store.resolve("shakespeare", sources(), source=source)

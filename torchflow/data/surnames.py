@@ -12,25 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data.store import (
-    CorruptFileError,
-    DatasetInfo,
-    Download,
-    canonical_sources,
-    embedded_info,
-    embedded_source,
-    fetch_fix,
-    open_zip,
-    read_embedded_text,
-    resolve,
-    zip_validator,
-)
+from torchflow.data import store
+from torchflow.data.store import CorruptFileError, DatasetInfo, Download
 
 PYTORCH_TUTORIAL_ZIP = "https://download.pytorch.org/tutorial/data.zip"  # names/*.txt and eng-fra.txt
 TUTORIAL_DOWNLOAD = Download(
     PYTORCH_TUTORIAL_ZIP,
     "pytorch-tutorial/data.zip",
-    validate=zip_validator("data/names/English.txt", "data/eng-fra.txt"),
+    validate=store.zip_validator("data/names/English.txt", "data/eng-fra.txt"),
     unpinned="PyTorch publishes no checksum for its tutorial data.zip",
 )
 
@@ -79,7 +68,7 @@ def _surnames_from(rows: list[tuple[str, str]], info: DatasetInfo, ascii_only: b
 
 def _tutorial_rows(path: Path) -> list[tuple[str, str]]:
     rows = []
-    with open_zip(path, "surnames") as archive:
+    with store.open_zip(path, "surnames") as archive:
         for member in sorted(archive.namelist()):
             if member.startswith("data/names/") and member.endswith(".txt"):
                 language = Path(member).stem
@@ -87,7 +76,7 @@ def _tutorial_rows(path: Path) -> list[tuple[str, str]]:
                          if line.strip()]
     if len({language for language, _ in rows}) != 18:
         raise CorruptFileError(f"{path}: expected 18 name files under data/names/ (wrong format); "
-                               f"{fetch_fix('surnames')}")
+                               f"{store.fetch_fix('surnames')}")
     return rows
 
 
@@ -101,16 +90,16 @@ def sources(ascii_only: bool = False) -> list:
         return _surnames_from(rows, info, ascii_only)
 
     def embedded() -> Surnames:
-        text = read_embedded_text("surnames", "surnames.tsv.gz")
+        text = store.read_embedded_text("surnames", "surnames.tsv.gz")
         rows = [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
-        info = embedded_info("surnames", "surnames.tsv.gz", "Surnames by language (Faker)", "all", len(rows),
+        info = store.embedded_info("surnames", "surnames.tsv.gz", "Surnames by language (Faker)", "all", len(rows),
                              "Offline stand-in for the PyTorch tutorial's names: Finnish replaces Scottish.")
         return _surnames_from(rows, info, ascii_only)
 
-    return [*canonical_sources("surnames", [TUTORIAL_DOWNLOAD], canonical),
-            embedded_source("surnames", embedded, "the embedded stand-in (Faker's surname lists)")]
+    return [*store.canonical_sources("surnames", [TUTORIAL_DOWNLOAD], canonical),
+            store.embedded_source("surnames", embedded, "the embedded stand-in (Faker's surname lists)")]
 
 
 def load_surnames(*, ascii_only: bool = False, source: str = "auto") -> Surnames:
     """Surnames labelled by language (18 languages); ``source`` as in :func:`torchflow.data.load_images`."""
-    return resolve("surnames", sources(ascii_only), source=source)
+    return store.resolve("surnames", sources(ascii_only), source=source)

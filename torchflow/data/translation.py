@@ -14,19 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data.store import (
-    CorruptFileError,
-    DatasetInfo,
-    canonical_sources,
-    embedded_info,
-    embedded_source,
-    fetch_fix,
-    open_zip,
-    read_embedded_text,
-    read_tsv,
-    resolve,
-    zip_member,
-)
+from torchflow.data import store
+from torchflow.data.store import CorruptFileError, DatasetInfo
 from torchflow.data.surnames import PYTORCH_TUTORIAL_ZIP, TUTORIAL_DOWNLOAD
 
 
@@ -54,20 +43,20 @@ class Pairs:
 
 
 def _embedded_pairs(folder: str, filename: str, name: str, note: str) -> Pairs:
-    rows = read_tsv(read_embedded_text(folder, filename), 2)
-    return Pairs([(fr, en) for fr, en in rows], embedded_info(folder, filename, name, "all", len(rows), note))
+    rows = store.read_tsv(store.read_embedded_text(folder, filename), 2)
+    return Pairs([(fr, en) for fr, en in rows], store.embedded_info(folder, filename, name, "all", len(rows), note))
 
 
 def sources() -> list:
     """Where the pairs can come from, in the order they are tried."""
 
     def canonical(paths: list[Path]) -> Pairs:
-        with open_zip(paths[0], "fra-eng") as archive:
-            lines = archive.read(zip_member(archive, "eng-fra.txt", paths[0])).decode("utf-8").splitlines()
+        with store.open_zip(paths[0], "fra-eng") as archive:
+            lines = archive.read(store.zip_member(archive, "eng-fra.txt", paths[0])).decode("utf-8").splitlines()
         pairs = [(cols[1].strip(), cols[0].strip()) for cols in (line.split("\t") for line in lines) if len(cols) >= 2]
         if len(pairs) < 1000:
             raise CorruptFileError(
-                f"{paths[0]}: eng-fra.txt holds only {len(pairs)} pairs (wrong format); {fetch_fix('fra-eng')}"
+                f"{paths[0]}: eng-fra.txt holds only {len(pairs)} pairs (wrong format); {store.fetch_fix('fra-eng')}"
             )
         return Pairs(pairs, DatasetInfo("Tatoeba French-English", "all", len(pairs),
                                         f"{PYTORCH_TUTORIAL_ZIP} (data/eng-fra.txt)", "CC BY 2.0 FR (Tatoeba)"))
@@ -76,13 +65,13 @@ def sources() -> list:
         return _embedded_pairs("fra-eng", "numbers.tsv.gz", "French-English number phrases (num2words)",
                                "Offline stand-in for Tatoeba: numbers 0-99,999 written out in both languages.")
 
-    return [*canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
-            embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]
+    return [*store.canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
+            store.embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]
 
 
 def load_fra_eng(*, source: str = "auto") -> Pairs:
     """French->English pairs ``(french, english)``; ``source`` as in :func:`torchflow.data.load_images`."""
-    return resolve("fra-eng", sources(), source=source)
+    return store.resolve("fra-eng", sources(), source=source)
 
 
 def dictionary_sources() -> list:
@@ -92,9 +81,9 @@ def dictionary_sources() -> list:
         return _embedded_pairs("fra-eng", "freedict.tsv.gz", "FreeDict French-English dictionary",
                                "One pair per numbered sense of a headword.")
 
-    return [embedded_source("fra-eng", embedded, "the embedded dictionary (the whole of it)")]
+    return [store.embedded_source("fra-eng", embedded, "the embedded dictionary (the whole of it)")]
 
 
 def load_fra_eng_dictionary(*, source: str = "auto") -> Pairs:
     """FreeDict French->English: ``(headword, one sense's English translations)``; embedded only."""
-    return resolve("fra-eng-dictionary", dictionary_sources(), source=source)
+    return store.resolve("fra-eng-dictionary", dictionary_sources(), source=source)

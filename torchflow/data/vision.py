@@ -18,17 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from torchflow.data import store
 from torchflow.data.images import ImageSet, load_images
-from torchflow.data.store import (
-    CorruptFileError,
-    DataError,
-    DatasetInfo,
-    Download,
-    Unavailable,
-    canonical_sources,
-    fetch_fix,
-    resolve,
-)
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download, Unavailable
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"  # 170,052,171 bytes
@@ -70,7 +62,8 @@ def _fashion_standing_in(title: str, split: str, source: str, missing: Unavailab
     if source == "canonical":
         raise missing
     fashion = load_images("fashion-mnist", split, source=source)
-    reason = f"{title} is not available here ({'; '.join(missing.reasons)}); Fashion-MNIST was then chosen because {fashion.info.reason}"
+    reason = (f"{title} is not available here ({'; '.join(missing.reasons)}); Fashion-MNIST was then chosen "
+              f"because {fashion.info.reason}")
     return dataclasses.replace(fashion, info=dataclasses.replace(fashion.info, reason=reason))
 
 
@@ -84,17 +77,18 @@ def _read_cifar_tar(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
             for filename in CIFAR10_FILES[split]:
                 if filename not in members:
-                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {fetch_fix('cifar10')}")
+                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {store.fetch_fix('cifar10')}")
                 raw = tar.extractfile(members[filename]).read()
                 if len(raw) % 3073:
                     raise CorruptFileError(
-                        f"{path}:{filename} is not CIFAR-10 binary records; {fetch_fix('cifar10')}"
+                        f"{path}:{filename} is not CIFAR-10 binary records; {store.fetch_fix('cifar10')}"
                     )
                 records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
                 labels.append(records[:, 0].astype(np.int64))
                 images.append(records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise CorruptFileError(f"{path} is truncated or not a tar.gz ({error}); {fetch_fix('cifar10')}") from error
+        fix = store.fetch_fix("cifar10")
+        raise CorruptFileError(f"{path} is truncated or not a tar.gz ({error}); {fix}") from error
     return np.concatenate(images), np.concatenate(labels)
 
 
@@ -119,7 +113,8 @@ def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
         return ImageSet(images, labels, CIFAR10_CLASSES, info)
 
     try:
-        return resolve("cifar10", canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical), source=source)
+        sources = store.canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical)
+        return store.resolve("cifar10", sources, source=source)
     except Unavailable as missing:
         fashion = _fashion_standing_in("CIFAR-10", split, source, missing)
     info = dataclasses.replace(
@@ -158,7 +153,7 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                 prefix = f"{name}/{split}{domain}/"
                 members = sorted(n for n in archive.namelist() if n.startswith(prefix) and n.endswith(".jpg"))
                 if not members:
-                    raise CorruptFileError(f"{path} has no {prefix}*.jpg (wrong format); {fetch_fix('cyclegan')}")
+                    raise CorruptFileError(f"{path} has no {prefix}*.jpg (wrong format); {store.fetch_fix('cyclegan')}")
                 images = []
                 for member in members:
                     with Image.open(io.BytesIO(archive.read(member))) as image:
@@ -166,7 +161,7 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                         images.append(np.asarray(image, dtype=np.uint8))
                 out.append(np.stack(images))
     except (zipfile.BadZipFile, OSError) as error:
-        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {fetch_fix('cyclegan')}") from error
+        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {store.fetch_fix('cyclegan')}") from error
     return out[0], out[1]
 
 
@@ -191,7 +186,8 @@ def load_cyclegan_domains(
         return Domains(a, b, (first, second), info)
 
     try:
-        return resolve(name, canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical), source=source)
+        sources = store.canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical)
+        return store.resolve(name, sources, source=source)
     except Unavailable as missing:
         fashion = _fashion_standing_in(name, split, source, missing)
     first, second = OFFLINE_DOMAINS
