@@ -24,11 +24,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from vae_twins import build  # noqa: E402
+
 import torchflow  # noqa: E402
 from torchflow.data import load_images  # noqa: E402
 from torchflow.judge import Judge  # noqa: E402
 from torchflow.training import batch_indices, batched_mean, fixed_normal  # noqa: E402
-from vae_twins import build  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +57,8 @@ def main() -> None:
             for step, index in enumerate(batch_indices(len(fit_x), 100, args.steps, seed=0), 1):
                 twin.step(index)
                 if step % args.every == 0:
-                    accuracy = [judge.label_accuracy(twin.generate(codes * t, requested), requested) for t in (1.0, 0.7)]
+                    accuracy = [judge.label_accuracy(twin.generate(codes * t, requested), requested)
+                                for t in (1.0, 0.7)]
                     loss = batched_mean(twin.loss, val_x, val_y, val_noise)
                     rows.append((lr, framework, step, time.perf_counter() - started, *accuracy, loss))
                     print(f"lr {lr:g} {framework} step {step}: {accuracy[0]:.1%} / {accuracy[1]:.1%}, "

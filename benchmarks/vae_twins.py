@@ -8,8 +8,9 @@ the pages run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ def torch_twin(images: np.ndarray, labels: np.ndarray | None, *, conditional: bo
 
     @torch.no_grad()
     def loss(x, y, noise):
-        return model.loss(torch.as_tensor(x), None if y is None else torch.as_tensor(y), torch.as_tensor(noise))[0].item()
+        labels = None if y is None else torch.as_tensor(y)
+        return model.loss(torch.as_tensor(x), labels, torch.as_tensor(noise))[0].item()
 
     return Twin("torch", step, generate, loss, model)
 
