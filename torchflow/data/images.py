@@ -136,14 +136,8 @@ class ImageSet:
 def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
     """Parse one gzipped IDX file, checking magic number, shape, length and the checksum of its
     decompressed bytes (``expected_sha256``)."""
-    fix = f"delete {path} and run `python -m torchflow.data fetch` (or reinstall its package)"
-    try:
-        with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise DataError(f"missing data file {path}; run `python -m torchflow.data fetch`") from None
-    except (OSError, EOFError) as error:
-        raise CorruptFileError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+    fix = "run `python -m torchflow.data fetch --force` (or reinstall its package, or `git checkout data/embedded`)"
+    raw = store.read_gzip(path, fix)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
         raise CorruptFileError(f"{path} is not an unsigned-byte IDX file (bad magic number); {fix}")
     ndim = raw[3]

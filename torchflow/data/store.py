@@ -522,6 +522,17 @@ def zip_member(archive: zipfile.ZipFile, suffix: str, path: Path) -> str:
     return matches[0]
 
 
+def read_gzip(path: Path, fix: str, what: str = "data file") -> bytes:
+    """The decompressed bytes of ``path``; a missing, truncated or non-gzip file names ``fix``."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise DataError(f"missing {what} {path}; {fix}") from None
+    except (OSError, EOFError) as error:
+        raise CorruptFileError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+
+
 def read_tsv(text: str, columns: int) -> list[list[str]]:
     """The rows of tab-separated ``text`` that have exactly ``columns`` fields."""
     return [line.split("\t") for line in text.splitlines() if line and line.count("\t") == columns - 1]
@@ -553,13 +564,7 @@ def read_embedded_text(folder: str, filename: str) -> str:
     fix = f"`git checkout data/embedded/{folder}` or rebuild it: {rebuild}"
     if entry is None:
         raise DataError(f"{filename} is not listed in {folder}/manifest.json; {fix}")
-    try:
-        with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise DataError(f"missing embedded file {path}; {fix}") from None
-    except (OSError, EOFError) as error:
-        raise CorruptFileError(f"{path} is truncated or not gzip ({error}); {fix}") from error
+    raw = read_gzip(path, fix, "embedded file")
     if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
         raise CorruptFileError(
             f"{path} does not match the checksum in its manifest (corrupt or edited); {fix}"
