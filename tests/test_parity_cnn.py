@@ -10,7 +10,6 @@ import inspect
 import numpy as np
 import pytest
 from parity import (
-    FORWARD,
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,

@@ -3,10 +3,17 @@ one set of weights (:func:`torchflow.convert.copy_weights`), both directions of 
 and a trajectory with the judge's own optimiser. Tolerances: ``tests/parity.py``.
 """
 
-import numpy as np
 import pytest
-from parity import assert_classifier_gradients_agree, assert_close_to_scale, assert_twins_agree, classifier_trajectory
-from parity import classifier_twins, nhwc, real_images, twin_states
+from parity import (
+    assert_classifier_gradients_agree,
+    assert_close_to_scale,
+    assert_twins_agree,
+    classifier_trajectory,
+    classifier_twins,
+    nhwc,
+    real_images,
+    twin_states,
+)
 
 import torch  # isort: skip
 

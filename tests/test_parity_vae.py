@@ -5,8 +5,17 @@ initial weights from one distribution, and they train alike. Tolerances: ``tests
 
 import numpy as np
 import pytest
-from parity import GRADIENT, as_array, assert_close_to_scale, assert_twins_agree, run_trajectory, tf_step, torch_step
-from parity import trajectory_drifts, twin_optimisers
+from parity import (
+    GRADIENT,
+    as_array,
+    assert_close_to_scale,
+    assert_twins_agree,
+    run_trajectory,
+    tf_step,
+    torch_step,
+    trajectory_drifts,
+    twin_optimisers,
+)
 
 import torch  # isort: skip
 import tensorflow as tf  # isort: skip

@@ -19,7 +19,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-
 GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}  # see the module docstring
 
 
