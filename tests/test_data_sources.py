@@ -86,7 +86,8 @@ def test_embedded_switch_is_honoured_by_every_loader(cache, monkeypatch, fake_pa
     }
     for name, found in loaded.items():
         assert found.info.source == "embedded" and found.info.is_subset, name
-        assert "TORCHFLOW_SOURCES leaves out download" in found.info.reason or name == "dictionary", name
+        assert found.info.reason == "TORCHFLOW_SOURCES=embedded" or name in ("dictionary", "cifar10", "cyclegan")
+    assert loaded["cifar10"].info.reason.startswith("CIFAR-10 is not available here (TORCHFLOW_SOURCES=embedded)")
     assert len(loaded["images"]) == 1_000 and "Finnish" in data.load_surnames().languages
     line = loaded["images"].describe()
     assert "the embedded subset (1,000 of 10,000 images)" in line and "chosen because" in line
@@ -110,7 +111,7 @@ def test_package_switch_without_the_package_names_the_fix(cache, monkeypatch, no
     with pytest.raises(Unavailable) as caught:
         data.load_images("fashion-mnist", "train")
     message = str(caught.value)
-    assert "TORCHFLOW_SOURCES=package" in message and "dataset-fashion-mnist is not here" in message
+    assert "TORCHFLOW_SOURCES=package" in message and "dataset-fashion-mnist is not installed" in message
     assert "apt-get install dataset-fashion-mnist" in message and "allow embedded" in message
     for loader in (data.load_cifar10, data.load_cyclegan_domains, data.load_transfer_split):
         with pytest.raises(Unavailable, match="apt-get install dataset-fashion-mnist"):

@@ -147,7 +147,8 @@ def where(name: str) -> str:
     """Which source the loader would use here now (cheap: looks at files, opens no network)."""
     chosen, fallback, why = preview(entry(name).sources())
     if chosen is None:
-        return f"NOT AVAILABLE here under {sources_setting()} ({'; '.join(why)})"
+        why = [w for w in why if not w.startswith(store.SOURCES_ENV)]
+        return f"NOT AVAILABLE here under {sources_setting()}" + (f" ({'; '.join(why)})" if why else "")
     if chosen.kind == "download":
         host = chosen.where.removeprefix("the download from ")
         then = _named(fallback) if fallback is not None else "an error naming the fix"

@@ -190,18 +190,23 @@ class Source:
 
 
 def _label(source: str | None) -> str:
-    return SOURCES_ENV if source is None or source == "auto" else f"source={source!r}"
+    if source is None or source == "auto":
+        return f"{SOURCES_ENV}={','.join(allowed_sources())}"
+    return f"source={source!r}"
 
 
-def _allowed(candidate: Source, allowed: Sequence[str], label: str = SOURCES_ENV) -> str | None:
+_MISSING = {"cache": "there is no copy in the cache", "package": "{where} is not installed",
+            "embedded": "{where} is missing"}
+
+
+def _allowed(candidate: Source, allowed: Sequence[str], label: str) -> str | None:
     """None when ``candidate`` may be used now, else why not."""
-    switch = SOURCE_KINDS[candidate.kind]
-    if switch not in allowed:
-        return f"{label} leaves out {switch}"
+    if SOURCE_KINDS[candidate.kind] not in allowed:
+        return label
     if candidate.kind == "download" and offline():
         return f"{OFFLINE_ENV}=1 forbids the download"
     if candidate.kind != "download" and not candidate.present():
-        return f"{candidate.where} is not here"
+        return _MISSING[candidate.kind].format(where=candidate.where)
     return None
 
 
@@ -223,10 +228,11 @@ def _unavailable(dataset: str, sources: Sequence[Source], allowed: Sequence[str]
             fix = candidate.get
         if fix and fix not in fixes:
             fixes.append(fix)
-    setting = f"{label}={','.join(allowed)}" if label == SOURCES_ENV else f"{label}, that is {','.join(allowed)}"
+    setting = label if label.startswith(SOURCES_ENV) else f"{label}, that is {','.join(allowed)}"
     setting += f" and {OFFLINE_ENV}=1" if offline() else ""
+    reasons = [w for w in why if w != label]  # the setting is said once
     return Unavailable(
-        f"{dataset}: no allowed source has it ({setting}): {'; '.join(why) or 'no source is declared'}. "
+        f"{dataset}: no allowed source has it ({setting}){': ' if reasons else ''}{'; '.join(reasons)}. "
         f"Fix: {', or '.join(fixes) or 'see `python -m torchflow.data list`'}."
         + "".join(f" ({error})" for error in errors),
         why,
@@ -280,11 +286,11 @@ def stamp(found: Any, candidate: Source, why: Sequence[str]) -> Any:
 def preview(sources: Sequence[Source], *, source: str | None = None) -> tuple[Source | None, Source | None, list[str]]:
     """Without loading or the network: (the source a loader would take, the one it falls back to
     if that is a download that fails, why earlier ones are passed over)."""
-    allowed = allowed_sources(source)
+    allowed, label = allowed_sources(source), _label(source)
     why: list[str] = []
     chosen = None
     for candidate in sources:
-        reason = _allowed(candidate, allowed)
+        reason = _allowed(candidate, allowed, label)
         if reason is None:
             if chosen is None:
                 chosen = candidate
