@@ -140,7 +140,7 @@ def entry(name: str) -> Entry:
 
 
 def _named(candidate: Source) -> str:
-    return f"{candidate.kind}: {candidate.where} ({candidate.what or 'the full data'})"
+    return f"{candidate.kind}: {candidate.where}, {candidate.what or 'the full data'}"
 
 
 def where(name: str) -> str:
