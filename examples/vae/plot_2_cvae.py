@@ -308,7 +308,8 @@ for title, matrix in matrices.items():
 # :math:`[x, e_y]` to a code, and the decoder turns the code back into an image
 # of class :math:`y`. Top row: one test image of each class; below, its mean code
 # decoded with each of the ten labels. The diagonal is the reconstruction given
-# the true label; elsewhere the style of the image is kept and the class changes.
+# the true label; off the diagonal the decoder is asked for another class from
+# the same code. The lines below score both with the judge, on every test image.
 picked = np.array([np.flatnonzero(test_labels == c)[0] for c in range(hp.num_classes)])
 swapped = (test_labels + 1) % hp.num_classes  # every test image decoded as the next class
 grids = {}
