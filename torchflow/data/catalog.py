@@ -75,14 +75,13 @@ CATALOG: dict[str, Entry] = {
         ),
         Entry(
             "cifar10", "CIFAR-10 32x32x3", "CNN classifier", vision.load_cifar10,
-            lambda: _standing_in("CIFAR-10", store.canonical_sources("cifar10", [vision.CIFAR10_DOWNLOAD], None)),
+            lambda: _standing_in("CIFAR-10", vision.cifar10_sources()),
             f"{vision.CIFAR10_URL} (sha256 pinned)", "none exists: Fashion-MNIST padded to 32x32x3, named as such",
             "CIFAR-10 terms (Krizhevsky)", (vision.CIFAR10_DOWNLOAD,), ("plot_1_classifier",),
         ),
         Entry(
             "cyclegan", "CycleGAN two domains", "CycleGAN", vision.load_cyclegan_domains,
-            lambda: _standing_in("horse2zebra", store.canonical_sources(
-                "cyclegan", [vision.CYCLEGAN_DOWNLOADS["horse2zebra"]], None)),
+            lambda: _standing_in("horse2zebra", vision.cyclegan_sources()),
             f"{vision.CYCLEGAN_URL.format(name='{horse2zebra,apple2orange}')} (sha256 pinned)",
             "Fashion-MNIST Sneaker (A) vs Ankle boot (B)", "research use (Zhu et al.) / MIT (Fashion-MNIST)",
             tuple(vision.CYCLEGAN_DOWNLOADS.values()),

@@ -231,13 +231,6 @@ def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subs
     return store.resolve(name, candidates, source=source)
 
 
-def fetch(name: str, *, force: bool = False) -> str:
-    """Download the four canonical files of ``name`` into the cache (checked); say what happened."""
-    for item in downloads(name):
-        item.fetch(store.fetch_fix(name), force=force)
-    return f"{name}: canonical files ready in {downloads(name)[0].target.parent}"
-
-
 def checksum_of(path: Path) -> str:
     """SHA-256 of a gzipped file's decompressed bytes (what ``content_sha256`` records)."""
     return store.file_digest(path, "sha256", gunzip=True)

@@ -98,13 +98,8 @@ def fashion_as_rgb32(images: np.ndarray) -> np.ndarray:
     return np.repeat(padded[..., None], 3, axis=-1)
 
 
-def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
-    """CIFAR-10 as ``uint8`` images ``(N, 32, 32, 3)`` and ``int64`` labels 0..9.
-
-    Offline (or ``source="offline"``): Fashion-MNIST padded to 32x32 and copied into three
-    channels, with its own ten classes; ``info.name`` and ``info.note`` say so.
-    """
-    _check_split(split)
+def cifar10_sources(split: str = "train") -> list[store.Source]:
+    """Where CIFAR-10 itself can come from (the cache or a download); Fashion-MNIST stands in after."""
 
     def canonical(paths: list[Path]) -> ImageSet:
         images, labels = _read_cifar_tar(paths[0], split)
@@ -112,9 +107,18 @@ def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
                            "MIT-style terms of the CIFAR-10 page (Krizhevsky, 2009)")
         return ImageSet(images, labels, CIFAR10_CLASSES, info)
 
+    return store.canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical)
+
+
+def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
+    """CIFAR-10 as ``uint8`` images ``(N, 32, 32, 3)`` and ``int64`` labels 0..9.
+
+    Offline (or ``source="offline"``): Fashion-MNIST padded to 32x32 and copied into three
+    channels, with its own ten classes; ``info.name`` and ``info.note`` say so.
+    """
+    _check_split(split)
     try:
-        sources = store.canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical)
-        return store.resolve("cifar10", sources, source=source)
+        return store.resolve("cifar10", cifar10_sources(split), source=source)
     except Unavailable as missing:
         fashion = _fashion_standing_in("CIFAR-10", split, source, missing)
     info = dataclasses.replace(
@@ -165,6 +169,20 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
     return out[0], out[1]
 
 
+def cyclegan_sources(split: str = "train", name: str = "horse2zebra", size: int = 64) -> list[store.Source]:
+    """Where the CycleGAN dataset ``name`` can come from (the cache or a download)."""
+    first, second = name.split("2")
+
+    def canonical(paths: list[Path]) -> Domains:
+        a, b = _read_cyclegan_zip(paths[0], name, split, size)
+        info = DatasetInfo(f"CycleGAN {name}", split, len(a) + len(b), CYCLEGAN_DOWNLOADS[name].url,
+                           "ImageNet-derived images, for research use (Zhu et al., 2017)",
+                           f"{len(a):,} {first} + {len(b):,} {second} images, resized to {size}x{size}.")
+        return Domains(a, b, (first, second), info)
+
+    return store.canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical)
+
+
 def load_cyclegan_domains(
     split: str = "train", *, name: str = "horse2zebra", size: int = 64, source: str = "auto"
 ) -> Domains:
@@ -176,18 +194,8 @@ def load_cyclegan_domains(
     _check_split(split)
     if name not in CYCLEGAN_SHA256:
         raise DataError(f"unknown CycleGAN dataset {name!r}; choose one of {', '.join(CYCLEGAN_SHA256)}")
-    first, second = name.split("2")
-
-    def canonical(paths: list[Path]) -> Domains:
-        a, b = _read_cyclegan_zip(paths[0], name, split, size)
-        info = DatasetInfo(f"CycleGAN {name}", split, len(a) + len(b), CYCLEGAN_DOWNLOADS[name].url,
-                           "ImageNet-derived images, for research use (Zhu et al., 2017)",
-                           f"{len(a):,} {first} + {len(b):,} {second} images, resized to {size}x{size}.")
-        return Domains(a, b, (first, second), info)
-
     try:
-        sources = store.canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical)
-        return store.resolve(name, sources, source=source)
+        return store.resolve(name, cyclegan_sources(split, name, size), source=source)
     except Unavailable as missing:
         fashion = _fashion_standing_in(name, split, source, missing)
     first, second = OFFLINE_DOMAINS
