@@ -160,7 +160,7 @@ def allowed_sources(source: str | None = None) -> tuple[str, ...]:
 
 
 def sources_setting() -> str:
-    """The switch as set now, for messages: ``TORCHFLOW_SOURCES=embedded`` or ``all sources``."""
+    """The switch as set now, for messages: ``TORCHFLOW_SOURCES=embedded`` or ``all sources allowed``."""
     allowed = allowed_sources()
     text = "all sources allowed" if len(allowed) == len(SOURCE_CHOICES) else f"{SOURCES_ENV}={','.join(allowed)}"
     return text + (f", {OFFLINE_ENV}=1" if offline() else "")
@@ -242,7 +242,8 @@ def _unavailable(dataset: str, sources: Sequence[Source], allowed: Sequence[str]
 def resolve(dataset: str, sources: Sequence[Source], *, source: str | None = None) -> Any:
     """Load ``dataset`` from the first of ``sources`` that the switch allows and that has it.
 
-    ``sources`` come in the order of :data:`SOURCE_KINDS`. A corrupt file
+    ``sources`` come in the order they are tried: the book's order is that of
+    :data:`SOURCE_KINDS` (a stand-in's sources may follow a dataset's own). A corrupt file
     (:class:`CorruptFileError`) is raised at once, never papered over with other data; a source
     that is missing or fails otherwise is passed over, and the next one tried. The result's
     ``info`` is stamped with the source used and why; when no source has the data,
