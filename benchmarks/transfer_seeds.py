@@ -11,7 +11,8 @@ its own process with one thread, after replacing entries of its ``hp``
 namespace (``--set``, ``learning_rate`` and ``seed``).
 
 Each strategy's learning rate is chosen by its **validation** accuracy after the
-last epoch, averaged over seeds and frameworks; the test accuracy is only
+last epoch, averaged over seeds and the twins named by ``--select-on`` (default:
+all); the other twins run only at the chosen rates. Test accuracy is only
 reported, at the chosen rates. Writes ``benchmarks/transfer-seeds.json`` (read
 by the page, which prints the table and checks its own row against what it
 measured in the same build) and ``benchmarks/transfer-seeds.md``, both generated.
@@ -49,11 +50,11 @@ def patched_source(settings: dict[str, str], example: Path = EXAMPLE) -> str:
 
 
 def one_run(framework: str, seed: int, rates: dict[str, float], settings: dict[str, str],
-            example: Path = EXAMPLE) -> dict:
+            example: Path = EXAMPLE, budget: str = "cpu") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / EXAMPLE.name
         script.write_text(patched_source({**settings, "learning_rate": repr(rates), "seed": str(seed)}, example))
-        env = {**os.environ, "TORCHFLOW_BUDGET": "cpu", "TORCHFLOW_FRAMEWORKS": framework, "MPLBACKEND": "Agg",
+        env = {**os.environ, "TORCHFLOW_BUDGET": budget, "TORCHFLOW_FRAMEWORKS": framework, "MPLBACKEND": "Agg",
                "TORCHFLOW_RECORDS": tmp, "OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
                "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         started = time.perf_counter()
@@ -88,7 +89,7 @@ def table(runs: list[dict], selected: dict[str, float]) -> list[dict]:
                                                       key=lambda r: (r["framework"], r["seed"])):
         group = list(group)
         at = {s: next(r for r in group if r["learning_rate"][s] == selected[s])["metrics"] for s in STRATEGIES}
-        rows.append({"framework": framework, "seed": seed,
+        rows.append({"framework": framework, "seed": seed, "seconds": max(r["seconds"] for r in group),
                      "test": {s: at[s][f"target test accuracy, {s}"] for s in STRATEGIES},
                      "validation": {s: at[s][f"validation accuracy, {s}"] for s in STRATEGIES},
                      "mean validation": {s: at[s][f"mean validation accuracy over the epochs, {s}"]
@@ -102,7 +103,8 @@ def markdown(result: dict) -> str:
              f"`{result['command']}` on {result['date']}, {result['threads']} thread per run, "
              f"{result['minutes']:.0f} min in all. Data: {result['data']}", "",
              "Each strategy's learning rate is chosen by its validation accuracy after the last epoch, averaged "
-             "over seeds and frameworks; test accuracy is reported only at the chosen rates.", "",
+             f"over seeds and {' and '.join(LABELS[f] for f in result['select_on'])}; test accuracy is reported "
+             "only at the chosen rates.", "",
              "| strategy | learning rate: mean validation accuracy, % | chosen |", "|---|---|---|"]
     for s in STRATEGIES:
         lines.append(f"| {s} | " + ", ".join(f"{rate}: {pct(100 * v)}" for rate, v in result["scores"][s].items())
@@ -131,9 +133,13 @@ def main() -> None:
     parser.add_argument("--frameworks", nargs="+", default=["torch", "tensorflow"], choices=list(LABELS))
     parser.add_argument("--lr", action="append", default=[], metavar="STRATEGY=R1,R2,...",
                         help="candidate learning rates of one strategy (all strategies: as many candidates)")
+    parser.add_argument("--select-on", nargs="+", choices=list(LABELS), default=None,
+                        help="the twins whose validation accuracy chooses the rates (default: all of --frameworks); "
+                             "the others run only at the chosen rates")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--example", type=Path, default=EXAMPLE, help="an edited copy of the page to run instead")
+    parser.add_argument("--budget", default="cpu", help="the page's budget (smoke: to try this script)")
     parser.add_argument("--out", default="transfer-seeds", help="name of the .json and .md under benchmarks/")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
@@ -141,20 +147,27 @@ def main() -> None:
     missing = set(STRATEGIES) - set(candidates)
     if missing or len({len(v) for v in candidates.values()}) != 1:
         raise SystemExit(f"give --lr for each of {STRATEGIES}, with as many candidates each")
+    select_on = args.select_on or args.frameworks
     jobs = [(framework, seed, {s: candidates[s][k] for s in STRATEGIES})
-            for framework in args.frameworks for seed in args.seeds for k in range(len(candidates["fine-tune"]))]
+            for framework in select_on for seed in args.seeds for k in range(len(candidates["fine-tune"]))]
     started = time.perf_counter()
     with ThreadPoolExecutor(args.processes) as pool:
-        runs = list(pool.map(lambda job: one_run(*job, settings, args.example), jobs))
-    selected, scores = choose(runs)
+        runs = list(pool.map(lambda job: one_run(*job, settings, args.example, args.budget), jobs))
+        selected, scores = choose(runs)
+        others = [(framework, seed, selected) for framework in args.frameworks if framework not in select_on
+                  for seed in args.seeds]  # the other twin only at the chosen rates
+        runs += list(pool.map(lambda job: one_run(*job, settings, args.example, args.budget), others))
     command = ("python benchmarks/transfer_seeds.py --seeds " + " ".join(map(str, args.seeds)) + " --frameworks "
-               + " ".join(args.frameworks) + "".join(f' --lr "{s}={",".join(map(str, candidates[s]))}"'
+               + " ".join(args.frameworks) + (f" --select-on {' '.join(select_on)}" if args.select_on else "")
+               + "".join(f' --lr "{s}={",".join(map(str, candidates[s]))}"'
                                                      for s in STRATEGIES)
                + "".join(f" --set {k}={v}" for k, v in settings.items())
-               + ("" if args.example == EXAMPLE else f" --example {args.example.name}"))
-    result = {"command": command, "date": time.strftime("%Y-%m-%d"), "threads": 1,
+               + ("" if args.example == EXAMPLE else f" --example {args.example.name}")
+               + ("" if args.budget == "cpu" else f" --budget {args.budget}"))
+    result = {"command": command, "date": time.strftime("%Y-%m-%d"), "threads": 1, "select_on": select_on,
+              "budget": args.budget,
               "minutes": (time.perf_counter() - started) / 60, "frameworks": args.frameworks,
-              "data": sorted({d for r in runs for d in r["data"]})[0], "settings": settings,
+              "data": runs[0]["data"][0], "settings": settings,
               "candidates": candidates, "scores": scores, "selected": selected,
               "table": table(runs, selected), "runs": runs}
     (ROOT / "benchmarks" / f"{args.out}.json").write_text(json.dumps(result, indent=1) + "\n")
