@@ -58,7 +58,7 @@ class Judge:
     def load(cls, dataset: str = "fashion-mnist") -> Judge:
         """The cached judge for ``dataset``, training it first if there is none."""
         train = load_images(dataset, "train")
-        kind = "full" if train.info.note == "" else "subset"
+        kind = "subset" if train.info.is_subset else "full"
         path = data_dir() / "judge" / f"{dataset}-{kind}-v{VERSION}.npz"  # a subset's judge never scores full data
         if path.exists():
             try:
