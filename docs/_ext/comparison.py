@@ -161,6 +161,11 @@ def _twin(record: dict, framework: str) -> dict | None:
     return next((t for t in record.get("twins", []) if t.get("framework") == framework), None)
 
 
+def recorded(examples: list[Example], records: dict[str, dict]):
+    """The examples that have a record in this build, each with its record."""
+    return [(example, records[example.page]) for example in examples if example.page in records]
+
+
 def _gap(a: float | None, b: float | None) -> str:
     if a is None or b is None or a == 0:
         return "–"
@@ -238,10 +243,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
               "The targets each page states for its budget, and the ones this build missed (the page says",
               "so at the top of its results, with the budget and the data it trained on).", ""]
     rows = []
-    for example in examples:
-        record = records.get(example.page)
-        if record is None:
-            continue
+    for example, record in recorded(examples, records):
         misses = record.get("misses", [])
         data = "embedded subset" if record.get("data_subset") else "full data"
         verdict = ("missed: " + "; ".join(misses)) if misses else ("reached" if record.get("targets") else "–")
@@ -257,10 +259,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
               "twins of a page run one after the other in one process, so the second twin's figure",
               "includes the first one's.", ""]
     rows = []
-    for example in examples:
-        record = records.get(example.page)
-        if record is None:
-            continue
+    for example, record in recorded(examples, records):
         for i, framework in enumerate(TWINS):
             twin = _twin(record, framework)
             if twin is None:
@@ -276,19 +275,13 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
     # provenance
     lines += ["## What produced these numbers", ""]
     rows = []
-    for example in examples:
-        record = records.get(example.page)
-        if record is None:
-            continue
+    for example, record in recorded(examples, records):
         versions = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
         rows.append([link(example), record.get("budget", "?"), record.get("date", "?").replace("T", " "),
                      f"{record.get('wall_seconds', 0):.1f} s", record.get("platform", "?"), versions])
     lines += _table(["tutorial", "budget", "built", "wall time", "machine", "versions"], rows)
     lines += ["### Data", ""]
-    for example in examples:
-        record = records.get(example.page)
-        if record is None:
-            continue
+    for example, record in recorded(examples, records):
         lines.append(f"{link(example)}")
         lines += [f": {_cell(d)}" for d in record.get("data", [])] or [": (no data recorded)"]
         lines.append("")

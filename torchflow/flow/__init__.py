@@ -6,23 +6,10 @@ through a model and records the shape of every intermediate tensor, and
 :func:`compare_flows` that the shapes agree shows that they have the same
 structure.
 
-Three kinds of model can be traced:
+What can be traced (explicit-weight twins, PyTorch modules, Keras models; leaf by leaf or
+block by block) is described in :mod:`torchflow.flow.trace`.
 
-- the explicit-weight twins (VAE, GAN, ...), which expose
-  ``activations(*inputs) -> {name: tensor}``, in order;
-- a PyTorch ``nn.Module``: a forward hook on every leaf module (a module called
-  twice, like a shared pooling layer, appears twice);
-- a Keras model: every leaf layer's output during one eager call.
-
-A deep network traces to too many steps for a readable figure; :func:`trace_blocks`
-records only the outputs of named sub-modules (or Keras layers), grouped into
-blocks such as ``stem``, ``layer1``, ..., ``fc``.
-
-Shapes are compared in one layout. PyTorch's image tensors are channels-first
-(``(B, C, H, W)``), TensorFlow's channels-last (``(B, H, W, C)``); by default
-the PyTorch shapes of convolutional tensors are reported channels-last too
-(``layout="channels_last"``), ``layout="channels_first"`` does the opposite and
-``layout="native"`` leaves each framework's own.
+Both twins are reported in one layout (channels-last by default), so that their shapes compare.
 
 The package has three rooms: :mod:`~torchflow.flow.trace` (running a model
 and recording shapes), :mod:`~torchflow.flow.compare` (checking that twins
