@@ -437,6 +437,13 @@ for name, r in results.items():
         print(f"  {strategy:15s} test {o['test']:.2%}, validation {o['curve'][-1]:.2%}, mean validation over the "
               f"epochs {np.mean(o['curve']):.2%}, {o['trained']:>10,} parameters trained, "
               f"{1000 * o['clock'].seconds_per_step:.1f} ms/step")
+# %%
+# Earlier versions of this page found training from scratch slowest in
+# TensorFlow and blamed batch normalisation, which both twins share; those runs
+# also started the twins from different initialisations (Keras' Glorot uniform
+# against PyTorch's default), which both now declare alike. What gap is left
+# between the twins, strategy by strategy, with the same initialisation scheme
+# and the same batches (the twins still draw different initial weights):
 if len(results) == 2:
     print("TensorFlow minus PyTorch, mean validation accuracy over the epochs: " + ", ".join(
         f"{s} {100 * (np.mean(results['tensorflow']['runs'][s]['curve']) - np.mean(results['torch']['runs'][s]['curve'])):+.1f}"
