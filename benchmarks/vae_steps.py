@@ -1,13 +1,13 @@
 """Milliseconds per training step of the VAE and CVAE twins, as the pages run them.
 
-    python benchmarks/vae_steps.py [--steps 1000] [--repeats 3]
+    python benchmarks/vae_steps.py [--steps 1000] [--repeats 1] [--threads 1 default]
 
 Each configuration runs in a fresh process, once with one thread per framework
 (``OMP_NUM_THREADS=1``, ``TF_NUM_INTRAOP_THREADS=1``, as in a two-at-a-time docs
 build) and once with the frameworks' default threads. A step is what the pages
 time: slice the batch of the shared indices out of the in-memory training set,
-forward, loss, backward, Adam update, loss to a Python float. The first 50 steps
-are warm-up (graph tracing). The median of ``--repeats`` runs is reported.
+forward, loss, backward, Adam update, loss to a Python float. The first steps
+are not timed (see ``WARM``). The median of ``--repeats`` runs is reported.
 Writes ``benchmarks/vae-steps.md``.
 """
 
@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = [("VAE", "torch", False), ("VAE", "torch", True), ("VAE", "tensorflow", False),
-           ("CVAE", "torch", False), ("CVAE", "torch", True), ("CVAE", "tensorflow", False)]
+# (model, framework, variant): PyTorch plain, with Adam(fused=True), and fused with subnormals flushed to zero
+VARIANTS = [("torch", "plain"), ("torch", "fused"), ("torch", "fused+flush"), ("tensorflow", "plain")]
+CONFIGS = [(model, framework, variant) for model in ("VAE", "CVAE") for framework, variant in VARIANTS]
+WARM = 2000  # steps before timing: subnormal Adam states appear as latent units fall silent
 THREAD_ENV = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def child(model: str, framework: str, fused: bool, steps: int) -> float:
+def child(model: str, framework: str, variant: str, steps: int) -> tuple[float, float]:
     sys.path.insert(0, str(HERE))
     import torchflow
     from torchflow.data import load_images
@@ -41,40 +43,72 @@ def child(model: str, framework: str, fused: bool, steps: int) -> float:
 
     train = load_images("fashion-mnist", "train")
     images = (train.images.reshape(-1, 784) / 255.0).astype(np.float32)
-    twin = build(framework, images, train.labels, conditional=model == "CVAE", lr=1e-3, fused=fused)
-    times = []
-    for index in batch_indices(len(images), 100, steps + 50, seed=0):
-        started = time.perf_counter()
+    twin = build(framework, images, train.labels, conditional=model == "CVAE", lr=1e-3, fused="fused" in variant)
+    if "flush" in variant:
+        import torch
+
+        torch.set_flush_denormal(True)
+    walls, cpus = [], []
+    for index in batch_indices(len(images), 100, steps + WARM, seed=0):
+        started, cpu = time.perf_counter(), time.process_time()
         twin.step(index)
-        times.append(time.perf_counter() - started)
-    return 1000 * float(np.mean(times[50:]))
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return 1000 * float(np.median(walls[WARM:])), 1000 * float(np.mean(cpus[WARM:]))
+
+
+def fused_drift(steps: int = 300) -> str:
+    """How far Adam(fused=True) takes the VAE's weights from the unfused update, same batches and noise."""
+    import torch
+
+    sys.path.insert(0, str(HERE))
+    from torchflow.pt.vae import VAE
+
+    rng = np.random.default_rng(0)
+    images = torch.as_tensor(rng.random((2000, 784), dtype=np.float32))
+    noise = torch.as_tensor(rng.standard_normal((steps, 100, 100), dtype=np.float32))
+    weights = {}
+    for fused in (False, True):
+        model = VAE(seed=0)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-8, fused=fused)
+        for step in range(steps):
+            start = (step * 100) % len(images)
+            loss = model.loss(images[start : start + 100], noise=noise[step])[0]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        weights[fused] = model.get_weights()
+    drift = max(np.abs(weights[True][n] - weights[False][n]).max() / np.abs(weights[False][n]).max()
+                for n in weights[False])
+    return (f"Adam(fused=True) against the unfused update, {steps} steps of the VAE on the same batches and "
+            f"noise: the largest weight difference is {drift:.1e} of that weight's largest magnitude.")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--child", nargs=3, metavar=("MODEL", "FRAMEWORK", "FUSED"))
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", nargs="+", default=["1", "default"])
+    parser.add_argument("--child", nargs=3, metavar=("MODEL", "FRAMEWORK", "VARIANT"))
     args = parser.parse_args()
     if args.child:
-        model, framework, fused = args.child
-        print(json.dumps(child(model, framework, fused == "1", args.steps)))
+        print(json.dumps(child(*args.child, args.steps)))
         return
 
-    results: dict[tuple, list[float]] = {}
+    results: dict[tuple, list[tuple[float, float]]] = {}
     for _ in range(args.repeats):
-        for threads in ("1", "default"):
+        for threads in args.threads:
             env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV}
             if threads == "1":
                 env.update({k: "1" for k in THREAD_ENV})
-            for model, framework, fused in CONFIGS:
-                out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--child", model,
-                                      framework, "1" if fused else "0"], env=env, capture_output=True, text=True)
+            for config in CONFIGS:
+                out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--child", *config],
+                                     env=env, capture_output=True, text=True)
                 if out.returncode:
                     sys.exit(out.stderr[-3000:])
-                ms = json.loads(out.stdout.strip().splitlines()[-1])
-                results.setdefault((model, framework, fused, threads), []).append(ms)
-                print(model, framework, "fused" if fused else "", threads, f"{ms:.2f} ms", flush=True)
+                wall, cpu = json.loads(out.stdout.strip().splitlines()[-1])
+                results.setdefault((*config, threads), []).append((wall, cpu))
+                print(*config, threads, f"wall {wall:.2f} ms, cpu {cpu:.2f} ms", flush=True)
 
     import tensorflow as tf
     import torch
@@ -82,28 +116,32 @@ def main() -> None:
     lines = [
         "# VAE and CVAE: milliseconds per training step, per twin",
         "",
-        f"`python benchmarks/vae_steps.py --steps {args.steps} --repeats {args.repeats}` on "
-        f"{time.strftime('%Y-%m-%d')}: {platform.machine()}, {os.cpu_count()} cores (shared with other "
-        f"jobs: the median of {args.repeats} runs), PyTorch {torch.__version__}, TensorFlow {tf.__version__}. "
-        "Batch 100 of Fashion-MNIST sliced from the in-memory training set by the shared indices, "
-        "forward, loss, backward, Adam update, loss as a float; 50 warm-up steps not counted.",
+        f"`python benchmarks/vae_steps.py --steps {args.steps} --repeats {args.repeats} --threads "
+        f"{' '.join(args.threads)}` on {time.strftime('%Y-%m-%d %H:%M')}: {platform.machine()}, "
+        f"{os.cpu_count()} cores shared with other jobs (load average {os.getloadavg()[0]:.1f} at the end), "
+        f"PyTorch {torch.__version__}, TensorFlow {tf.__version__}. A step is what the pages time: batch 100 "
+        f"sliced from the in-memory training set by the shared indices, forward, loss, backward, Adam update, "
+        f"loss as a float. {WARM} steps of training first (not timed), then {args.steps} timed. "
+        "'wall': median wall time of a step; 'CPU': mean process CPU time of a step, which other jobs on the "
+        "same cores inflate much less (with one thread it is the work of the step; with more, all threads').",
         "",
-        "| model | twin | threads | ms/step (median) | runs |",
+        "| model | twin | threads | wall ms/step | CPU ms/step |",
         "|---|---|---|---|---|",
     ]
-    for (model, framework, fused, threads), values in results.items():
-        label = "PyTorch, Adam(fused=True)" if fused else ("PyTorch" if framework == "torch" else "TensorFlow")
-        lines.append(f"| {model} | {label} | {threads} | {np.median(values):.2f} | "
-                     f"{', '.join(f'{v:.2f}' for v in values)} |")
+    for (model, framework, variant, threads), values in results.items():
+        label = "TensorFlow" if framework == "tensorflow" else f"PyTorch, {variant}"
+        wall, cpu = np.median(np.array(values), axis=0)
+        lines.append(f"| {model} | {label} | {threads} | {wall:.2f} | {cpu:.2f} |")
     lines.append("")
     for model in ("VAE", "CVAE"):
-        for threads in ("1", "default"):
-            tf_ms = np.median(results[model, "tensorflow", False, threads])
-            for fused in (False, True):
-                pt_ms = np.median(results[model, "torch", fused, threads])
-                lines.append(f"- {model}, {threads} thread(s): PyTorch{' fused' if fused else ''} "
-                             f"{pt_ms:.2f} ms against TensorFlow {tf_ms:.2f} ms: "
-                             f"{(pt_ms - tf_ms) / tf_ms:+.0%}.")
+        for threads in args.threads:
+            tf_wall, tf_cpu = np.median(np.array(results[model, "tensorflow", "plain", threads]), axis=0)
+            for variant in ("plain", "fused", "fused+flush"):
+                wall, cpu = np.median(np.array(results[model, "torch", variant, threads]), axis=0)
+                lines.append(f"- {model}, {threads} thread(s): PyTorch {variant} against TensorFlow: "
+                             f"wall {wall:.2f} / {tf_wall:.2f} ms ({(wall - tf_wall) / tf_wall:+.0%}), "
+                             f"CPU {cpu:.2f} / {tf_cpu:.2f} ms ({(cpu - tf_cpu) / tf_cpu:+.0%}).")
+    lines += ["", fused_drift()]
     (HERE / "vae-steps.md").write_text("\n".join(lines) + "\n")
     print("wrote", HERE / "vae-steps.md")
 
