@@ -17,6 +17,15 @@ on an element of 0.0147). ``k`` says how deep the computation is:
 * ``DEEP`` (1e-4) and ``DEEP_GRADIENT`` (1e-3): ResNet-18, twenty layers deep;
 * trajectories (many optimiser steps) state their own ``k``, measured, in their test.
 
+Trajectories run twice. In float32 (the book's precision) the twins drift apart
+over tens of steps: one step agrees to the rules above, but training amplifies
+float32 rounding (batch statistics of a few values, Adam's division by sqrt(v),
+the sampler's kinks), so those bounds are loose and show only that the drift is
+noise of that size. In float64 (``dtype="float64"``: PyTorch ``model.double()``,
+Keras built under :func:`keras_floatx`) the same steps agree to about 1e-12: that
+strict variant, ``test_trajectory_float64_*`` in each family, is the proof that the
+twins compute the same training.
+
 Every parity and trajectory test compares through :func:`assert_close_to_scale`
 or :func:`assert_twins_agree`; :func:`drift` is the same measure as a number.
 Import with ``from parity import ...`` (pytest puts ``tests/`` on ``sys.path``).
@@ -24,7 +33,9 @@ Import with ``from parity import ...`` (pytest puts ``tests/`` on ``sys.path``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -123,12 +134,30 @@ def gradients_in_torch_layout(torch_model, tf_grads, family) -> tuple[dict, dict
 
 
 # ----------------------------------------------------------------- classifiers (layers API)
-def classifier_twins(family, seed: int = 0, **kwargs):
-    """Both twins of a classifier family, the Keras one holding the PyTorch one's weights."""
+@contextmanager
+def keras_floatx(dtype: str) -> Iterator[None]:
+    """Keras creates its weights (and an optimiser its learning rate) in ``dtype`` inside this block."""
+    previous = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(previous)
+
+
+def classifier_twins(family, seed: int = 0, dtype: str = "float32", **kwargs):
+    """Both twins of a classifier family, the Keras one holding the PyTorch one's weights.
+
+    ``dtype="float64"``: the Keras twin is built under :func:`keras_floatx` and the PyTorch twin
+    made double after the copy. Its initial weights are float32 numbers, so the copy (which
+    passes through float32) is exact; :func:`classifier_trajectory` checks that it is.
+    """
     torch.manual_seed(seed)
-    torch_model, tf_model = family.build("torch", **kwargs), family.build("tensorflow", **kwargs)
+    torch_model = family.build("torch", **kwargs)
+    with keras_floatx(dtype):
+        tf_model = family.build("tensorflow", **kwargs)
     copy_weights(torch_model, tf_model, family)
-    return torch_model, tf_model
+    return torch_model.to(getattr(torch, dtype)), tf_model
 
 
 def assert_classifier_gradients_agree(torch_model, tf_model, family, images, labels, *, training: bool,
@@ -154,15 +183,54 @@ def assert_classifier_gradients_agree(torch_model, tf_model, family, images, lab
 
 
 # ----------------------------------------------------------------- trajectories
+def keras_cast(value: float) -> float:
+    """A Python float as Keras' optimisers use it in float64: ``tf.cast(0.9, tf.float64)`` goes through float32."""
+    return float(np.float32(value))
+
+
+class KerasAdam(torch.optim.Adam):
+    """PyTorch's Adam computing Keras' update exactly, for the float64 trajectories.
+
+    Keras:   w -= lr sqrt(1 - B2^t) / (1 - B1^t) * m / (sqrt(v) + eps)
+    PyTorch: w -= lr' / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')
+
+    with the same averages m, v (betas b1, b2), but Keras adds epsilon *before* the bias
+    correction, and its corrections use B = b rounded to float32 (:func:`keras_cast`). Equal when
+    eps' = eps / sqrt(1 - b2^t) and lr' = lr sqrt(1 - B2^t) (1 - b1^t) / ((1 - B1^t) sqrt(1 - b2^t)),
+    set here before each step. Neither is noise: in float64, epsilon's place alone makes the
+    twins' first update differ by about 1e-2 (root mean square, relative), the rounded betas by 6.7e-6.
+    """
+
+    def __init__(self, parameters: Iterable, lr: float, eps: float) -> None:
+        super().__init__(parameters, lr=lr, eps=eps)
+        self.keras_lr, self.keras_epsilon, self.steps_taken = lr, eps, 0
+
+    def step(self, closure=None):
+        self.steps_taken += 1
+        t = self.steps_taken
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            keras_correction = math.sqrt(1 - keras_cast(b2) ** t) / (1 - keras_cast(b1) ** t)
+            group["eps"] = self.keras_epsilon / math.sqrt(1 - b2**t)
+            group["lr"] = self.keras_lr * keras_correction * (1 - b1**t) / math.sqrt(1 - b2**t)
+        return super().step(closure)
+
+
 def twin_optimisers(kind: str, torch_parameters: Iterable, *, learning_rate: float, epsilon: float | None = 1e-8,
-                    momentum: float = 0.0):
-    """The same optimiser in both frameworks: ``"adam"`` (``epsilon=None``: Keras' default 1e-7) or ``"sgd"``."""
+                    momentum: float = 0.0, exact: bool = False):
+    """The same optimiser in both frameworks: ``"adam"`` (``epsilon=None``: Keras' default 1e-7) or ``"sgd"``.
+
+    ``exact=True`` (the float64 trajectories): PyTorch's optimiser computes Keras' update, rounding
+    included (:class:`KerasAdam`; SGD's momentum through :func:`keras_cast`). Create them under
+    :func:`keras_floatx` for float64 twins: Keras stores the learning rate in floatx.
+    """
     if kind == "adam":
         keras_epsilon = {} if epsilon is None else {"epsilon": epsilon}
-        return (torch.optim.Adam(torch_parameters, lr=learning_rate, eps=1e-8),
-                keras.optimizers.Adam(learning_rate=learning_rate, **keras_epsilon))
+        torch_adam = (KerasAdam(torch_parameters, lr=learning_rate, eps=epsilon) if exact
+                      else torch.optim.Adam(torch_parameters, lr=learning_rate, eps=1e-8))
+        return torch_adam, keras.optimizers.Adam(learning_rate=learning_rate, **keras_epsilon)
     if kind == "sgd":
-        return (torch.optim.SGD(torch_parameters, lr=learning_rate, momentum=momentum),
+        return (torch.optim.SGD(torch_parameters, lr=learning_rate, momentum=keras_cast(momentum) if exact else momentum),
                 keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum))
     raise ValueError(f"unknown optimiser {kind!r}")
 
@@ -220,12 +288,18 @@ def classifier_trajectory(family, torch_model, tf_model, images, labels, *, step
     update drift: the largest ||update_tf - update_torch|| / ||update_torch|| over the tensors (a
     root-mean-square measure: Adam moves every weight by about its learning rate whatever the
     size of its gradient, so the few weights with near-zero gradients dominate a maximum).
-    ``loss_scale`` multiplies the loss (a small one makes near-zero gradients).
+    ``loss_scale`` multiplies the loss (a small one makes near-zero gradients). Images are cast to the
+    twins' dtype (see :func:`classifier_twins`), and the twins must start from the same weights, bit for bit.
     """
-    start, _ = twin_states(torch_model, tf_model, family)
+    start, tf_start = twin_states(torch_model, tf_model, family)
+    assert drift(tf_start, start) == 0, "the twins do not start from the same weights"
+    dtype = str(next(torch_model.parameters()).dtype).removeprefix("torch.")
+    images = images.astype(dtype)
     torch_model.train()
-    torch_opt, tf_opt = twin_optimisers(kind, [p for p in torch_model.parameters() if p.requires_grad],
-                                        learning_rate=learning_rate, epsilon=epsilon, momentum=momentum)
+    with keras_floatx(dtype):
+        torch_opt, tf_opt = twin_optimisers(kind, [p for p in torch_model.parameters() if p.requires_grad],
+                                            learning_rate=learning_rate, epsilon=epsilon, momentum=momentum,
+                                            exact=dtype == "float64")
     torch_loss, tf_loss = classifier_losses(torch_model, tf_model)
     rng = np.random.default_rng(0)
     batches = [(images[i], labels[i]) for i in (rng.choice(len(images), batch_size, replace=False)
