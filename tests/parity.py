@@ -136,13 +136,19 @@ def gradients_in_torch_layout(torch_model, tf_grads, family) -> tuple[dict, dict
 # ----------------------------------------------------------------- classifiers (layers API)
 @contextmanager
 def keras_floatx(dtype: str) -> Iterator[None]:
-    """Keras creates its weights (and an optimiser its learning rate) in ``dtype`` inside this block."""
-    previous = keras.config.floatx()
+    """Keras creates its weights (and an optimiser its learning rate) in ``dtype`` inside this block.
+
+    Sets the dtype policy too: Keras fixes it from floatx when the first layer is made, after
+    which floatx alone no longer changes the layers' dtype.
+    """
+    previous, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
         keras.config.set_floatx(previous)
+        keras.config.set_dtype_policy(previous_policy)
 
 
 def classifier_twins(family, seed: int = 0, dtype: str = "float32", **kwargs):
@@ -230,7 +236,8 @@ def twin_optimisers(kind: str, torch_parameters: Iterable, *, learning_rate: flo
                       else torch.optim.Adam(torch_parameters, lr=learning_rate, eps=1e-8))
         return torch_adam, keras.optimizers.Adam(learning_rate=learning_rate, **keras_epsilon)
     if kind == "sgd":
-        return (torch.optim.SGD(torch_parameters, lr=learning_rate, momentum=keras_cast(momentum) if exact else momentum),
+        torch_momentum = keras_cast(momentum) if exact else momentum
+        return (torch.optim.SGD(torch_parameters, lr=learning_rate, momentum=torch_momentum),
                 keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum))
     raise ValueError(f"unknown optimiser {kind!r}")
 
@@ -294,6 +301,7 @@ def classifier_trajectory(family, torch_model, tf_model, images, labels, *, step
     start, tf_start = twin_states(torch_model, tf_model, family)
     assert drift(tf_start, start) == 0, "the twins do not start from the same weights"
     dtype = str(next(torch_model.parameters()).dtype).removeprefix("torch.")
+    assert {v.dtype for v in tf_model.weights} == {dtype}, f"the Keras twin is not in {dtype}"
     images = images.astype(dtype)
     torch_model.train()
     with keras_floatx(dtype):
@@ -309,6 +317,15 @@ def classifier_trajectory(family, torch_model, tf_model, images, labels, *, step
         tf_step(tf_model.trainable_variables, tf_opt, lambda x, y: loss_scale * tf_loss(x, y)),
         batches)
     return trajectory_drifts(start, *twin_states(torch_model, tf_model, family), torch_losses, tf_losses)
+
+
+def assert_trajectory_within(name: str, result: tuple, *, loss: float, weights: float) -> None:
+    """A trajectory (the result of :func:`classifier_trajectory`) finite, its loss drift below ``loss``
+    and its weight drift below ``weights``: the bounds its test states, measured."""
+    loss_drift, weight_drift, _, losses = result
+    assert np.isfinite(losses).all(), f"{name}: a loss is not finite"
+    assert loss_drift < loss, f"{name}: losses differ by {loss_drift:.2e} relative (bound {loss:g})"
+    assert weight_drift < weights, f"{name}: weights differ by {weight_drift:.2e} of their scale (bound {weights:g})"
 
 
 def trajectory_drifts(start, torch_weights, tf_weights, torch_losses, tf_losses):

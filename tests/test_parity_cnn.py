@@ -13,6 +13,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_trajectory_within,
     classifier_trajectory,
     classifier_twins,
     nhwc,
@@ -121,10 +122,8 @@ def test_trajectory_float64_twins_train_identically(kind):
     4.8e-16 relative, weights within 1.4e-15 of their scale; Adam, 4.6e-16 and 4.2e-15.
     Asserted: about ten times, losses 1e-14, weights 5e-14.
     """
-    loss_drift, weight_drift, _, _ = _trajectory(kind, dtype="float64")
-    print(f"float64 cnn {kind}: loss drift {loss_drift:.2e}, weight drift {weight_drift:.2e}")
-    assert loss_drift < 1e-14, loss_drift
-    assert weight_drift < 5e-14, weight_drift
+    assert_trajectory_within(f"float64 cnn {kind}", _trajectory(kind, dtype="float64"),
+                             loss=1e-14, weights=5e-14)
 
 
 @pytest.mark.parametrize("epsilon, agrees", [(1e-8, True), (None, False)])

@@ -7,6 +7,7 @@ import pytest
 from parity import (
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_trajectory_within,
     assert_twins_agree,
     classifier_trajectory,
     classifier_twins,
@@ -59,10 +60,8 @@ def test_trajectory_float64_twins_train_identically():
     ``parity.KerasAdam``). Measured (x86-64, AVX-512): losses within 9.3e-16 relative, weights within
     3.4e-14 of their scale. Asserted: about ten times, 1e-14 and 3e-13.
     """
-    loss_drift, weight_drift, _, _ = _trajectory(dtype="float64")
-    print(f"float64 judge: loss drift {loss_drift:.2e}, weight drift {weight_drift:.2e}")
-    assert loss_drift < 1e-14, loss_drift
-    assert weight_drift < 3e-13, weight_drift
+    assert_trajectory_within("float64 judge", _trajectory(dtype="float64"),
+                             loss=1e-14, weights=3e-13)
 
 
 @pytest.mark.parametrize("epsilon, agrees", [(1e-8, True), (None, False)])

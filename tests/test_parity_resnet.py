@@ -15,6 +15,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_trajectory_within,
     assert_twins_agree,
     classifier_trajectory,
     classifier_twins,
@@ -177,11 +178,8 @@ def test_trajectory_float64_twins_train_identically():
     At batch 4 even float64 twins part (losses 0.47 relative after 50 steps): four values a channel
     in layer4's batch norm amplify a difference ~100-fold a step, whatever its source.
     """
-    loss_drift, weight_drift, _, _ = _trajectory(kind="sgd", learning_rate=0.002, batch_size=10,
-                                                 widths=(8, 16, 32, 64), dtype="float64")
-    print(f"float64 resnet: loss drift {loss_drift:.2e}, weight drift {weight_drift:.2e}")
-    assert loss_drift < 1e-10, loss_drift
-    assert weight_drift < 2e-10, weight_drift
+    result = _trajectory(kind="sgd", learning_rate=0.002, batch_size=10, widths=(8, 16, 32, 64), dtype="float64")
+    assert_trajectory_within("float64 resnet", result, loss=1e-10, weights=2e-10)
 
 
 @pytest.mark.parametrize("epsilon, agrees", [(1e-8, True), (None, False)])

@@ -15,6 +15,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_trajectory_within,
     classifier_trajectory,
     classifier_twins,
     nhwc,
@@ -94,7 +95,8 @@ def _off_identity_twins(**kwargs):
     """
     torch_model, tf_model = classifier_twins(STN, **kwargs)
     with torch.no_grad():
-        torch_model.loc_fc2.weight.copy_(torch.as_tensor(np.random.default_rng(2).normal(0, 0.05, (6, 32)).astype(np.float32)))
+        weight = np.random.default_rng(2).normal(0, 0.05, (6, 32)).astype(np.float32)  # see classifier_twins
+        torch_model.loc_fc2.weight.copy_(torch.as_tensor(weight))
     copy_weights(torch_model, tf_model, STN)
     return torch_model, tf_model
 
@@ -168,10 +170,8 @@ def test_trajectory_float64_twins_train_identically():
     ``parity.KerasAdam``). Measured (x86-64, AVX-512): losses within 4.1e-16 relative, weights
     within 7.9e-14 of their scale; the sampler's kinks are not met. Asserted: losses 1e-14, weights 1e-12.
     """
-    loss_drift, weight_drift, _, _ = _trajectory(dtype="float64")
-    print(f"float64 stn: loss drift {loss_drift:.2e}, weight drift {weight_drift:.2e}")
-    assert loss_drift < 1e-14, loss_drift
-    assert weight_drift < 1e-12, weight_drift
+    assert_trajectory_within("float64 stn", _trajectory(dtype="float64"),
+                             loss=1e-14, weights=1e-12)
 
 
 @pytest.mark.parametrize("epsilon, agrees", [(1e-8, True), (None, False)])
