@@ -9,7 +9,10 @@ from parity import (
     GRADIENT,
     as_array,
     assert_close_to_scale,
+    assert_trajectory_within,
     assert_twins_agree,
+    keras_floatx,
+    real_images,
     run_trajectory,
     tf_step,
     torch_step,
@@ -24,6 +27,10 @@ from torchflow.convert import copy_weights
 from torchflow.families import family
 from torchflow.pt import vae as pt_vae
 from torchflow.tf import vae as tf_vae
+
+# float64 trajectories, measured (x86-64, AVX-512): VAE losses 4.2e-16 relative, weights 1.9e-13 of their
+# scale; CVAE 2.4e-16 and 1.4e-13. Asserted: about ten times that.
+FLOAT64_LOSS, FLOAT64_WEIGHTS = 1e-14, 2e-12
 
 VAE_FAMILY = family("vae")
 
@@ -134,20 +141,30 @@ def test_conditional_model_needs_labels_and_rejects_bad_weights():
         pt_vae.CVAE(num_classes=0)
 
 
-def _trajectory(epsilon=1e-8, steps=60, loss_scale=1.0, cls_name="VAE"):
+def _in_float64(torch_model, tf_model) -> None:
+    """Both explicit-weight twins in float64 (their weights are float32 numbers: the cast is exact)."""
+    for name, weight in torch_model.weights.items():
+        torch_model.weights[name] = weight.detach().double().requires_grad_()
+    for name, weight in tf_model.weights.items():
+        tf_model.weights[name] = tf.Variable(tf.cast(weight, tf.float64), name=name)
+
+
+def _trajectory(epsilon=1e-8, steps=60, loss_scale=1.0, cls_name="VAE", dtype="float32"):
     """Both twins from one set of weights, the same batches and the same noise, Adam (the page's lr 1e-3)."""
     torch_model, tf_model = _twins(cls_name)
-    torch_opt, tf_opt = twin_optimisers("adam", torch_model.parameters(), learning_rate=1e-3, epsilon=epsilon)
+    if dtype == "float64":
+        _in_float64(torch_model, tf_model)
+    with keras_floatx(dtype):
+        torch_opt, tf_opt = twin_optimisers("adam", torch_model.parameters(), learning_rate=1e-3, epsilon=epsilon,
+                                            exact=dtype == "float64")
     rng = np.random.default_rng(0)
-    from parity import real_images
-
     images, labels = real_images(512)
-    images = images.reshape(len(images), 784)
+    images = images.reshape(len(images), 784).astype(dtype)
     batches = []
     for _ in range(steps):
         index = rng.choice(len(images), 32, replace=False)
         batches.append((images[index], labels[index] if torch_model.num_classes else None,
-                        rng.standard_normal((32, 100)).astype(np.float32)))
+                        rng.standard_normal((32, 100)).astype(dtype)))
     start = torch_model.get_weights()
     torch_losses, tf_losses = run_trajectory(
         torch_step(torch_model.parameters, torch_opt, lambda *a: loss_scale * torch_model.loss(*a)[0]),
@@ -157,16 +174,27 @@ def _trajectory(epsilon=1e-8, steps=60, loss_scale=1.0, cls_name="VAE"):
 
 
 @pytest.mark.parametrize("cls_name", ["VAE", "CVAE"])
+def test_trajectory_float64_twins_train_identically(cls_name):
+    """The same 60 steps in float64, PyTorch's Adam computing Keras' update exactly (parity.KerasAdam):
+    the twins compute the same training, and the float32 drift below is rounding noise.
+
+    Measured and asserted: FLOAT64_LOSS, FLOAT64_WEIGHTS at the top of this module.
+    """
+    result = _trajectory(cls_name=cls_name, dtype="float64")
+    assert_trajectory_within(cls_name, result, loss=FLOAT64_LOSS, weights=FLOAT64_WEIGHTS)
+
+
+@pytest.mark.parametrize("cls_name", ["VAE", "CVAE"])
 def test_trajectory_twins_train_alike(cls_name):
     """60 Adam steps (lr 1e-3, epsilon 1e-8), batch 32 of real images, the same noise in both twins.
 
-    Measured (x86-64, AVX-512): VAE, losses 6.7e-4 relative, weights 0.16 of their scale (7.7e-4 and
-    0.15 with Keras' default epsilon); CVAE, losses 1.8e-6, weights 2.8e-3 (4.8e-4 and 0.051 with
-    Keras' default: the CVAE run fails this test with it). Asserted: about three to seven times.
+    Float32 rounding noise, amplified by Adam (it divides by the root of tiny squared gradients),
+    grows differently on different batches: measured (x86-64, AVX-512) on the full Fashion-MNIST,
+    VAE losses 6.7e-4 relative and weights 0.16 of their scale, CVAE 1.8e-6 and 2.8e-3; on the
+    embedded subset that the test now always uses, VAE 1.9e-6 and 7.7e-3, CVAE 1.5e-4 and 3.3e-2.
+    Asserted: the largest of these with a margin. The float64 test above shows it is noise.
     """
-    loss_drift, weight_drift, _, _ = _trajectory(cls_name=cls_name)
-    assert loss_drift < {"VAE": 3e-3, "CVAE": 2e-5}[cls_name], loss_drift
-    assert weight_drift < {"VAE": 0.5, "CVAE": 0.02}[cls_name], weight_drift
+    assert_trajectory_within(cls_name, _trajectory(cls_name=cls_name), loss=3e-3, weights=0.5)
 
 
 @pytest.mark.parametrize("epsilon, agrees", [(1e-8, True), (None, False)])
