@@ -260,7 +260,9 @@ if run.trains("tensorflow"):
 # typicality. For scale, the judge's accuracy on real test images is printed
 # too; it is not a ceiling for the samples, which can be more typical than real
 # photographs. The box below compares each twin with the targets declared at
-# the top of the page.
+# the top of the page. The targets were decided with an earlier judge; how much
+# the judge's training recipe moves these scores is measured in
+# ``benchmarks/vae-cvae-lr.md``.
 for name, r in results.items():
     r["samples"] = {t: r["decode"](codes * t, requested) for t in hp.temperatures}
     r["accuracy"] = {t: judge.label_accuracy(r["samples"][t], requested) for t in hp.temperatures}
