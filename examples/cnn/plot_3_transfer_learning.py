@@ -483,7 +483,9 @@ else:
               + f"; fine-tuning ends ahead of training from scratch in {ahead} of {len(rows)} seeds and has the "
               f"higher mean validation accuracy over the epochs in {faster} of {len(rows)}")
         own = next((row for row in rows if row["seed"] == hp.seed), None)
-        if own is not None and name in results:
+        if own is not None and name in results and run.budget != seeds["budget"]:
+            print(f"  (the table is for the {seeds['budget']!r} budget; this build is {run.budget!r}: no row to check)")
+        elif own is not None and name in results:
             mine = {s: results[name]["runs"][s]["test"] for s in strategies}
             same = all(abs(mine[s] - own["test"][s]) < 5e-4 for s in strategies)
             print(f"  this build, seed {hp.seed}: " + " / ".join(f"{100 * mine[s]:.1f}" for s in strategies)
