@@ -26,7 +26,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 # (model, framework, variant): PyTorch plain, with Adam(fused=True), and fused with subnormals flushed to zero
-VARIANTS = [("torch", "plain"), ("torch", "fused"), ("torch", "fused+flush"), ("tensorflow", "plain")]
+# and TensorFlow plain (batch gathered eagerly, step in a tf.function) and with XLA (gather inside, jit_compile)
+VARIANTS = [("torch", "plain"), ("torch", "fused"), ("torch", "fused+flush"), ("tensorflow", "plain"),
+            ("tensorflow", "xla")]
 CONFIGS = [(model, framework, variant) for model in ("VAE", "CVAE") for framework, variant in VARIANTS]
 WARM = 2000  # steps before timing: subnormal Adam states appear as latent units fall silent
 THREAD_ENV = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -43,7 +45,8 @@ def child(model: str, framework: str, variant: str, steps: int) -> tuple[float, 
 
     train = load_images("fashion-mnist", "train")
     images = (train.images.reshape(-1, 784) / 255.0).astype(np.float32)
-    twin = build(framework, images, train.labels, conditional=model == "CVAE", lr=1e-3, fused="fused" in variant)
+    options = dict(fused="fused" in variant) if framework == "torch" else dict(xla=variant == "xla")
+    twin = build(framework, images, train.labels, conditional=model == "CVAE", lr=1e-3, **options)
     if "flush" in variant:
         import torch
 
@@ -129,16 +132,16 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for (model, framework, variant, threads), values in results.items():
-        label = "TensorFlow" if framework == "tensorflow" else f"PyTorch, {variant}"
+        label = f"TensorFlow, {variant}" if framework == "tensorflow" else f"PyTorch, {variant}"
         wall, cpu = np.median(np.array(values), axis=0)
         lines.append(f"| {model} | {label} | {threads} | {wall:.2f} | {cpu:.2f} |")
     lines.append("")
     for model in ("VAE", "CVAE"):
         for threads in args.threads:
-            tf_wall, tf_cpu = np.median(np.array(results[model, "tensorflow", "plain", threads]), axis=0)
-            for variant in ("plain", "fused", "fused+flush"):
-                wall, cpu = np.median(np.array(results[model, "torch", variant, threads]), axis=0)
-                lines.append(f"- {model}, {threads} thread(s): PyTorch {variant} against TensorFlow: "
+            for tf_variant in ("plain", "xla"):
+                tf_wall, tf_cpu = np.median(np.array(results[model, "tensorflow", tf_variant, threads]), axis=0)
+                wall, cpu = np.median(np.array(results[model, "torch", "fused+flush", threads]), axis=0)
+                lines.append(f"- {model}, {threads} thread(s): PyTorch fused+flush against TensorFlow {tf_variant}: "
                              f"wall {wall:.2f} / {tf_wall:.2f} ms ({(wall - tf_wall) / tf_wall:+.0%}), "
                              f"CPU {cpu:.2f} / {tf_cpu:.2f} ms ({(cpu - tf_cpu) / tf_cpu:+.0%}).")
     lines += ["", fused_drift()]

@@ -57,7 +57,7 @@ def torch_twin(images: np.ndarray, labels: np.ndarray | None, *, conditional: bo
 
 
 def tf_twin(images: np.ndarray, labels: np.ndarray | None, *, conditional: bool, lr: float,
-            epsilon: float = 1e-8, seed: int = 0) -> Twin:
+            epsilon: float = 1e-8, seed: int = 0, xla: bool = False) -> Twin:
     import keras
     import tensorflow as tf
 
@@ -69,16 +69,24 @@ def tf_twin(images: np.ndarray, labels: np.ndarray | None, *, conditional: bool,
     train_x = tf.constant(images)
     train_y = tf.constant(labels) if conditional else None
 
-    @tf.function
-    def train_step(x, y):
+    def body(x, y):
         with tf.GradientTape() as tape:
             loss = model.loss(x, y)[0]
         gradients = tape.gradient(loss, model.parameters())
         optimizer.apply_gradients(zip(gradients, model.parameters()))
         return loss
 
-    def step(index: np.ndarray) -> float:
-        return float(train_step(tf.gather(train_x, index), None if train_y is None else tf.gather(train_y, index)))
+    if xla:  # the pages' step: the batch gathered inside one XLA-compiled function
+        compiled = tf.function(lambda index: body(tf.gather(train_x, index), None if train_y is None
+                                                  else tf.gather(train_y, index)), jit_compile=True)
+
+        def step(index: np.ndarray) -> float:
+            return float(compiled(index))
+    else:
+        graph_step = tf.function(body)
+
+        def step(index: np.ndarray) -> float:
+            return float(graph_step(tf.gather(train_x, index), None if train_y is None else tf.gather(train_y, index)))
 
     def generate(codes, requested=None):
         return model.generate(codes, requested).numpy()
