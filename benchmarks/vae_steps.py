@@ -113,6 +113,9 @@ def main() -> None:
                 results.setdefault((*config, threads), []).append((wall, cpu))
                 print(*config, threads, f"wall {wall:.2f} ms, cpu {cpu:.2f} ms", flush=True)
 
+    import torchflow  # before TensorFlow: see torchflow.frameworks.load_in_safe_order
+
+    torchflow.frameworks.load_in_safe_order()
     import tensorflow as tf
     import torch
 
