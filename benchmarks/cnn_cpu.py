@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="run the pages first")
     parser.add_argument("--full", type=Path, help="records of a run on the full data")
     parser.add_argument("--subset", type=Path, help="records of a run with TORCHFLOW_SOURCES=embedded")
+    parser.add_argument("--note", default="", help="a paragraph to add under the table (how the records were made)")
     args = parser.parse_args()
     if args.run:
         args.full, args.subset = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
@@ -79,7 +80,7 @@ def main() -> None:
              "| page | data | twin | target: reached; other test accuracies | targets | ms/step | page wall time |",
              "|---|---|---|---|---|---|---|"]
     lines += rows(args.full, "full") + rows(args.subset, "embedded subset")
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines + (["", args.note] if args.note else [])) + "\n"
     (ROOT / "benchmarks" / "cnn-cpu.md").write_text(text)
     print(text)
 

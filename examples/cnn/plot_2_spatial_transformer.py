@@ -120,8 +120,7 @@ except DataError:
     print("MNIST is not available here; using Fashion-MNIST instead.")
     train, test = load_images("fashion-mnist", "train"), load_images("fashion-mnist", "test")
 train, test = train.take(hp.train_size), test.take(hp.test_size)
-run.use_data(train.describe() + " Randomly rotated, scaled and shifted.",
-             test.describe() + " Randomly rotated, scaled and shifted.")
+run.use_data(train, test, "Every training and test image randomly rotated, scaled and shifted (distort()).")
 chunk = 5_000  # distort() draws the maps chunk by chunk; the same draws give the test set's maps
 train_images = (distort(train.images, seed=1, chunk=chunk, **hp.distortion) / 255.0).astype(np.float32)
 test_images = (distort(test.images, seed=2, chunk=chunk, **hp.distortion) / 255.0).astype(np.float32)
