@@ -67,6 +67,7 @@ def fused_drift(steps: int = 300) -> str:
     sys.path.insert(0, str(HERE))
     from torchflow.pt.vae import VAE
 
+    torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     images = torch.as_tensor(rng.random((2000, 784), dtype=np.float32))
     noise = torch.as_tensor(rng.standard_normal((steps, 100, 100), dtype=np.float32))
@@ -113,6 +114,11 @@ def main() -> None:
                 results.setdefault((*config, threads), []).append((wall, cpu))
                 print(*config, threads, f"wall {wall:.2f} ms, cpu {cpu:.2f} ms", flush=True)
 
+    report(results, args.steps, args.repeats, args.threads)
+
+
+def report(results: dict[tuple, list[tuple[float, float]]], steps: int, repeats: int, threads_run: list[str]) -> None:
+    """Write ``vae-steps.md`` from ``{(model, framework, variant, threads): [(wall ms, CPU ms), ...]}``."""
     import torchflow  # before TensorFlow: see torchflow.frameworks.load_in_safe_order
 
     torchflow.frameworks.load_in_safe_order()
@@ -122,12 +128,12 @@ def main() -> None:
     lines = [
         "# VAE and CVAE: milliseconds per training step, per twin",
         "",
-        f"`python benchmarks/vae_steps.py --steps {args.steps} --repeats {args.repeats} --threads "
-        f"{' '.join(args.threads)}` on {time.strftime('%Y-%m-%d %H:%M')}: {platform.machine()}, "
+        f"`python benchmarks/vae_steps.py --steps {steps} --repeats {repeats} --threads "
+        f"{' '.join(threads_run)}` on {time.strftime('%Y-%m-%d %H:%M')}: {platform.machine()}, "
         f"{os.cpu_count()} cores shared with other jobs (load average {os.getloadavg()[0]:.1f} at the end), "
         f"PyTorch {torch.__version__}, TensorFlow {tf.__version__}. A step is what the pages time: batch 100 "
         f"sliced from the in-memory training set by the shared indices, forward, loss, backward, Adam update, "
-        f"loss as a float. {WARM} steps of training first (not timed), then {args.steps} timed. "
+        f"loss as a float. {WARM} steps of training first (not timed), then {steps} timed. "
         "'wall': median wall time of a step; 'CPU': mean process CPU time of a step, which other jobs on the "
         "same cores inflate much less (with one thread it is the work of the step; with more, all threads').",
         "",
@@ -140,7 +146,7 @@ def main() -> None:
         lines.append(f"| {model} | {label} | {threads} | {wall:.2f} | {cpu:.2f} |")
     lines.append("")
     for model in ("VAE", "CVAE"):
-        for threads in args.threads:
+        for threads in threads_run:
             for tf_variant in ("plain", "xla"):
                 tf_wall, tf_cpu = np.median(np.array(results[model, "tensorflow", tf_variant, threads]), axis=0)
                 wall, cpu = np.median(np.array(results[model, "torch", "fused+flush", threads]), axis=0)
