@@ -123,8 +123,7 @@ fig = draw_flows(flows, title="VAE: encoder, reparameterised sample, decoder")
 # ----
 # Fashion-MNIST: 28×28 grey-scale photos of clothes in ten classes. The notes
 # train on MNIST digits; the book uses Fashion-MNIST because it ships offline
-# (a Debian package, and a real subset inside TorchFlow) and its classes are
-# harder to tell apart, so the twins' differences show. The loader returns NumPy
+# (a Debian package, and a real subset inside TorchFlow). The loader returns NumPy
 # arrays and a record of where the data came from. Pixels are scaled to [0, 1]
 # and flattened to 784 values.
 train = load_images("fashion-mnist", "train").take(hp.train_size)
@@ -198,7 +197,7 @@ def train(train_step, held_out_loss, steps, clock, what="step"):
 # weight with one Adam kernel instead of a chain of small operations, and
 # ``torch.set_flush_denormal(True)`` treats subnormal numbers, below about
 # 1e-38, as zero. Late in training the unused latent units get tiny gradients,
-# Adam's running averages of their squares fall into that range, and x86
+# Adam's running averages of their squares can fall into that range, and x86
 # processors compute with subnormals many times slower.
 if run.trains("torch"):
     import torch
