@@ -13,7 +13,7 @@ every class, and let an independent judge, a small CNN classifier trained once
 on the same data, tell how often it sees the class we asked for.
 """
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # The conditional ELBO
