@@ -40,7 +40,11 @@ def measure(path: Path, budget: str) -> dict:
                                 env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if result.returncode != 0:
-            raise SystemExit(f"{path} failed:\n{result.stderr[-3000:]}")
+            import signal
+
+            how = (f"killed by {signal.Signals(-result.returncode).name}" if result.returncode < 0
+                   else f"exit status {result.returncode}")
+            raise SystemExit(f"{path} failed ({how}) after {wall:.0f} s:\n{result.stderr[-3000:]}")
         records = [json.loads(p.read_text()) for p in Path(tmp).glob("*.json") if p.name != "memory.out"]
         return {"example": str(path.relative_to(ROOT)), "budget": budget, "wall_seconds": round(wall, 1),
                 "peak_memory_mb": round(json.loads(memory_file.read_text())["peak_mb"]),
