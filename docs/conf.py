@@ -75,6 +75,8 @@ def reset_frameworks(gallery_conf, fname, when):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+    if sys.modules.get("torch") is not None:
+        sys.modules["torch"].set_flush_denormal(False)  # the VAE pages flush subnormals; the next page must not
     if sys.modules.get("tensorflow") is not None:
         import keras
 
