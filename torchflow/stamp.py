@@ -177,9 +177,7 @@ class Run:
         """True when ``framework``'s twin can run here; otherwise print why it is skipped and note it."""
         if framework in available_frameworks():
             return True
-        print(skip_note(framework))
-        if framework not in self.skipped:
-            self.skipped.append(framework)
+        self.skip(framework)
         return False
 
     def use_data(self, *datasets: Any) -> None:
