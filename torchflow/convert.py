@@ -6,6 +6,22 @@ weight as (out, in), Keras as (kh, kw, in, out) and (in, out); and a flatten of
 channels-first (C, H, W) feature maps orders the features differently from a
 flatten of channels-last (H, W, C) maps. Weights are exchanged as NumPy arrays
 in the PyTorch layout, keyed by ``state_dict`` names (``"conv1.weight"``).
+
+Recurrent layers (``nn.RNN``/``nn.LSTM``/``nn.GRU`` and their cells against Keras'
+``SimpleRNN``/``LSTM``/``GRU``, their cells and ``Bidirectional``) differ in three ways:
+
+* layout: PyTorch stacks the gates' input weights as ``weight_ih`` (gates*H, in), Keras as
+  ``kernel`` (in, gates*H); the same for ``weight_hh`` against ``recurrent_kernel``;
+* gate order: the LSTM's is the same in both (input, forget, cell candidate, output);
+  the GRU's is (reset, update, new) in PyTorch and (update, reset, new) in Keras;
+* biases: PyTorch has two bias vectors (``bias_ih``, ``bias_hh``). Keras' GRU with
+  ``reset_after=True`` (its default, and the only variant that is PyTorch's GRU) has
+  the same two, as a (2, 3H) array; Keras' LSTM and SimpleRNN have one, which is the
+  sum of PyTorch's two. Going back, the single bias becomes ``bias_ih`` and
+  ``bias_hh`` is zero: the convention of :func:`torchflow.pt.init.keras_recurrent_init`,
+  which keeps ``bias_hh`` at zero and frozen so that both twins train one bias.
+
+An ``Embedding`` has the same (rows, dim) table in both frameworks.
 """
 
 from __future__ import annotations
@@ -39,6 +55,100 @@ def dense_to_torch(kernel: np.ndarray, flatten_from: tuple[int, int, int] | None
     return weight.copy()
 
 
+RECURRENT_GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _recurrent_kind(layer) -> str | None:
+    """``"LSTM"`` for a Keras ``LSTM`` or ``LSTMCell`` (likewise GRU, SimpleRNN), else None."""
+    name = type(layer).__name__
+    name = name[:-4] if name.endswith("Cell") else name
+    return name if name in RECURRENT_GATES else None
+
+
+def _gru_swap(matrix: np.ndarray, axis: int) -> np.ndarray:
+    """Swap the first two gate blocks along ``axis``: PyTorch (r, z, n) <-> Keras (z, r, n)."""
+    r, z, n = np.split(matrix, 3, axis=axis)
+    return np.concatenate([z, r, n], axis=axis)
+
+
+def recurrent_to_keras(kind: str, weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray | None = None,
+                       bias_hh: np.ndarray | None = None) -> list[np.ndarray]:
+    """PyTorch ``weight_ih, weight_hh, bias_ih, bias_hh`` -> Keras ``[kernel, recurrent_kernel, bias]``.
+
+    ``kind`` is ``"SimpleRNN"``, ``"LSTM"`` or ``"GRU"`` (Keras' GRU with ``reset_after=True``).
+    """
+    if kind not in RECURRENT_GATES:
+        raise ValueError(f"unknown recurrent kind {kind!r}; expected one of {sorted(RECURRENT_GATES)}")
+    kernel, recurrent = weight_ih.T.copy(), weight_hh.T.copy()
+    if kind == "GRU":
+        kernel, recurrent = _gru_swap(kernel, 1), _gru_swap(recurrent, 1)
+    if bias_ih is None:
+        return [kernel, recurrent]
+    if kind == "GRU":
+        return [kernel, recurrent, _gru_swap(np.stack([bias_ih, bias_hh]), 1)]
+    return [kernel, recurrent, bias_ih + bias_hh]
+
+
+def recurrent_to_torch(kind: str, kernel: np.ndarray, recurrent: np.ndarray,
+                       bias: np.ndarray | None = None) -> list[np.ndarray]:
+    """Keras ``[kernel, recurrent_kernel, bias]`` -> PyTorch ``[weight_ih, weight_hh, bias_ih, bias_hh]``.
+
+    A single Keras bias (LSTM, SimpleRNN) becomes ``bias_ih``, with ``bias_hh`` zero.
+    """
+    if kind not in RECURRENT_GATES:
+        raise ValueError(f"unknown recurrent kind {kind!r}; expected one of {sorted(RECURRENT_GATES)}")
+    if kind == "GRU":
+        kernel, recurrent = _gru_swap(kernel, 1), _gru_swap(recurrent, 1)
+    values = [kernel.T.copy(), recurrent.T.copy()]
+    if bias is None:
+        return values
+    if kind == "GRU":
+        if bias.ndim != 2:
+            raise ValueError("a Keras GRU with reset_after=False is not PyTorch's GRU: build it with reset_after=True")
+        bias_ih, bias_hh = _gru_swap(bias, 1)
+        return values + [bias_ih.copy(), bias_hh.copy()]
+    return values + [bias.copy(), np.zeros_like(bias)]
+
+
+def _recurrent_directions(layer) -> list[tuple[object, str]]:
+    """(Keras recurrent layer, PyTorch key suffix) per direction: ``Bidirectional`` has two."""
+    if type(layer).__name__ == "Bidirectional":
+        return [(layer.forward_layer, "_l0"), (layer.backward_layer, "_l0_reverse")]
+    return [(layer, "_l0" if hasattr(layer, "cell") else "")]
+
+
+def _recurrent_state(prefix: str, layer) -> dict[str, np.ndarray]:
+    """PyTorch-layout arrays of a Keras recurrent layer, keyed like the PyTorch module's ``state_dict``."""
+    state = {}
+    for direction, suffix in _recurrent_directions(layer):
+        kind = _recurrent_kind(direction)
+        if kind == "GRU" and not getattr(getattr(direction, "cell", direction), "reset_after", True):
+            raise ValueError(f"{prefix}: a Keras GRU with reset_after=False is not PyTorch's GRU")
+        values = recurrent_to_torch(kind, *[np.asarray(v) for v in direction.get_weights()])
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        state.update({f"{prefix}.{name}{suffix}": value for name, value in zip(names, values)})
+    return state
+
+
+def _load_recurrent(state: Mapping[str, np.ndarray], prefix: str, layer) -> None:
+    for direction, suffix in _recurrent_directions(layer):
+        kind = _recurrent_kind(direction)
+        if f"{prefix}.weight_ih{suffix}" not in state:
+            raise ValueError(f"{prefix}: expected PyTorch key {prefix}.weight_ih{suffix} (one-layer recurrent modules "
+                             "only: stack layers as separate modules)")
+        if any(key.startswith(f"{prefix}.weight_ih_l1") for key in state):
+            raise ValueError(f"{prefix}: a multi-layer PyTorch {kind} has no single Keras layer; "
+                             "stack one-layer modules")
+        get = state.get
+        values = recurrent_to_keras(kind, state[f"{prefix}.weight_ih{suffix}"], state[f"{prefix}.weight_hh{suffix}"],
+                                    get(f"{prefix}.bias_ih{suffix}"), get(f"{prefix}.bias_hh{suffix}"))
+        direction.set_weights([np.asarray(v, dtype=np.float32) for v in values])
+
+
+def _is_recurrent(layer) -> bool:
+    return type(layer).__name__ == "Bidirectional" or _recurrent_kind(layer) is not None
+
+
 def _keras_layer(model, name: str):
     """The Keras layer that holds the weights of the PyTorch module ``name`` ("layer1.0.downsample.1")."""
     layer = model
@@ -61,7 +171,13 @@ def copy_torch_to_keras(state: Mapping[str, np.ndarray], model,
     prefixes = dict.fromkeys(key.rsplit(".", 1)[0] for key in state)
     for prefix in prefixes:
         layer = _keras_layer(model, prefix)
+        if _is_recurrent(layer):
+            _load_recurrent(state, prefix, layer)
+            continue
         weight = state[f"{prefix}.weight"]
+        if type(layer).__name__ == "Embedding":  # the same (rows, dim) table in both frameworks
+            layer.set_weights([np.asarray(weight, dtype=np.float32)])
+            continue
         if f"{prefix}.running_mean" in state:
             values = [weight, state[f"{prefix}.bias"], state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"]]
         elif weight.ndim == 4:
@@ -84,7 +200,14 @@ def keras_state(model, names, flatten_from: Mapping[str, tuple[int, int, int]] |
     flatten_from = dict(flatten_from or {})
     state = {}
     for prefix in names:
-        values = [np.asarray(v).copy() for v in _keras_layer(model, prefix).get_weights()]
+        layer = _keras_layer(model, prefix)
+        if _is_recurrent(layer):
+            state.update(_recurrent_state(prefix, layer))
+            continue
+        values = [np.asarray(v).copy() for v in layer.get_weights()]
+        if type(layer).__name__ == "Embedding":
+            state[f"{prefix}.weight"] = values[0]
+            continue
         if len(values) == 4:  # batch norm: gamma, beta, moving mean, moving variance
             keys = ("weight", "bias", "running_mean", "running_var")
         else:
