@@ -102,6 +102,9 @@ FAMILIES: Mapping[str, Family] = {
                pages=("plot_1_vae", "plot_2_cvae")),
         Family("judge", "vae", "The judge: a small CNN that scores generated images", ("JudgeNet",), "layers",
                pages=("plot_2_cvae",), flatten_from=_flatten_before_fc1),
+        Family("seq2seq", "seq2seq", "Encoder-decoder GRUs with attention",
+               ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "LuongAttnDecoderRNN"), "layers",
+               pages=("plot_1_translation", "plot_2_chatbot")),
     )
 }
 
