@@ -15,3 +15,20 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     """Accuracy of each true class, from a confusion matrix."""
     return np.diag(matrix) / np.maximum(matrix.sum(1), 1)
+
+
+def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
+    """Corpus BLEU (0-100) of tokenised sentences against one reference each: sacrebleu's BLEU-4
+    (Papineni et al., 2002) with its defaults (exponential smoothing), on the words as given."""
+    import sacrebleu
+
+    if len(hypotheses) != len(references) or not references:
+        raise ValueError(f"need as many hypotheses as references, at least one: {len(hypotheses)}, {len(references)}")
+    return float(sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none").score)
+
+
+def exact_match(hypotheses: list[str], references: list[str]) -> float:
+    """The fraction of hypotheses identical to their reference."""
+    if len(hypotheses) != len(references) or not references:
+        raise ValueError(f"need as many hypotheses as references, at least one: {len(hypotheses)}, {len(references)}")
+    return float(np.mean([h == r for h, r in zip(hypotheses, references, strict=True)]))

@@ -112,3 +112,18 @@ def plot_per_class(accuracies: Mapping[str, np.ndarray], classes: Sequence[str],
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_attention(weights: np.ndarray, source_words: Sequence[str], target_words: Sequence[str], ax=None,
+                   title: str | None = None):
+    """Attention weights (target steps, source positions) as a grey map, source words along the top."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    weights = np.asarray(weights)[: len(target_words), : len(source_words)]
+    ax.imshow(weights, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(source_words)), source_words, rotation=60, ha="left", fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(target_words)), target_words, fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=8, pad=40)
+    return ax
