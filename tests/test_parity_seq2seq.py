@@ -115,7 +115,7 @@ def test_encoder_twins_agree_and_the_batched_encoder_is_the_loop(bidirectional):
     assert_close_to_scale("encoder outputs", keras_out, torch_out)
     assert_close_to_scale("encoder hidden", keras_hidden, torch_hidden)
     # the notes' loop over time steps gives the same outputs as one call over the whole sequence
-    for framework_out, (out, hidden) in (
+    for framework_out, (out, _) in (
             (torch_out, torch_encoder(*_torch(source, lengths), stepwise=True)),
             (keras_out, keras_encoder(*_tf(source, lengths), stepwise=True))):
         assert_close_to_scale("step-by-step outputs", out, framework_out)

@@ -92,14 +92,15 @@ def load_checkpoint(path: str | os.PathLike, *, framework: str,
     saved_by = header["framework"]
     if saved_by != framework:
         raise CheckpointError(
-            f"{path} was saved by the {FRAMEWORK_NAMES[saved_by]} twin, not {FRAMEWORK_NAMES.get(framework, framework)}:"
-            f" its weights and optimiser state are in {FRAMEWORK_NAMES[saved_by]}'s layout. Resume it with the "
-            f"{FRAMEWORK_NAMES[saved_by]} twin, or move the weights with torchflow.convert (the optimiser state "
+            f"{path} was saved by the {FRAMEWORK_NAMES[saved_by]} twin, not "
+            f"{FRAMEWORK_NAMES.get(framework, framework)}: its weights and optimiser state are in "
+            f"{FRAMEWORK_NAMES[saved_by]}'s layout. Resume it with the {FRAMEWORK_NAMES[saved_by]} twin, or move the weights with torchflow.convert (the optimiser state "
             "does not carry over)")
     for name, words in (vocabularies or {}).items():
         saved = header["vocabularies"].get(name)
         if saved != list(words):
-            size = "missing" if saved is None else f"{len(saved)} words"
+            size = ("missing" if saved is None else f"{len(saved)} words, "
+                    f"{sum(a != b for a, b in zip(saved, words)) + abs(len(saved) - len(words))} of them different")
             raise CheckpointError(
                 f"{path} was saved with another {name} vocabulary ({size}, against {len(words)} here): its "
                 f"embedding rows number other words. Build the models from the checkpoint's vocabularies "
@@ -148,7 +149,8 @@ def keras_training_state(models: Mapping[str, Any], optimizer) -> dict[str, np.n
     """Named arrays of the models' weights and of the optimiser's variables (in their fixed order)."""
     arrays = {f"model/{name}/{index:03d}": np.asarray(weight)
               for name, model in models.items() for index, weight in enumerate(model.get_weights())}
-    arrays.update({f"optimizer/{index:03d}": np.asarray(variable) for index, variable in enumerate(optimizer.variables)})
+    arrays.update({f"optimizer/{index:03d}": np.asarray(variable)
+                   for index, variable in enumerate(optimizer.variables)})
     return arrays
 
 

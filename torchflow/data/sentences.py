@@ -102,7 +102,8 @@ def encode_batch(sentences: Sequence[str], vocabulary: Vocabulary, steps: int) -
 
 
 def split_indices(count: int, held_out: Sequence[int], seed: int = 0) -> list[np.ndarray]:
-    """``[train, *held-out parts]``: a seeded permutation of ``range(count)``, the parts of sizes ``held_out`` cut first."""
+    """``[train, *held-out parts]``: a seeded permutation of ``range(count)``, cut into the parts of
+    sizes ``held_out`` first and the training indices last (each part sorted)."""
     if sum(held_out) >= count:
         raise ValueError(f"held-out parts {list(held_out)} leave nothing of {count} items to train on")
     order = np.random.default_rng(seed).permutation(count)
