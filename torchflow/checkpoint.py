@@ -94,8 +94,8 @@ def load_checkpoint(path: str | os.PathLike, *, framework: str,
         raise CheckpointError(
             f"{path} was saved by the {FRAMEWORK_NAMES[saved_by]} twin, not "
             f"{FRAMEWORK_NAMES.get(framework, framework)}: its weights and optimiser state are in "
-            f"{FRAMEWORK_NAMES[saved_by]}'s layout. Resume it with the {FRAMEWORK_NAMES[saved_by]} twin, or move the weights with torchflow.convert (the optimiser state "
-            "does not carry over)")
+            f"{FRAMEWORK_NAMES[saved_by]}'s layout. Resume it with the {FRAMEWORK_NAMES[saved_by]} twin, "
+            "or move the weights with torchflow.convert (the optimiser state does not carry over)")
     for name, words in (vocabularies or {}).items():
         saved = header["vocabularies"].get(name)
         if saved != list(words):
