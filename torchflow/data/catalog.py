@@ -108,7 +108,7 @@ CATALOG: dict[str, Entry] = {
             "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
             translation.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba)",
             "data/embedded/fra-eng/numbers (num2words, 100,000 pairs)", "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
-            (surnames.TUTORIAL_DOWNLOAD,),
+            (surnames.TUTORIAL_DOWNLOAD,), ("plot_1_translation",),
         ),
         Entry(
             "fra-eng-dictionary", "French->English dictionary senses", "Seq2seq (extra)",
@@ -118,7 +118,7 @@ CATALOG: dict[str, Entry] = {
         Entry(
             "dialogue", "Dialogue pairs", "Chatbot", dialogue.load_dialogue, dialogue.sources,
             f"{dialogue.CORNELL_ZIP} (sha256 pinned)", "data/embedded/dialogue (chatterbot-corpus English)",
-            "research use (Cornell) / BSD-3 (ChatterBot)", (dialogue.CORNELL_DOWNLOAD,),
+            "research use (Cornell) / BSD-3 (ChatterBot)", (dialogue.CORNELL_DOWNLOAD,), ("plot_2_chatbot",),
         ),
         Entry(
             "pos", "POS-tagged sentences", "LSTM POS tagger", pos.load_pos, pos.sources,
