@@ -249,6 +249,7 @@ if run.trains("tensorflow"):
 
     def make_train_step(encoder, decoder, optimizer):
         variables = encoder.trainable_variables + decoder.trainable_variables
+        optimizer.build(variables)  # its state exists before tracing: one trace, not two
 
         @tf.function
         def train_step(index, teacher_forcing):

@@ -81,7 +81,7 @@ hp = SimpleNamespace(
     seed=0,
 )
 hp.checkpoint_at = hp.steps // 2
-GAP = "loss gap across the resume (relative)"
+GAP = "loss gap across the resume, fixed batch (relative)"
 run.expect(GAP, at_most=torchflow.scaled(smoke=None, cpu=0.05, full=0.05))
 hp
 
@@ -220,6 +220,7 @@ if run.trains("tensorflow"):
     def make_train_step(models, optimizer):
         encoder, decoder = models["encoder"], models["decoder"]
         variables = encoder.trainable_variables + decoder.trainable_variables
+        optimizer.build(variables)  # its state exists before tracing: one trace, not two
 
         @tf.function
         def train_step(index, teacher):
@@ -268,11 +269,18 @@ if run.trains("tensorflow"):
 # %%
 # Results
 # -------
-# The target: the training loss continues across the resume, the mean of the 10
-# steps after it within 5 % of the mean of the 10 steps before the checkpoint.
+# The target: training continues from the checkpoint, the resumed model's loss
+# within 5 % of the saved model's. It is measured on one fixed batch of pairs,
+# scored by the model when it was saved and by the fresh objects once restored,
+# before any further step: consecutive training batches differ too much for a
+# 5 % comparison (the 10 training steps on either side of the checkpoint are
+# printed below too; the loss is still falling there).
 for r in results.values():
-    r["before"], r["after"], r["gap"] = continuity(r["losses"])
-run.record_all(results, lambda r: {GAP: r["gap"], "final training loss (last 25 steps)": np.mean(r["losses"][-25:]),
+    saved, _, restored = r["probe"]
+    r["gap"] = abs(restored - saved) / saved
+    r["before"], r["after"], r["window_gap"] = continuity(r["losses"])
+run.record_all(results, lambda r: {GAP: r["gap"], "loss gap across the resume, 10 training steps (relative)":
+                                   r["window_gap"], "final training loss (last 25 steps)": np.mean(r["losses"][-25:]),
                                    "fraction of steps clipped": r["clipped"]})
 run.verdict()
 
@@ -281,7 +289,7 @@ for name, r in results.items():
     saved, fresh, restored = r["probe"]
     print(f"{torchflow.frameworks.label(name)}: loss on a fixed batch {saved:.4f} when saved, {fresh:.4f} in the "
           f"fresh objects, {restored:.4f} once restored; training loss {r['before']:.3f} before the checkpoint, "
-          f"{r['after']:.3f} after the resume ({r['gap']:.1%}); final {np.mean(r['losses'][-25:]):.3f}; "
+          f"{r['after']:.3f} after the resume ({r['window_gap']:.1%}); final {np.mean(r['losses'][-25:]):.3f}; "
           f"gradients clipped in {r['clipped']:.0%} of the steps")
 if len(results) == 2:
     a, b = (np.mean(results[n]["losses"][-25:]) for n in ("torch", "tensorflow"))

@@ -21,11 +21,12 @@ import numpy as np
 
 PAD, SOS, EOS = 0, 1, 2
 SPECIALS = ("<pad>", "<sos>", "<eos>")
+COMBINING_MARKS = re.compile(r"[\u0300-\u036f]")  # the accents that NFD splits off Latin letters
 
 
 def normalize(text: str) -> str:
     """``"Ça va ?"`` -> ``"ca va ?"``: ASCII letters, lowercase, ``.!?`` kept as words, the rest spaces."""
-    text = "".join(c for c in unicodedata.normalize("NFD", text.lower().strip()) if unicodedata.category(c) != "Mn")
+    text = COMBINING_MARKS.sub("", unicodedata.normalize("NFD", text.lower().strip()))  # é -> e + ´ -> e
     text = re.sub(r"([.!?])", r" \1", text)
     return " ".join(re.sub(r"[^a-zA-Z.!?]+", " ", text).split())
 
