@@ -122,8 +122,9 @@ hp
 # (``"trois cent quarante-deux"`` -> ``"three hundred and forty-two"``), real text
 # with a tiny vocabulary and its own reordering (``quatre-vingt-dix`` is
 # "four-twenty-ten", i.e. ninety). FreeDict's dictionary senses, also offline, are
-# left out: after the notes' rare-word filter they add about 1,300 one-to-three-word
-# pairs and multiply the English vocabulary by 35, and so the cost of every step.
+# left out: after the notes' rare-word filter they would add a small share of
+# one-to-three-word pairs while multiplying the English vocabulary, and with it
+# the cost of every step, many times (``benchmarks/seq2seq-cpu.md`` counts them).
 # :func:`torchflow.data.sentences.prepare_pairs` normalises as the tutorial does
 # (accents stripped, lowercase, punctuation other than ``.!?`` removed: hyphens
 # become spaces) and filters as the notes say; the pairs are then split at random
