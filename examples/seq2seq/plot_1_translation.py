@@ -100,6 +100,7 @@ hp = SimpleNamespace(
     adam_epsilon=1e-8,
     teacher_forcing_ratio=0.5,  # the tutorial's
     steps=torchflow.scaled(smoke=20, cpu=600, full=8_000),
+    eval_every=torchflow.scaled(smoke=10, cpu=100, full=500),  # validation BLEU during training
     validation_size=torchflow.scaled(smoke=200, cpu=1_000, full=2_000),
     test_size=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),
     content_method="general",
@@ -206,7 +207,7 @@ if run.trains("torch"):
         decoder = SEQ2SEQ.twin("torch", class_name)(len(english), hp.hidden_size, **kwargs)
         optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=hp.learning_rate,
                                      eps=hp.adam_epsilon)
-        clock, losses = StepClock(), []
+        clock, losses, curve = StepClock(), [], []
         for step, batch in enumerate(batches):
             index = train_index[batch]
             with clock:
@@ -216,7 +217,11 @@ if run.trains("torch"):
                 loss.backward()
                 optimizer.step()
             losses.append(loss.item())
-        outcome = dict(losses=losses, clock=clock)
+            if (step + 1) % hp.eval_every == 0:
+                tokens, _ = greedy_decode(encoder, decoder, *as_torch(source[validation_index],
+                                                                      source_lengths[validation_index]))
+                curve.append(scores(tokens.numpy(), "validation")["bleu"])
+        outcome = dict(losses=losses, clock=clock, curve=curve)
         for split, index in (("validation", validation_index), ("test", test_index)):
             tokens, attention = greedy_decode(encoder, decoder, *as_torch(source[index], source_lengths[index]),
                                               max_length=hp.max_length)
@@ -267,11 +272,15 @@ if run.trains("tensorflow"):
         decoder = SEQ2SEQ.twin("tensorflow", class_name)(len(english), hp.hidden_size, **kwargs)
         train_step = make_train_step(encoder, decoder, keras.optimizers.Adam(learning_rate=hp.learning_rate,
                                                                             epsilon=hp.adam_epsilon))
-        clock, losses = StepClock(), []
+        clock, losses, curve = StepClock(), [], []
         for step, batch in enumerate(batches):
             with clock:
                 losses.append(float(train_step(tf.constant(train_index[batch]), tf.constant(teacher[step]))))
-        outcome = dict(losses=losses, clock=clock)
+            if (step + 1) % hp.eval_every == 0:
+                tokens, _ = greedy_decode(encoder, decoder, tf.gather(all_source, validation_index),
+                                          tf.gather(all_lengths, validation_index))
+                curve.append(scores(tokens.numpy(), "validation")["bleu"])
+        outcome = dict(losses=losses, clock=clock, curve=curve)
         for split, index in (("validation", validation_index), ("test", test_index)):
             tokens, attention = greedy_decode(encoder, decoder, tf.gather(all_source, index),
                                               tf.gather(all_lengths, index), max_length=hp.max_length)
@@ -338,6 +347,26 @@ for name, variants in results.items():
 ax.set(xlabel="optimiser step", ylabel="masked NLL per token", yscale="log")
 ax.legend(fontsize=7)
 fig.tight_layout()
+
+# %%
+# How fast each decoder learns
+# ----------------------------
+# Validation BLEU every ``eval_every`` steps (PyTorch solid, TensorFlow dashed),
+# and the first evaluation at which each decoder reached 90.
+fig, ax = plt.subplots(figsize=(7, 4))
+evaluated_at = hp.eval_every * np.arange(1, hp.steps // hp.eval_every + 1)
+for name, variants in results.items():
+    for colour, variant in zip(("C0", "C1", "C2"), DECODERS):
+        ax.plot(evaluated_at, variants[variant]["curve"], colour, marker="o",
+                linestyle="-" if name == "torch" else "--", label=f"{torchflow.frameworks.label(name)}, {variant}")
+ax.set(xlabel="optimiser step", ylabel="validation BLEU", ylim=(0, 102))
+ax.legend(fontsize=7)
+fig.tight_layout()
+for name, variants in results.items():
+    reached = {variant: next((int(s) for s, b in zip(evaluated_at, variants[variant]["curve"]) if b >= 90), None)
+               for variant in DECODERS}
+    print(f"{torchflow.frameworks.label(name)}: validation BLEU 90 first reached at step " + ", ".join(
+        f"{variant} {'not within ' + str(hp.steps) if s is None else s}" for variant, s in reached.items()))
 
 # %%
 # Attention matrices
