@@ -91,6 +91,7 @@ def test_resuming_in_fresh_objects_gives_the_weights_of_not_stopping(framework, 
     rng = np.random.default_rng(5)
     train(models, optimizer, rng, 0, 12, data)
     expected = weights(models)
+    after_twelve = torch.get_rng_state()
 
     models, optimizer = build()
     rng = np.random.default_rng(5)
@@ -106,6 +107,8 @@ def test_resuming_in_fresh_objects_gives_the_weights_of_not_stopping(framework, 
     rng.bit_generator.state = meta["rng"]
     train(models, optimizer, rng, meta["iteration"], 12, data)
     got = weights(models)
+    if framework == "torch":  # the global generator continues where it was saved
+        assert torch.equal(torch.get_rng_state(), after_twelve)
     assert list(got) == list(expected)
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)

@@ -116,9 +116,13 @@ def checkpoint_vocabularies(path: str | os.PathLike) -> dict[str, list[str]]:
 
 # ----------------------------------------------------------------- PyTorch
 def torch_training_state(modules: Mapping[str, Any], optimizer) -> dict[str, np.ndarray]:
-    """Named arrays of the modules' ``state_dict`` and of an Adam-like optimiser's per-weight state."""
+    """Named arrays of the modules' ``state_dict``, of an Adam-like optimiser's per-weight state, and of
+    PyTorch's global random generator (dropout masks and ``torch.rand`` draws after the resume)."""
+    import torch
+
     arrays = {f"model/{name}/{key}": value.detach().cpu().numpy()
               for name, module in modules.items() for key, value in module.state_dict().items()}
+    arrays["rng/torch"] = torch.get_rng_state().numpy()
     for index, state in optimizer.state_dict()["state"].items():
         arrays.update({f"optimizer/{index}/{key}": np.asarray(value.detach().cpu().numpy()
                                                               if hasattr(value, "detach") else value)
@@ -134,6 +138,8 @@ def restore_torch(arrays: Mapping[str, np.ndarray], modules: Mapping[str, Any], 
         prefix = f"model/{name}/"
         module.load_state_dict({key[len(prefix):]: torch.as_tensor(value) for key, value in arrays.items()
                                 if key.startswith(prefix)})
+    if "rng/torch" in arrays:
+        torch.set_rng_state(torch.as_tensor(arrays["rng/torch"]))
     state = optimizer.state_dict()
     per_weight: dict[int, dict[str, Any]] = {}
     for key, value in arrays.items():
