@@ -55,8 +55,9 @@ source is what a person says, the target is the reply. Three things are new:
 # replies (the tutorial shares one), and a teacher-forcing ratio of 0.9 (the
 # tutorial's 1.0 never draws, so the random state a checkpoint must keep would
 # not matter). The checkpoint holds the optimiser's state and the random
-# generator's too, which the notes' checkpoint leaves out, so that resuming
-# continues the *same* run.
+# generators' states too (NumPy's, which draws the teacher forcing, and
+# PyTorch's global one), which the notes' checkpoint leaves out, so that
+# resuming continues the *same* run.
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
