@@ -118,6 +118,7 @@ for query, reply in pairs[:4]:
 # named arrays and a JSON header in one ``.npz`` file, written to a temporary
 # file and renamed over the target (:func:`os.replace`), so that a crash
 # mid-write never leaves half a checkpoint under the name.
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -371,4 +372,5 @@ for prompt in PROMPTS:
         answer, unknown = reply(name, r["models"], prompt)
         note = f"   (unknown words dropped: {', '.join(unknown)})" if unknown else ""
         print(f"  {torchflow.frameworks.label(name):10s} {answer}{note}")
+shutil.rmtree(folder)  # the checkpoints were for this page only
 record = run.finish()
