@@ -403,7 +403,8 @@ for i, index in enumerate(test_index[:8]):
 # -----------------------------
 # The single context vector must carry the whole sentence, so the plain decoder
 # is expected to fail first on long sentences. Test BLEU per French sentence
-# length (in words), each decoder and twin:
+# length (in words), each decoder and twin (BLEU-4 is harsh on the shortest
+# sentences, whose translations have few or no four-word runs to match):
 lengths = np.array([len(pairs[i][0].split()) for i in test_index])
 bins = [n for n in range(1, hp.max_length) if (lengths == n).sum() >= 20]
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -432,9 +433,10 @@ for name, variants in results.items():
 # ----------
 # Time per training step of each decoder, and the gain of the better attention.
 # Number phrases are short, nearly monotone (a French number and its English
-# words come in the same order, up to ``quatre-vingt``), and drawn from 33
-# English words, so a context vector of ``hidden_size`` numbers can hold a
-# whole one; whether attention still pays here is what the numbers below say.
+# words come in the same order, up to ``quatre-vingt``), and drawn from the few
+# dozen English words counted above, so a context vector of ``hidden_size``
+# numbers may well hold a whole one; whether attention still pays here, and how
+# (the learning curves above), is what the numbers say.
 for name, variants in results.items():
     print(f"{torchflow.frameworks.label(name)}: " + ", ".join(
         f"{variant} {1000 * variants[variant]['clock'].seconds_per_step:.1f} ms/step" for variant in DECODERS)
