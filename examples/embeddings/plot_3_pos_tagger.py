@@ -89,6 +89,7 @@ hp = SimpleNamespace(
     toy_steps=torchflow.scaled(smoke=20, cpu=150, full=150),
     steps=torchflow.scaled(smoke=15, cpu=600, full=5_000),
     eval_every=torchflow.scaled(smoke=15, cpu=100, full=500),
+    held_out_size=torchflow.scaled(smoke=60, cpu=None, full=None),  # validation and test sentences (None: all)
     seed=0,
 )
 MODELS = ("LSTMTagger", "CharLSTMTagger")
@@ -132,8 +133,9 @@ train_set = load_pos("train", join_pieces=True)
 test_set = load_pos("test", join_pieces=True)
 run.use_data(train_set, test_set)
 cut = int(0.9 * len(train_set))
-train_words, valid_words, test_words = train_set.words[:cut], train_set.words[cut:], test_set.words
-train_tags, valid_tags, test_tags = train_set.tags[:cut], train_set.tags[cut:], test_set.tags
+held_out = slice(0, hp.held_out_size)
+train_words, valid_words, test_words = train_set.words[:cut], train_set.words[cut:][held_out], test_set.words[held_out]
+train_tags, valid_tags, test_tags = train_set.tags[:cut], train_set.tags[cut:][held_out], test_set.tags[held_out]
 tagset = tuple(sorted(set(train_set.tagset) | set(test_set.tagset)))
 vocabulary = Vocabulary.build((w for s in train_words for w in s), min_count=hp.min_count,
                               specials=("<pad>", "<unk>"), unknown="<unk>")
@@ -167,7 +169,7 @@ def accuracy(predicted, tag_ids, word_ids, unseen):
     return float(correct[real].mean()), float(correct[unseen].mean())
 
 
-results, initial_weights = {}, {}
+results, initial_weights, devices = {}, {}, {}
 kwargs = {"LSTMTagger": dict(vocab_size=len(vocabulary), tagset_size=len(tagset), embedding_dim=hp.embedding_dim,
                              hidden_dim=hp.hidden_dim),
           "CharLSTMTagger": dict(vocab_size=len(vocabulary), tagset_size=len(tagset), alphabet_size=len(alphabet),
@@ -207,6 +209,7 @@ if run.trains("torch"):
     from torchflow.pt import tagger
 
     torch_dev = torch_device()
+    devices["torch"] = str(torch_dev)
 
     def make_train_step(model, optimizer):
         def train_step(words, chars, tags):
@@ -273,6 +276,7 @@ if run.trains("tensorflow"):
 
     keras.utils.set_random_seed(hp.seed)
     tf_dev = tf_device()
+    devices["tensorflow"] = tf_dev
 
     def make_train_step(model, optimizer):
         @tf.function(reduce_retracing=True)
@@ -337,7 +341,7 @@ def all_steps(models):
                      sum(c.first_step or 0 for c in clocks))
 
 
-run.record_all({fw: {"clock": all_steps(models), "device": fw, **models} for fw, models in results.items()},
+run.record_all({fw: {"clock": all_steps(models), "device": devices[fw], **models} for fw, models in results.items()},
                lambda r: {f"{name} test accuracy": r[name]["accuracy"] for name in MODELS}
                | {f"{name} unseen-word accuracy": r[name]["unseen_accuracy"] for name in MODELS}
                | {GAIN: 100 * (r["CharLSTMTagger"]["unseen_accuracy"] - r["LSTMTagger"]["unseen_accuracy"])})
