@@ -27,7 +27,7 @@ be downloaded, the page uses it instead (the data line at the bottom says which
 one it used).
 """
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 
 # %%
 # The notes' toy tagger
