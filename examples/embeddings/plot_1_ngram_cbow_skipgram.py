@@ -220,13 +220,13 @@ def train(name, train_step, held_out_loss, clock):
 #
 #       .. literalinclude:: /../torchflow/pt/word_embeddings.py
 #          :language: python
-#          :lines: 25-
+#          :lines: 23-
 #
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/word_embeddings.py
 #          :language: python
-#          :lines: 25-
+#          :lines: 23-
 #
 # Training the PyTorch twin
 # -------------------------

@@ -185,7 +185,7 @@ kwargs = {"LSTMTagger": dict(vocab_size=len(vocabulary), tagset_size=len(tagset)
 #
 #       .. literalinclude:: /../torchflow/pt/tagger.py
 #          :language: python
-#          :lines: 24-
+#          :lines: 25-
 #
 #    .. tab-item:: TensorFlow
 #
