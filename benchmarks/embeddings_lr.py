@@ -28,6 +28,7 @@ from torchflow.data.words import (
     ngram_examples,
     pad_sequences,
     skipgram_examples,
+    split_stream,
     tokenize,
 )
 from torchflow.pt import nce, tagger, word_embeddings
@@ -37,10 +38,8 @@ RATES = (3e-3, 1e-2, 3e-2)
 
 
 def shakespeare(vocab_size):
-    tokens = tokenize(load_shakespeare().text)
-    cut_train, cut_valid = int(0.8 * len(tokens)), int(0.9 * len(tokens))
-    vocabulary = Vocabulary.build(tokens[:cut_train], max_size=vocab_size)
-    return vocabulary, vocabulary.encode(tokens[:cut_train]), vocabulary.encode(tokens[cut_train:cut_valid])
+    vocabulary, train_ids, valid_ids, _ = split_stream(tokenize(load_shakespeare().text), vocab_size)
+    return vocabulary, train_ids, valid_ids
 
 
 def page_1():

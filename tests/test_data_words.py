@@ -10,6 +10,7 @@ from torchflow.data.words import (
     ngram_examples,
     pad_sequences,
     skipgram_examples,
+    split_stream,
     tokenize,
 )
 
@@ -52,3 +53,23 @@ def test_padding_and_characters():
     assert chars[0, 0, 3] == 0 and not chars[0, 2].any()
     with pytest.raises(ValueError, match="<pad>"):
         char_ids([["a"]], Vocabulary.build("ab"), 2, 1)
+
+
+def test_split_stream_numbers_the_training_words_and_drops_the_others():
+    tokens = tokenize("a b a c a b d e f a")  # 10 words: 8 train, 1 validation, 1 test
+    vocabulary, train, valid, test = split_stream(tokens, vocab_size=2, train=0.8, valid=0.1)
+    assert vocabulary.words == ("a", "b")
+    assert vocabulary.decode(train) == ["a", "b", "a", "a", "b"] and len(valid) == 0 and len(test) == 1
+    with pytest.raises(ValueError, match="fractions"):
+        split_stream(tokens, 2, train=0.9, valid=0.2)
+
+
+def test_combined_clock_adds_steps_and_leaves_out_each_first_step():
+    """(torchflow.training, used by the pages that train several models per twin)"""
+    from torchflow.training import StepClock, combined_clock
+
+    clock = combined_clock([StepClock(steps=3, seconds=2.0, first_step=5.0), StepClock(steps=2, seconds=1.0,
+                                                                                      first_step=4.0)])
+    assert clock.seconds_per_step == pytest.approx(3.0 / 3) and clock.total_seconds == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="no clocks"):
+        combined_clock([])

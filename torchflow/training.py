@@ -109,3 +109,13 @@ def log_uniform_negatives(num_sampled: int, vocab_size: int, rng: np.random.Gene
 def log_uniform_expected(ids: np.ndarray, num_sampled: int, vocab_size: int, dtype: str = "float32") -> np.ndarray:
     """How often ``num_sampled`` draws with replacement are expected to give each of ``ids``: S Q(id)."""
     return (num_sampled * log_uniform_probability(ids, vocab_size)).astype(dtype)
+
+
+def combined_clock(clocks: Sequence[StepClock]) -> StepClock:
+    """One clock for several trainings of a page (its models, one after the other): their steps and
+    times added, each training's first (tracing) step left out of the time per step."""
+    clocks = list(clocks)
+    if not clocks:
+        raise ValueError("no clocks to combine")
+    return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
+                     sum(c.first_step or 0.0 for c in clocks))

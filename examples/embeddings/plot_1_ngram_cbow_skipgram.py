@@ -41,10 +41,17 @@ import numpy as np
 
 import torchflow
 from torchflow.data import load_shakespeare
-from torchflow.data.words import Vocabulary, cbow_examples, ngram_examples, skipgram_examples, tokenize
+from torchflow.data.words import (
+    Vocabulary,
+    cbow_examples,
+    ngram_examples,
+    skipgram_examples,
+    split_stream,
+    tokenize,
+)
 from torchflow.metrics import nearest_neighbours, neighbour_agreement, ppmi_vectors
 from torchflow.plot import FRAMEWORK_COLOURS, plot_curves
-from torchflow.training import StepClock, batch_indices, batched_mean
+from torchflow.training import StepClock, batch_indices, batched_mean, combined_clock
 
 ids = np.array([[1, 2, 4, 5], [4, 3, 2, 9]])
 one_hot = np.eye(10, dtype=np.float32)[ids]  # (2, 4, 10)
@@ -144,12 +151,10 @@ fig = draw_flows(flows, title="N-gram language model: ids -> embeddings -> flatt
 corpus = load_shakespeare()
 run.use_data(corpus)
 tokens = tokenize(corpus.text)
-cut_train, cut_valid = int(0.8 * len(tokens)), int(0.9 * len(tokens))
-vocabulary = Vocabulary.build(tokens[:cut_train], max_size=hp.vocab_size)
-train_ids, valid_ids, test_ids = (vocabulary.encode(part) for part in
-                                  (tokens[:cut_train], tokens[cut_train:cut_valid], tokens[cut_valid:]))
+vocabulary, train_ids, valid_ids, test_ids = split_stream(tokens, hp.vocab_size, train=0.8, valid=0.1)
 print(f"{len(tokens):,} words, {len(set(tokens)):,} distinct; the {len(vocabulary):,} kept cover "
-      f"{len(train_ids) / cut_train:.1%} of the training words; most frequent: {', '.join(vocabulary.words[:12])}")
+      f"{len(train_ids) / int(0.8 * len(tokens)):.1%} of the training words; most frequent: "
+      f"{', '.join(vocabulary.words[:12])}")
 
 examples = {"NGramLM": lambda ids: ngram_examples(ids, hp.context_size),
             "CBOW": lambda ids: cbow_examples(ids, hp.window),
@@ -345,16 +350,7 @@ for models in results.values():
     for r in models.values():
         r["agreement"] = agreement(r["embeddings"])
         r["perplexity"] = float(np.exp(r["test_loss"]))
-
-
-def all_steps(models):
-    """One clock for the three models of a twin: their steps and times added (first steps apart)."""
-    clocks = [r["clock"] for r in models.values()]
-    return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
-                     sum(c.first_step or 0 for c in clocks))
-
-
-run.record_all({framework: {"clock": all_steps(models), "device": devices[framework], **models}
+run.record_all({framework: {"clock": combined_clock(r["clock"] for r in models.values()), "device": devices[framework], **models}
                 for framework, models in results.items()},
                lambda r: {f"{name} {AGREEMENT}": r[name]["agreement"] for name in MODELS}
                | {f"{name} test perplexity": r[name]["perplexity"] for name in MODELS})

@@ -88,7 +88,7 @@ import numpy as np
 
 import torchflow
 from torchflow.data import load_shakespeare
-from torchflow.data.words import Vocabulary, skipgram_examples, tokenize
+from torchflow.data.words import skipgram_examples, split_stream, tokenize
 from torchflow.metrics import nearest_neighbours, neighbour_agreement, ppmi_vectors
 from torchflow.plot import FRAMEWORK_COLOURS, plot_curves
 from torchflow.training import StepClock, batch_indices, batched_mean, log_uniform_expected, log_uniform_negatives
@@ -146,11 +146,7 @@ fig = draw_flows(flows, title="skip-gram: word id -> embedding -> (full softmax 
 # within 2 positions.
 corpus = load_shakespeare()
 run.use_data(corpus)
-tokens = tokenize(corpus.text)
-cut_train, cut_valid = int(0.8 * len(tokens)), int(0.9 * len(tokens))
-vocabulary = Vocabulary.build(tokens[:cut_train], max_size=hp.vocab_size)
-train_ids, valid_ids, test_ids = (vocabulary.encode(part) for part in
-                                  (tokens[:cut_train], tokens[cut_train:cut_valid], tokens[cut_valid:]))
+vocabulary, train_ids, valid_ids, test_ids = split_stream(tokenize(corpus.text), hp.vocab_size, train=0.8, valid=0.1)
 pairs = {split: skipgram_examples(ids, hp.window) for split, ids in
          (("train", train_ids), ("valid", valid_ids), ("test", test_ids))}
 print(", ".join(f"{len(p[0]):,} {split} pairs" for split, p in pairs.items()) + f"; vocabulary {len(vocabulary):,}")

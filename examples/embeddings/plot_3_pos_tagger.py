@@ -48,7 +48,7 @@ from torchflow.data.words import Vocabulary, char_ids, pad_sequences
 from torchflow.flow import draw_flows, trace_twins
 from torchflow.metrics import confusion_matrix
 from torchflow.plot import FRAMEWORK_COLOURS, plot_confusion
-from torchflow.training import StepClock, batch_indices
+from torchflow.training import StepClock, batch_indices, combined_clock
 
 toy_sentences = [("The dog ate the apple".split(), ["DET", "NN", "V", "DET", "NN"]),
                  ("Everybody read that book".split(), ["NN", "V", "DET", "NN"])]
@@ -332,16 +332,8 @@ if run.trains("tensorflow"):
 for models in results.values():
     for r in models.values():
         r["accuracy"], r["unseen_accuracy"] = accuracy(r["predicted"], test_arrays[2], test_arrays[0], test_arrays[3])
-
-
-def all_steps(models):
-    """One clock for a twin's two taggers: their steps and times added."""
-    clocks = [r["clock"] for r in models.values()]
-    return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
-                     sum(c.first_step or 0 for c in clocks))
-
-
-run.record_all({fw: {"clock": all_steps(models), "device": devices[fw], **models} for fw, models in results.items()},
+run.record_all({fw: {"clock": combined_clock(r["clock"] for r in models.values()), "device": devices[fw], **models}
+                for fw, models in results.items()},
                lambda r: {f"{name} test accuracy": r[name]["accuracy"] for name in MODELS}
                | {f"{name} unseen-word accuracy": r[name]["unseen_accuracy"] for name in MODELS}
                | {GAIN: 100 * (r["CharLSTMTagger"]["unseen_accuracy"] - r["LSTMTagger"]["unseen_accuracy"])})

@@ -160,3 +160,16 @@ def char_ids(sentences: Sequence[Sequence[str]], alphabet: Vocabulary, word_leng
             ids = [i for i in ids if i is not None]
             out[row, col, : len(ids)] = ids
     return out
+
+
+def split_stream(tokens: Sequence[str], vocab_size: int, train: float = 0.8,
+                 valid: float = 0.1) -> tuple[Vocabulary, np.ndarray, np.ndarray, np.ndarray]:
+    """A running text cut into contiguous train / validation / test parts (the first ``train``, the
+    next ``valid``, the rest), and the ``vocab_size`` most frequent *training* words numbered by
+    frequency; each part becomes a stream of ids with the other words dropped (as word2vec does)."""
+    if not (0 < train and 0 <= valid and train + valid < 1):
+        raise ValueError(f"train and valid must be fractions with train + valid < 1, got {train} and {valid}")
+    cut_train, cut_valid = int(train * len(tokens)), int((train + valid) * len(tokens))
+    vocabulary = Vocabulary.build(tokens[:cut_train], max_size=vocab_size)
+    parts = (tokens[:cut_train], tokens[cut_train:cut_valid], tokens[cut_valid:])
+    return (vocabulary, *(vocabulary.encode(part) for part in parts))
