@@ -102,6 +102,12 @@ FAMILIES: Mapping[str, Family] = {
                pages=("plot_1_vae", "plot_2_cvae")),
         Family("judge", "vae", "The judge: a small CNN that scores generated images", ("JudgeNet",), "layers",
                pages=("plot_2_cvae",), flatten_from=_flatten_before_fc1),
+        Family("word_embeddings", "embeddings", "Word embeddings: N-gram language model, CBOW, skip-gram",
+               ("NGramLM", "CBOW", "SkipGram"), "layers", pages=("plot_1_ngram_cbow_skipgram",)),
+        Family("nce", "embeddings", "Skip-gram with a sampled loss (NCE)", ("SkipGramNCE",), "layers",
+               pages=("plot_2_negative_sampling",)),
+        Family("tagger", "embeddings", "LSTM part-of-speech taggers", ("LSTMTagger", "CharLSTMTagger"), "layers",
+               pages=("plot_3_pos_tagger",)),
     )
 }
 

@@ -15,3 +15,41 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     """Accuracy of each true class, from a confusion matrix."""
     return np.diag(matrix) / np.maximum(matrix.sum(1), 1)
+
+
+def nearest_neighbours(vectors: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """The ``k`` rows of ``vectors`` nearest to each row (of ``rows``, default all) by cosine, itself excluded:
+    ``(len(rows), k)`` indices, nearest first."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if not 1 <= k < len(vectors):
+        raise ValueError(f"k must be between 1 and {len(vectors) - 1}, got {k}")
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
+    similarity = unit[rows] @ unit.T
+    similarity[np.arange(len(rows)), rows] = -np.inf
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+
+def ppmi_vectors(ids: np.ndarray, vocab_size: int, window: int = 2) -> np.ndarray:
+    """Positive pointwise mutual information of each word with each word within ``window`` of it in the
+    stream ``ids``: ``(vocab_size, vocab_size)``, max(0, log p(w, c) / (p(w) p(c))). A word's row
+    describes the contexts it occurs in: similar rows, similar use."""
+    ids = np.asarray(ids, dtype=np.int64)
+    counts = np.zeros((vocab_size, vocab_size))
+    for offset in range(1, window + 1):
+        np.add.at(counts, (ids[:-offset], ids[offset:]), 1)
+        np.add.at(counts, (ids[offset:], ids[:-offset]), 1)
+    total = counts.sum()
+    expected = counts.sum(1, keepdims=True) * counts.sum(0, keepdims=True) / max(total, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts / expected)
+    return np.where(counts > 0, np.maximum(pmi, 0), 0.0)
+
+
+def neighbour_agreement(neighbours: np.ndarray, reference: np.ndarray) -> float:
+    """Mean share of each row's neighbours that are also among its ``reference`` neighbours
+    (both ``(N, k)`` index arrays): 1 when they agree, about k / (N - 1) for random neighbours."""
+    neighbours, reference = np.asarray(neighbours), np.asarray(reference)
+    if neighbours.shape != reference.shape:
+        raise ValueError(f"neighbour lists of different shapes: {neighbours.shape} and {reference.shape}")
+    return float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(neighbours, reference)]))

