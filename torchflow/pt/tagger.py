@@ -5,7 +5,7 @@ word gives that word's tag scores. ``CharLSTMTagger`` adds a second, character-l
 LSTM that reads each word's letters; its state after the last letter (the suffix,
 which often marks the word's class) is joined to the word's embedding. A word the
 tagger never saw in training has only the unknown-word embedding, but it still
-has its letters.
+has its letters. Dimension flow::
 
     LSTMTagger      words (B, T) -> embeddings (B, T, E) -> LSTM (B, T, H) -> dense (B, T, tags)
     CharLSTMTagger  chars (B, T, C) -> char embeddings (B*T, C, e) -> char LSTM (B*T, C, h)

@@ -4,7 +4,7 @@ The full softmax over a vocabulary of V words costs a (B, D) x (D, V) product pe
 step. NCE instead turns each (word, context) pair into a binary question: is the
 context word the true one, or one of ``S`` noise words drawn from a known
 distribution Q? The logit of a candidate ``w`` for the input vector ``e`` is
-corrected by the log of how often the sampler is expected to draw it:
+corrected by the log of how often the sampler is expected to draw it::
 
     s(w) = e . u_w + b_w - log(S Q(w))
     loss = -log sigmoid(s(true word)) - sum over the S sampled words of log(1 - sigmoid(s(w)))
