@@ -303,8 +303,12 @@ if run.trains("tensorflow"):
             curve.append((step, tf_loss_of(val_index)))
             print(f"step {step}: train {float(loss):.2f}, validation {curve[-1][1]:.2f} nats per name")
 
-    def tf_next(letters, name_languages, state):
-        logits, state = tf_model(tf.constant(letters), tf.constant(name_languages), state)
+    next_fn = tf.function(lambda letters, name_languages, state: tf_model(letters, name_languages, state))
+
+    def tf_next(letters, name_languages, state):  # sampling: one compiled step per letter
+        if state is None:
+            state = [tf.zeros([1, hp.hidden_dim])] * (2 if hp.cell == "lstm" else 1)
+        logits, state = next_fn(tf.constant(letters), tf.constant(name_languages), state)
         return logits[0, -1].numpy(), state
 
     results["tensorflow"] = dict(clock=clock, curve=curve, device="cpu", next_logits=tf_next,

@@ -238,8 +238,11 @@ if run.trains("tensorflow"):
             curve.append((step, float(loss) / np.log(2), bits_per_char(tf_nats, val_ids)))
             print(f"step {step}: train {curve[-1][1]:.3f}, validation {curve[-1][2]:.3f} bits per character")
 
-    def tf_next(ids, state):
-        logits, state = tf_model(tf.constant(ids), state)
+    next_fn = tf.function(lambda ids, state: tf_model(ids, state))
+
+    def tf_next(ids, state):  # sampling: one compiled step per character
+        logits, state = next_fn(tf.constant(ids), [tf.zeros([1, hp.hidden_dim])] * len(zeros) if state is None
+                                else state)
         return logits[0, -1].numpy(), state
 
     results["tensorflow"] = dict(clock=clock, curve=curve, device="cpu", bpc=bits_per_char(tf_nats, test_ids),
