@@ -32,7 +32,7 @@ from parity import (
 import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
-from torchflow.convert import copy_weights, keras_state
+from torchflow.convert import copy_weights, keras_state, torch_state
 from torchflow.data.characters import Alphabet, name_targets, one_hot, pad, text_streams
 from torchflow.families import family
 from torchflow.pt import rnn as pt_rnn
@@ -209,10 +209,9 @@ def test_both_twins_draw_the_same_initialisation():
     """Keras' scheme in both: orthogonal recurrent kernel, zero biases but the LSTM's forget gate (1),
     Glorot input kernel and dense layers, embeddings U(-0.05, 0.05)."""
     torch.manual_seed(0)
-    torch_model, tf_model = RNN.build("torch", "CharRNN", hidden_dim=64), RNN.build("tensorflow", "CharRNN",
-                                                                                     hidden_dim=64)
-    torch_state, keras_weights = twin_states(torch_model, RNN.build("tensorflow", "CharRNN", hidden_dim=64), RNN)
-    for state in (torch_state, keras_state(tf_model, ["embedding", "rnn", "fc"])):
+    torch_model = RNN.build("torch", "CharRNN", hidden_dim=64)
+    tf_model = RNN.build("tensorflow", "CharRNN", hidden_dim=64)
+    for state in (torch_state(torch_model), keras_state(tf_model, ["embedding", "rnn", "fc"])):
         recurrent = state["rnn.weight_hh_l0"]  # (4H, H): orthonormal columns
         np.testing.assert_allclose(recurrent.T @ recurrent, np.eye(64), atol=1e-4)
         bias = state["rnn.bias_ih_l0"] + state["rnn.bias_hh_l0"]

@@ -152,8 +152,8 @@ results = {}
 # -------------------------
 # First the notes' loop: one name per step, drawn at random, a (1, T, L)
 # tensor without padding. It learns, but each step does little work; the
-# mini-batch loop after it processes 64 names per step in little more time
-# per step.
+# mini-batch loop after it processes 64 names per step (the results compare
+# the time per step of the two loops).
 if run.trains("torch"):
     import torch
 

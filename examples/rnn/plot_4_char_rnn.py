@@ -269,8 +269,7 @@ if len(results) == 2:
 # Training curves
 # ---------------
 # Bits per character of the last training batch and of the validation slice,
-# with the baselines. The jumps in the training curve come at the state resets
-# (every pass over the text).
+# with the baselines.
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, r in results.items():
     steps, train_bpc, val_bpc = zip(*r["curve"])
