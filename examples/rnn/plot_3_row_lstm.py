@@ -85,7 +85,7 @@ hp
 # ----
 # Fashion-MNIST, pixels scaled to [0, 1]; each image is a (28, 28) array whose
 # first axis is the time axis. The last 5,000 training images are the
-# validation split.
+# validation split (the last tenth on the 6,000-image embedded subset).
 train = load_images("fashion-mnist", "train")
 test = load_images("fashion-mnist", "test").take(hp.test_size)
 run.use_data(train, test)
