@@ -346,3 +346,28 @@ def test_trajectory_float64_twins_train_identically(cls_name):
     """The same 60 steps in float64, PyTorch's Adam computing Keras' update exactly (parity.KerasAdam)."""
     assert_trajectory_within(f"float64 {cls_name}", _trajectory(cls_name, dtype="float64"),
                              loss=FLOAT64_LOSS, weights=FLOAT64_WEIGHTS)
+
+
+def test_ngram_baselines_and_sampling_helpers():
+    from torchflow.metrics import ngram_bits_per_char
+    from torchflow.training import sample_sequence
+
+    uniform = np.tile(np.arange(4), 100)  # every character equally frequent; each follows one other
+    assert ngram_bits_per_char(uniform, uniform, 4, order=1) == pytest.approx(2.0, abs=0.01)
+    assert ngram_bits_per_char(uniform, uniform, 4, order=2) < 0.05
+    with pytest.raises(ValueError, match="order"):
+        ngram_bits_per_char(uniform, uniform, 4, order=3)
+
+    def step(ids, state):  # a "model" that always prefers index 2, and never the others much
+        return np.array([0.0, 0.0, 5.0, -5.0]), state
+
+    draws = [sample_sequence(step, [0], 20, 0.5, np.random.default_rng(0)) for _ in range(2)]
+    assert draws[0] == draws[1] and draws[0].count(2) >= 18  # the same generator draws alike
+    stopped = sample_sequence(step, [0], 20, 1.0, np.random.default_rng(0), stop=2)
+    assert 2 not in stopped and len(stopped) < 20  # the stop index ends the sequence and is not kept
+    with pytest.raises(ValueError, match="temperature"):
+        sample_sequence(step, [0], 5, 0.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="first"):
+        sample_sequence(step, [], 5, 1.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="indices"):
+        one_hot(np.array([4]), 4)
