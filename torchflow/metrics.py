@@ -53,3 +53,21 @@ def neighbour_agreement(neighbours: np.ndarray, reference: np.ndarray) -> float:
     if neighbours.shape != reference.shape:
         raise ValueError(f"neighbour lists of different shapes: {neighbours.shape} and {reference.shape}")
     return float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(neighbours, reference)]))
+
+
+def ngram_bits_per_char(train: np.ndarray, test: np.ndarray, vocab_size: int, order: int = 1) -> float:
+    """Bits per character of the index sequence ``test`` under an n-gram model counted on ``train``.
+
+    ``order=1``: each character by its frequency (unigram); ``order=2``: by its frequency after the
+    previous character (bigram). Counts are add-one smoothed, so a pair never seen in ``train`` has a
+    small probability rather than zero.
+    """
+    train, test = np.asarray(train), np.asarray(test)
+    if order == 1:
+        counts = np.bincount(train, minlength=vocab_size) + 1.0
+        return float(-np.log2(counts[test] / counts.sum()).mean())
+    if order == 2:
+        counts = np.ones((vocab_size, vocab_size))
+        np.add.at(counts, (train[:-1], train[1:]), 1.0)
+        return float(-np.log2(counts[test[:-1], test[1:]] / counts[test[:-1]].sum(1)).mean())
+    raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")

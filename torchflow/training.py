@@ -119,3 +119,30 @@ def combined_clock(clocks: Sequence[StepClock]) -> StepClock:
         raise ValueError("no clocks to combine")
     return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
                      sum(c.first_step or 0.0 for c in clocks))
+
+
+def sample_sequence(step: Callable, first: Sequence[int], length: int, temperature: float,
+                    rng: np.random.Generator, stop: int | None = None) -> list[int]:
+    """Indices sampled from a recurrent model, one at a time, each fed back as the next input.
+
+    ``step(indices, state)`` takes a (1, T) int64 array and the state (``None`` at first) and
+    returns the logits (V,) of the next index and the new state. ``first`` is fed first; then
+    ``length`` indices are drawn from softmax(logits / temperature), stopping early at ``stop``.
+    The draws use ``rng``'s uniform numbers, so twins given the same generator draw alike.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if len(first) == 0:
+        raise ValueError("sampling needs at least one first index")
+    logits, state = step(np.asarray(first, dtype=np.int64)[None], None)
+    out: list[int] = []
+    for _ in range(length):
+        scaled = np.asarray(logits, dtype=np.float64) / temperature
+        probabilities = np.exp(scaled - scaled.max())
+        cumulative = np.cumsum(probabilities / probabilities.sum())
+        index = min(int(np.searchsorted(cumulative, rng.random())), len(cumulative) - 1)
+        if index == stop:
+            break
+        out.append(index)
+        logits, state = step(np.array([[index]], dtype=np.int64), state)
+    return out
