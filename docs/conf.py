@@ -41,11 +41,13 @@ extensions = [
     "myst_parser",
     "_ext.mathjax_offline",  # MathJax from docs/_static/mathjax, vendored from npm when missing
     "_ext.comparison",  # docs/comparison.md from the examples' records, after the gallery has run
+    "_ext.api_twins",  # docs/api_twins.rst: the twins' API reference from the family registry
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb"]
+# api_twins.rst is generated and included by api.rst, not a page of its own
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "api_twins.rst"]
 # math renders offline: a local MathJax 3 (see docs/_ext/mathjax_offline.py; CDN fallback with a warning)
 mathjax_path = "mathjax/tex-mml-chtml.js"
 autodoc_mock_imports: list[str] = []

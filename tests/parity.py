@@ -336,3 +336,60 @@ def trajectory_drifts(start, torch_weights, tf_weights, torch_losses, tf_losses)
     update_drift = max(float(np.linalg.norm((tf_weights[n] - start[n]) - (torch_weights[n] - start[n]))
                              / max(np.linalg.norm(torch_weights[n] - start[n]), 1e-30)) for n in start)
     return loss_drift, drift(tf_weights, torch_weights), update_drift, torch_losses
+
+
+# ----------------------------------------------------------------- layers-API models with any inputs
+def keras_gradients_in_torch_layout(tf_model, gradients: list, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """Keras gradients (in ``trainable_variables`` order) in PyTorch layout and names, through the
+    weights' own conversion: each gradient is put in its variable's place, read back with
+    :func:`~torchflow.convert.keras_state` (embeddings, dense layers, recurrent gates and biases), and
+    the weights restored. A single Keras LSTM bias maps to ``bias_ih`` (``bias_hh`` is frozen at zero)."""
+    variables = tf_model.trainable_variables
+    saved = [np.array(v.numpy()) for v in variables]
+    try:
+        for variable, gradient in zip(variables, gradients):
+            variable.assign(tf.convert_to_tensor(gradient))
+        return keras_state(tf_model, names)
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
+
+
+def dense_gradients_step(variables: list, optimizer, loss: Callable):
+    """:func:`tf_step` with every gradient made dense before Keras' optimiser sees it.
+
+    An embedding's gradient is an ``IndexedSlices``, one slice per looked-up id, and Keras' Adam squares
+    it slice by slice (``ops.square`` is sparse-aware): a word that occurs k times in a batch adds the sum
+    of its k squared gradients to Adam's second moment instead of the square of their sum, which is what
+    PyTorch's dense gradient gives. ``tf.convert_to_tensor`` sums the slices first, as PyTorch does.
+    """
+    optimizer.build(variables)
+
+    @tf.function(reduce_retracing=True)
+    def traced(*tensors):
+        with tf.GradientTape() as tape:
+            value = loss(*tensors)
+        gradients = [tf.convert_to_tensor(g) for g in tape.gradient(value, variables)]
+        optimizer.apply_gradients(zip(gradients, variables))
+        return value
+
+    return lambda *arrays: float(traced(*arrays))
+
+
+def layers_trajectory(family, torch_model, tf_model, torch_loss: Callable, tf_loss: Callable, batches: list, *,
+                      learning_rate: float, epsilon: float | None = 1e-8, dense: bool = True):
+    """Train both twins of a layers-API family with Adam on the same ``batches`` (tuples of NumPy arrays,
+    passed to ``torch_loss`` / ``tf_loss`` as tensors); the result of :func:`classifier_trajectory`.
+    The twins must start from the same weights and be in one dtype (float64: exact Keras update).
+    ``dense``: Keras gets dense gradients (:func:`dense_gradients_step`), as the pages give it."""
+    start, tf_start = twin_states(torch_model, tf_model, family)
+    assert drift(tf_start, start) == 0, "the twins do not start from the same weights"
+    dtype = str(next(torch_model.parameters()).dtype).removeprefix("torch.")
+    assert {v.dtype for v in tf_model.weights} == {dtype}, f"the Keras twin is not in {dtype}"
+    with keras_floatx(dtype):
+        torch_opt, tf_opt = twin_optimisers("adam", [p for p in torch_model.parameters() if p.requires_grad],
+                                            learning_rate=learning_rate, epsilon=epsilon, exact=dtype == "float64")
+    torch_losses, tf_losses = run_trajectory(torch_step(torch_model.parameters, torch_opt, torch_loss),
+                                             (dense_gradients_step if dense else tf_step)(
+                                                 tf_model.trainable_variables, tf_opt, tf_loss), batches)
+    return trajectory_drifts(start, *twin_states(torch_model, tf_model, family), torch_losses, tf_losses)

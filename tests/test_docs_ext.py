@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
 
-from _ext import comparison, mathjax_offline  # noqa: E402
+from _ext import api_twins, comparison, mathjax_offline  # noqa: E402
 
 RECORD = {
     "name": "vae", "page": "plot_1_vae", "budget": "cpu", "date": "2026-01-02T03:04:05", "wall_seconds": 61.5,
@@ -179,3 +179,17 @@ def test_parallel_workers_share_the_cores_for_both_frameworks():
     assert share_cores(2, environ, cores=2) == 1
     assert environ == {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1"}
     assert share_cores(4, {}, cores=2) == 1  # never below one thread
+
+
+def test_the_api_reference_lists_every_family_in_chapter_order(tmp_path):
+    from torchflow.families import FAMILIES
+
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "vae.md").write_text("# Variational autoencoders\n\ntext\n", encoding="utf-8")
+    text = api_twins.twins_rst(tmp_path, ["vae", "cnn"])
+    for family in FAMILIES.values():
+        for package in ("torchflow.pt", "torchflow.tf"):
+            assert f".. automodule:: {package}.{family.module_name}\n   :members: {', '.join(family.classes)}" in text
+    # chapters in the given order, titled from their chapter page
+    assert text.index("Variational autoencoders\n~~~") < text.index("\ncnn\n~~~")
+    assert text.count(".. rubric::") == len(FAMILIES)

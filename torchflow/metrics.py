@@ -17,6 +17,62 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     return np.diag(matrix) / np.maximum(matrix.sum(1), 1)
 
 
+def nearest_neighbours(vectors: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """The ``k`` rows of ``vectors`` nearest to each row (of ``rows``, default all) by cosine, itself excluded:
+    ``(len(rows), k)`` indices, nearest first."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if not 1 <= k < len(vectors):
+        raise ValueError(f"k must be between 1 and {len(vectors) - 1}, got {k}")
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
+    similarity = unit[rows] @ unit.T
+    similarity[np.arange(len(rows)), rows] = -np.inf
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+
+def ppmi_vectors(ids: np.ndarray, vocab_size: int, window: int = 2) -> np.ndarray:
+    """Positive pointwise mutual information of each word with each word within ``window`` of it in the
+    stream ``ids``: ``(vocab_size, vocab_size)``, max(0, log p(w, c) / (p(w) p(c))). A word's row
+    describes the contexts it occurs in: similar rows, similar use."""
+    ids = np.asarray(ids, dtype=np.int64)
+    counts = np.zeros((vocab_size, vocab_size))
+    for offset in range(1, window + 1):
+        np.add.at(counts, (ids[:-offset], ids[offset:]), 1)
+        np.add.at(counts, (ids[offset:], ids[:-offset]), 1)
+    total = counts.sum()
+    expected = counts.sum(1, keepdims=True) * counts.sum(0, keepdims=True) / max(total, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts / expected)
+    return np.where(counts > 0, np.maximum(pmi, 0), 0.0)
+
+
+def neighbour_agreement(neighbours: np.ndarray, reference: np.ndarray) -> float:
+    """Mean share of each row's neighbours that are also among its ``reference`` neighbours
+    (both ``(N, k)`` index arrays): 1 when they agree, about k / (N - 1) for random neighbours."""
+    neighbours, reference = np.asarray(neighbours), np.asarray(reference)
+    if neighbours.shape != reference.shape:
+        raise ValueError(f"neighbour lists of different shapes: {neighbours.shape} and {reference.shape}")
+    return float(np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(neighbours, reference)]))
+
+
+def ngram_bits_per_char(train: np.ndarray, test: np.ndarray, vocab_size: int, order: int = 1) -> float:
+    """Bits per character of the index sequence ``test`` under an n-gram model counted on ``train``.
+
+    ``order=1``: each character by its frequency (unigram); ``order=2``: by its frequency after the
+    previous character (bigram). Counts are add-one smoothed, so a pair never seen in ``train`` has a
+    small probability rather than zero.
+    """
+    train, test = np.asarray(train), np.asarray(test)
+    if order == 1:
+        counts = np.bincount(train, minlength=vocab_size) + 1.0
+        return float(-np.log2(counts[test] / counts.sum()).mean())
+    if order == 2:
+        counts = np.ones((vocab_size, vocab_size))
+        np.add.at(counts, (train[:-1], train[1:]), 1.0)
+        return float(-np.log2(counts[test[:-1], test[1:]] / counts[test[:-1]].sum(1)).mean())
+    raise ValueError(f"order must be 1 (unigram) or 2 (bigram), got {order}")
+
+
 def corpus_bleu(hypotheses: list[str], references: list[str]) -> float:
     """Corpus BLEU (0-100) of tokenised sentences against one reference each: sacrebleu's BLEU-4
     (Papineni et al., 2002) with its defaults (exponential smoothing), on the words as given."""

@@ -84,3 +84,65 @@ def latent_traversal(base: np.ndarray, dims: Sequence[int], values: Sequence[flo
     for row, dim in enumerate(dims):
         codes[row * len(values) : (row + 1) * len(values), dim] = values
     return codes
+
+
+def log_uniform_probability(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Q(k) = log((k + 2) / (k + 1)) / log(V + 1): TensorFlow's log-uniform (Zipfian) candidate
+    sampler, for ids sorted by decreasing frequency (id 0 the most frequent word)."""
+    ids = np.asarray(ids, dtype=np.float64)
+    return np.log((ids + 2.0) / (ids + 1.0)) / np.log(vocab_size + 1.0)
+
+
+def log_uniform_negatives(num_sampled: int, vocab_size: int, rng: np.random.Generator,
+                          dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    """``num_sampled`` noise word ids drawn with replacement from :func:`log_uniform_probability`
+    (as ``tf.random.log_uniform_candidate_sampler(unique=False)``: ``exp(u log(V + 1)) - 1``, rounded
+    down), and their expected counts ``num_sampled * Q(id)``: what a sampled loss needs, framework-free,
+    so that both twins get the same noise."""
+    if num_sampled < 1 or vocab_size < 1:
+        raise ValueError(f"num_sampled and vocab_size must be >= 1, got {num_sampled} and {vocab_size}")
+    ids = np.floor(np.exp(rng.random(num_sampled) * np.log(vocab_size + 1.0))).astype(np.int64) - 1
+    ids = np.clip(ids, 0, vocab_size - 1)
+    return ids, log_uniform_expected(ids, num_sampled, vocab_size, dtype)
+
+
+def log_uniform_expected(ids: np.ndarray, num_sampled: int, vocab_size: int, dtype: str = "float32") -> np.ndarray:
+    """How often ``num_sampled`` draws with replacement are expected to give each of ``ids``: S Q(id)."""
+    return (num_sampled * log_uniform_probability(ids, vocab_size)).astype(dtype)
+
+
+def combined_clock(clocks: Sequence[StepClock]) -> StepClock:
+    """One clock for several trainings of a page (its models, one after the other): their steps and
+    times added, each training's first (tracing) step left out of the time per step."""
+    clocks = list(clocks)
+    if not clocks:
+        raise ValueError("no clocks to combine")
+    return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
+                     sum(c.first_step or 0.0 for c in clocks))
+
+
+def sample_sequence(step: Callable, first: Sequence[int], length: int, temperature: float,
+                    rng: np.random.Generator, stop: int | None = None) -> list[int]:
+    """Indices sampled from a recurrent model, one at a time, each fed back as the next input.
+
+    ``step(indices, state)`` takes a (1, T) int64 array and the state (``None`` at first) and
+    returns the logits (V,) of the next index and the new state. ``first`` is fed first; then
+    ``length`` indices are drawn from softmax(logits / temperature), stopping early at ``stop``.
+    The draws use ``rng``'s uniform numbers, so twins given the same generator draw alike.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if len(first) == 0:
+        raise ValueError("sampling needs at least one first index")
+    logits, state = step(np.asarray(first, dtype=np.int64)[None], None)
+    out: list[int] = []
+    for _ in range(length):
+        scaled = np.asarray(logits, dtype=np.float64) / temperature
+        probabilities = np.exp(scaled - scaled.max())
+        cumulative = np.cumsum(probabilities / probabilities.sum())
+        index = min(int(np.searchsorted(cumulative, rng.random())), len(cumulative) - 1)
+        if index == stop:
+            break
+        out.append(index)
+        logits, state = step(np.array([[index]], dtype=np.int64), state)
+    return out

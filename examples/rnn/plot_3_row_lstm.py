@@ -1,0 +1,303 @@
+"""
+Reading an image row by row with an LSTM
+========================================
+
+A recurrent network does not need words: a 28×28 image is also a sequence, 28
+rows of 28 pixels. An LSTM reads the rows from top to bottom, carrying a hidden
+state, and after the last row a dense layer classifies what it has seen. The
+sequence length is fixed here (always 28 rows), unlike the names of the
+previous page.
+
+The page first writes the recurrence out as a loop over the rows, as the
+notes do with ``tf.unstack``, checks that it computes exactly what the fused
+layer computes, and then trains the PyTorch twin (``nn.LSTM``) and the
+TensorFlow twin (``keras.layers.LSTM``) on Fashion-MNIST.
+"""
+
+# sphinx_gallery_thumbnail_number = 2
+
+# %%
+# The LSTM step
+# -------------
+# At row :math:`t` the LSTM reads the pixels :math:`x_t \in \mathbb{R}^{28}` and
+# its previous state :math:`(h_{t-1}, c_{t-1})`, and computes four gates from one
+# matrix product,
+#
+# .. math::
+#
+#    (i, f, g, o) = W x_t + U h_{t-1} + b, \qquad
+#    c_t = \sigma(f) \odot c_{t-1} + \sigma(i) \odot \tanh(g), \qquad
+#    h_t = \sigma(o) \odot \tanh(c_t).
+#
+# The forget gate :math:`f` decides how much of the cell :math:`c` survives
+# each row. Dimension flow, with the batch size :math:`B` and :math:`H` hidden
+# units::
+#
+#     images (B, 28, 28) -> 28 steps of (B, 28) -> LSTM -> h_1 .. h_28 (B, 28, H)
+#     h_28 (B, H) -> dense -> logits (B, 10)
+#
+# The frameworks store the same gates differently. Both order them
+# (input, forget, cell candidate, output); PyTorch keeps :math:`W` as
+# ``weight_ih`` (4H, 28) and two biases, ``bias_ih`` and ``bias_hh``; Keras keeps
+# ``kernel`` (28, 4H) and one bias, with the forget gate's part set to 1 at
+# initialisation (``unit_forget_bias``), so that a new network starts by
+# remembering. :func:`torchflow.pt.init.keras_recurrent_init` gives PyTorch's
+# LSTM the same start and freezes ``bias_hh`` at zero, so that both twins train
+# one bias; :mod:`torchflow.convert` moves weights between the layouts
+# (``tests/test_parity_rnn.py``).
+#
+# Hyperparameters, declared once
+# ------------------------------
+# 64 hidden units rather than the notes' 128: on two CPU cores, 128 units cost
+# 2.5 times as much per step (``benchmarks/rnn-cpu.md``). The learning rate and
+# the number of steps were chosen on a validation split of 5,000 training
+# images (same file); the test set is used once, at the end. The notes train on
+# MNIST digits; the book uses Fashion-MNIST, which ships offline and is harder.
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import torchflow
+from torchflow.data import load_images
+from torchflow.training import StepClock, batch_indices
+
+run = torchflow.Run("row-lstm")
+hp = SimpleNamespace(
+    input_dim=28,
+    hidden_dim=64,
+    num_classes=10,
+    batch_size=128,
+    learning_rate=3e-3,
+    adam_epsilon=1e-8,
+    steps=torchflow.scaled(smoke=30, cpu=2_000, full=6_000),
+    eval_every=torchflow.scaled(smoke=30, cpu=500, full=500),
+    validation=5_000,
+    test_size=torchflow.scaled(smoke=1_000, cpu=None, full=None),
+    seed=0,
+)
+METRIC = "test accuracy"
+run.expect(METRIC, at_least=torchflow.scaled(smoke=None, cpu=0.85, full=0.88))
+hp
+
+# %%
+# Data
+# ----
+# Fashion-MNIST, pixels scaled to [0, 1]; each image is a (28, 28) array whose
+# first axis is the time axis. The last 5,000 training images are the
+# validation split (the last tenth on the 6,000-image embedded subset).
+train = load_images("fashion-mnist", "train")
+test = load_images("fashion-mnist", "test").take(hp.test_size)
+run.use_data(train, test)
+images = (train.images / np.float32(255)).astype(np.float32)
+validation = min(hp.validation, len(images) // 10)
+train_x, train_y = images[:-validation], train.labels[:-validation]
+val_x, val_y = images[-validation:], train.labels[-validation:]
+test_x, test_y = (test.images / np.float32(255)).astype(np.float32), test.labels
+classes = train.classes
+print(f"train {train_x.shape}, validation {val_x.shape}, test {test_x.shape}")
+
+
+def accuracy(logits_of, x, y, size=1000):
+    """Accuracy of ``logits_of`` on ``x`` in batches of ``size``."""
+    predictions = np.concatenate([logits_of(x[i : i + size]).argmax(1) for i in range(0, len(x), size)])
+    return float((predictions == y).mean())
+
+
+results = {}
+
+# %%
+# The twins, with the loop written out
+# ------------------------------------
+# ``hidden_states(images, unrolled=True)`` is the notes' ``tf.unstack`` version:
+# split the batch into 28 rows and apply one LSTM step per row. In PyTorch the
+# step is written out from the layer's own weights; in TensorFlow it is the
+# layer's own ``LSTMCell``, called once per row. ``unrolled=False`` calls the
+# fused layer, which runs the same loop inside one operation.
+#
+# .. tab-set::
+#
+#    .. tab-item:: PyTorch
+#
+#       .. literalinclude:: /../torchflow/pt/rnn.py
+#          :language: python
+#          :pyobject: RowLSTM
+#
+#    .. tab-item:: TensorFlow
+#
+#       .. literalinclude:: /../torchflow/tf/rnn.py
+#          :language: python
+#          :pyobject: RowLSTM
+#
+# Training the PyTorch twin
+# -------------------------
+# Before training, the written-out loop and the fused layer must give the same
+# 28 hidden states; then a plain training loop with the fused layer.
+if run.trains("torch"):
+    import torch
+
+    from torchflow.pt.rnn import RowLSTM
+
+    torch.manual_seed(hp.seed)
+    torch_model = RowLSTM(hp.input_dim, hp.hidden_dim, hp.num_classes)
+    with torch.no_grad():
+        probe = torch.as_tensor(test_x[:256])
+        unrolled_gap = (torch_model.hidden_states(probe, unrolled=True)
+                        - torch_model.hidden_states(probe)).abs().max().item()
+    optimizer = torch.optim.Adam([p for p in torch_model.parameters() if p.requires_grad], lr=hp.learning_rate,
+                                 eps=hp.adam_epsilon)
+    x_all, y_all = torch.as_tensor(train_x), torch.as_tensor(train_y)
+
+    @torch.no_grad()
+    def torch_logits(x):
+        return torch_model(torch.as_tensor(x)).numpy()
+
+    clock, curve = StepClock(), []
+    for step, index in enumerate(batch_indices(len(train_x), hp.batch_size, hp.steps, seed=hp.seed), 1):
+        with clock:
+            loss = torch.nn.functional.cross_entropy(torch_model(x_all[index]), y_all[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if step % hp.eval_every == 0 or step == hp.steps:
+            curve.append((step, accuracy(torch_logits, val_x, val_y)))
+            print(f"step {step}: loss {loss.item():.3f}, validation accuracy {curve[-1][1]:.1%}")
+
+    @torch.no_grad()
+    def torch_states(x):
+        states = torch_model.hidden_states(torch.as_tensor(x))
+        return states.numpy(), torch_model.fc(states).softmax(-1).numpy()
+
+    results["torch"] = dict(clock=clock, curve=curve, device="cpu", unrolled_gap=unrolled_gap,
+                            accuracy=accuracy(torch_logits, test_x, test_y), states_of=torch_states)
+
+# %%
+# Training the TensorFlow twin
+# ----------------------------
+# The same check and the same loop; the step is compiled with ``tf.function``.
+if run.trains("tensorflow"):
+    import keras
+    import tensorflow as tf
+
+    from torchflow.tf.rnn import RowLSTM
+
+    keras.utils.set_random_seed(hp.seed)
+    tf_model = RowLSTM(hp.input_dim, hp.hidden_dim, hp.num_classes)
+    probe = tf.constant(test_x[:256])
+    unrolled_gap = float(tf.reduce_max(tf.abs(tf_model.hidden_states(probe, unrolled=True)
+                                              - tf_model.hidden_states(probe))))
+    optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.adam_epsilon)
+    x_all, y_all = tf.constant(train_x), tf.constant(train_y)
+
+    @tf.function
+    def train_step(index):
+        with tf.GradientTape() as tape:
+            logits = tf_model(tf.gather(x_all, index))
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.gather(y_all, index), logits))
+        gradients = tape.gradient(loss, tf_model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, tf_model.trainable_variables))
+        return loss
+
+    logits_fn = tf.function(lambda x: tf_model(x), reduce_retracing=True)
+
+    def tf_logits(x):
+        return logits_fn(tf.constant(x)).numpy()
+
+    clock, curve = StepClock(), []
+    for step, index in enumerate(batch_indices(len(train_x), hp.batch_size, hp.steps, seed=hp.seed), 1):
+        with clock:
+            loss = train_step(index)
+        if step % hp.eval_every == 0 or step == hp.steps:
+            curve.append((step, accuracy(tf_logits, val_x, val_y)))
+            print(f"step {step}: loss {float(loss):.3f}, validation accuracy {curve[-1][1]:.1%}")
+
+    def tf_states(x):
+        states = tf_model.hidden_states(tf.constant(x))
+        return states.numpy(), tf.nn.softmax(tf_model.fc(states)).numpy()
+
+    results["tensorflow"] = dict(clock=clock, curve=curve, device="cpu", unrolled_gap=unrolled_gap,
+                                 accuracy=accuracy(tf_logits, test_x, test_y), states_of=tf_states)
+
+# %%
+# Results
+# -------
+# Test accuracy of each twin against the target.
+run.record_all(results, lambda r: {METRIC: r["accuracy"]})
+run.verdict()
+
+# %%
+for name, r in results.items():
+    print(f"{torchflow.frameworks.label(name)}: test accuracy {r['accuracy']:.1%}; the written-out loop and the "
+          f"fused layer differ by at most {r['unrolled_gap']:.1e} over 28 hidden states of 256 images; "
+          f"{1000 * r['clock'].seconds_per_step:.2f} ms per step")
+if len(results) == 2:
+    a, b = results["torch"]["accuracy"], results["tensorflow"]["accuracy"]
+    print(f"the twins differ by {abs(a - b) / max(a, b):.1%} of the better accuracy")
+
+# %%
+# Validation accuracy along training
+# ----------------------------------
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for name, r in results.items():
+    steps, values = zip(*r["curve"])
+    ax.plot(steps, values, marker="o", label=torchflow.frameworks.label(name))
+ax.axhline(0.85, color="grey", linestyle="--", label="target (cpu budget)")
+ax.set_xlabel("optimiser step")
+ax.set_ylabel("validation accuracy")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# The hidden state over the 28 rows
+# ---------------------------------
+# One test image, and each twin's hidden state after each row (a column per
+# row, a line per hidden unit). Below each heat map, the probability that the
+# dense layer gives the true class if the image stopped at that row: the state
+# after row :math:`t` has seen only the top :math:`t` rows, and the network
+# becomes sure once the rows that tell the classes apart have been read.
+pick = 0
+fig, axes = plt.subplots(2, len(results) + 1, figsize=(4 * (len(results) + 1), 6),
+                         gridspec_kw={"height_ratios": [3, 1]}, squeeze=False)
+axes[0, 0].imshow(test_x[pick], cmap="gray")
+axes[0, 0].set_title(f"test image: {classes[test_y[pick]]}")
+axes[0, 0].set_ylabel("row (time step)")
+axes[1, 0].axis("off")
+for column, (name, r) in enumerate(results.items(), 1):
+    states, probabilities = r["states_of"](test_x[pick : pick + 1])
+    heat = axes[0, column].imshow(states[0].T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    axes[0, column].set_title(f"{torchflow.frameworks.label(name)}: hidden state")
+    axes[0, column].set_ylabel("hidden unit")
+    axes[1, column].plot(np.arange(1, 29), probabilities[0, :, test_y[pick]])
+    axes[1, column].set_ylim(0, 1)
+    axes[1, column].set_xlabel("rows read")
+    axes[1, column].set_ylabel("p(true class)")
+    sure = probabilities[0, :, test_y[pick]] > 0.5
+    print(f"{torchflow.frameworks.label(name)}: " + (
+        f"the true class has probability above 0.5 from row {len(sure) - int(np.argmin(sure[::-1]))} on"
+        if sure[-1] else "the true class stays below probability 0.5 at the last row"))
+fig.colorbar(heat, ax=axes[0, -1])
+fig.tight_layout()
+
+# %%
+# How many rows does the network need?
+# ------------------------------------
+# The same question over 1,000 test images: accuracy of the dense layer applied
+# to the hidden state after each row.
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for name, r in results.items():
+    _, probabilities = r["states_of"](test_x[:1000])
+    by_row = (probabilities.argmax(-1) == test_y[:1000, None]).mean(0)
+    ax.plot(np.arange(1, 29), by_row, label=torchflow.frameworks.label(name))
+    print(f"{torchflow.frameworks.label(name)}: accuracy after 14 rows {by_row[13]:.1%}, after 28 {by_row[27]:.1%}")
+ax.set_xlabel("rows read")
+ax.set_ylabel("accuracy (1,000 test images)")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# Comparison
+# ----------
+for name, r in results.items():
+    print(f"{torchflow.frameworks.label(name)}: {r['accuracy']:.1%} test accuracy, "
+          f"{1000 * r['clock'].seconds_per_step:.2f} ms per step")
+record = run.finish()

@@ -1,0 +1,63 @@
+"""Skip-gram trained with noise-contrastive estimation (NCE) -- the TensorFlow twin.
+
+The full softmax over a vocabulary of V words costs a (B, D) x (D, V) product per
+step. NCE instead turns each (word, context) pair into a binary question: is the
+context word the true one, or one of ``S`` noise words drawn from a known
+distribution Q? The logit of a candidate ``w`` for the input vector ``e`` is
+corrected by the log of how often the sampler is expected to draw it::
+
+    s(w) = e . u_w + b_w - log(S Q(w))
+    loss = -log sigmoid(s(true word)) - sum over the S sampled words of log(1 - sigmoid(s(w)))
+
+This twin calls ``tf.nn.nce_loss`` (``subtract_log_q=True`` inside), handing it the
+sampled words through ``sampled_values`` so that both twins see the same noise.
+The output table ``nce`` (weights (V, D) and biases (V,)) is a dense layer: ``nce(e)``
+gives the logits of the full softmax with the same weights, used to compare the two
+losses.
+
+    center (B,) -> embeddings (B, D) -> . u_w + b_w - log(S Q(w)) for the true and the S sampled words
+                                        (B, 1 + S) logits -> sigmoid cross-entropy, summed (B,) -> mean
+    (full softmax: embeddings (B, D) -> nce (B, V) logits -> cross-entropy)
+
+Initialisation, declared in both twins: embedding rows U(-1, 1) (as the notes),
+the output layer Glorot uniform with zero biases.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from torchflow.tf.word_embeddings import GLOROT, embedding
+
+
+class SkipGramNCE(keras.Model):
+    def __init__(self, vocab_size: int, embedding_dim: int = 2) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.embeddings = embedding(vocab_size, embedding_dim)
+        self.nce = keras.layers.Dense(vocab_size, **GLOROT)  # kernel (D, V): one output vector per word
+        self.nce(self.embeddings(tf.zeros([1], tf.int64)))  # create the weights now
+
+    def activations(self, center: tf.Tensor) -> dict[str, tf.Tensor]:
+        embedded = self.embeddings(center)  # (B, D)
+        return {"center": center, "embedded": embedded, "logits": self.nce(embedded)}  # full softmax (B, V)
+
+    def call(self, center: tf.Tensor) -> tf.Tensor:
+        return self.embeddings(center)
+
+    def nce_loss(self, center: tf.Tensor, context: tf.Tensor, sampled: tf.Tensor,
+                 true_expected: tf.Tensor, sampled_expected: tf.Tensor) -> tf.Tensor:
+        """Mean NCE loss of the pairs (center, context) against the ``sampled`` noise words (shared by
+        the batch); ``true_expected`` (B,) and ``sampled_expected`` (S,) are S Q(w) of those words."""
+        losses = tf.nn.nce_loss(
+            weights=tf.transpose(self.nce.kernel), biases=self.nce.bias,  # (V, D) and (V,)
+            labels=tf.reshape(tf.cast(context, tf.int64), [-1, 1]), inputs=self.embeddings(center),
+            num_sampled=sampled.shape[0], num_classes=self.vocab_size,
+            sampled_values=(tf.cast(sampled, tf.int64), tf.reshape(true_expected, [-1, 1]), sampled_expected))
+        return tf.reduce_mean(losses)
+
+    def softmax_loss(self, center: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        """The full softmax's cross-entropy over all V words, with the same weights."""
+        logits = self.nce(self.embeddings(center))
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(context, logits))
