@@ -4,7 +4,7 @@ A GRU *encoder* reads the source sentence; a *decoder* writes the target one
 token at a time, from the encoder's last hidden state (the context vector) and,
 with attention, from a weighted sum of all the encoder's outputs. Tokens are
 integers; ``PAD`` fills a batch's shorter sentences, every sentence ends in
-``EOS`` and decoding starts from ``SOS``. Batches are batch-first.
+``EOS`` and decoding starts from ``SOS``. Batches are batch-first::
 
     source (B, S) -> embedding (B, S, H) -> GRU over all steps at once -> outputs (B, S, H)
                                                        hidden = output at each sentence's last token (B, H)
