@@ -19,6 +19,7 @@ from parity import (
     as_array,
     assert_close_to_scale,
     assert_trajectory_within,
+    dense_gradients_step,
     drift,
     keras_floatx,
     real_images,
@@ -273,26 +274,6 @@ def _losses(cls_name: str, torch_model, tf_model):
             lambda x, y: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, tf_model(x)[0])))
 
 
-def dense_tf_step(variables: list, optimizer, loss):
-    """:func:`parity.tf_step` with the embedding's sparse gradient made dense, as the char-RNN page does.
-
-    Keras' Adam given the ``IndexedSlices`` gradient of an ``Embedding`` does not compute PyTorch's
-    (or its own dense) update: measured, the embedding moved about six times further after two
-    steps, in float64 too. A dense gradient is the same numbers; Adam then updates every row.
-    """
-    optimizer.build(variables)
-
-    @tf.function(reduce_retracing=True)
-    def traced(*tensors):
-        with tf.GradientTape() as tape:
-            value = loss(*tensors)
-        gradients = [tf.convert_to_tensor(g) for g in tape.gradient(value, variables)]
-        optimizer.apply_gradients(zip(gradients, variables))
-        return value
-
-    return lambda *arrays: float(traced(*arrays))
-
-
 def _trajectory(cls_name: str, dtype: str = "float32", steps: int = 60):
     """Both twins from one set of weights, Adam (lr 3e-3, epsilon 1e-8) on the same real batches of 32."""
     if cls_name.startswith("Surname"):
@@ -317,8 +298,9 @@ def _trajectory(cls_name: str, dtype: str = "float32", steps: int = 60):
         torch_opt, tf_opt = twin_optimisers("adam", [p for p in torch_model.parameters() if p.requires_grad],
                                             learning_rate=3e-3, epsilon=1e-8, exact=dtype == "float64")
     torch_loss, tf_loss = _losses(cls_name, torch_model, tf_model)
-    torch_losses, tf_losses = run_trajectory(torch_step(torch_model.parameters, torch_opt, torch_loss),
-                                             dense_tf_step(tf_model.trainable_variables, tf_opt, tf_loss), batches)
+    tf_update = dense_gradients_step(tf_model.trainable_variables, tf_opt, tf_loss)  # as the char-RNN page
+    torch_losses, tf_losses = run_trajectory(torch_step(torch_model.parameters, torch_opt, torch_loss), tf_update,
+                                             batches)
     return trajectory_drifts(start, *twin_states(torch_model, tf_model, RNN), torch_losses, tf_losses)
 
 
