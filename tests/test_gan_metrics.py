@@ -85,3 +85,14 @@ def test_frechet_scale_needs_sets_of_one_size():
     judge = Judge({}, 0.0, "", "torch")
     with pytest.raises(ValueError, match="one size"):
         judge.frechet_scale(np.zeros((10, 784)), np.zeros((9, 784)), np.zeros((10, 784)))
+
+
+def test_fixed_uniform_noise_is_shared_and_in_range():
+    from torchflow.training import fixed_uniform
+
+    noise = fixed_uniform((1000, 16), seed=3)
+    assert noise.dtype == np.float32 and noise.min() >= -1 and noise.max() < 1
+    assert np.array_equal(noise, fixed_uniform((1000, 16), seed=3))
+    assert abs(noise.mean()) < 0.02 and noise.var() == pytest.approx(1 / 3, rel=0.05)
+    with pytest.raises(ValueError, match="low < high"):
+        fixed_uniform((2, 2), low=1.0, high=1.0)
