@@ -343,8 +343,9 @@ run.verdict()
 # Varying the categorical code
 # ----------------------------
 # One noise vector; the categorical code :math:`c_1` changes along the columns
-# (each column titled by the class it was matched with), the first continuous
-# code :math:`c_2` along the rows, from -1 (top) to 1, the other at 0.
+# (code 0 on the left; the line below names the class each code was matched
+# with), the first continuous code :math:`c_2` along the rows, from -1 (top)
+# to 1, the other at 0.
 for name, r in results.items():
     print(f"{torchflow.frameworks.label(name)}: code → class: "
           + ", ".join(f"{c}→{classes[k]}" for c, k in enumerate(r["assignment"])))
@@ -385,7 +386,13 @@ fig.tight_layout()
 # (solid) and :math:`D(G(z, c))` (dashed). Right: the lower bound
 # :math:`L_I = \log 10 - \text{cross-entropy}` on the categorical code, in nats
 # (at most :math:`\log 10 \approx 2.30`, reached when Q reads every code back
-# with certainty).
+# with certainty). Compare the bound with the matching accuracy above: the
+# bound rewards *any* code that Q can read back from the image, not a code
+# that means the kind of garment. A bound near :math:`\log 10` with a low
+# matching accuracy is a generator that writes its code into the images in a
+# form that Q, a network of its own, reads reliably, but that the judge does
+# not see as a class (the sharing of layers between Q and D in the paper ties
+# Q to the features that make images look real; ``benchmarks/gan-steps.md``).
 fig, (ax_loss, ax_d, ax_info) = plt.subplots(1, 3, figsize=(15, 4))
 for axis, keys, ylabel in ((ax_loss, ("d_loss", "g_loss"), "loss"), (ax_d, ("d_real", "d_fake"), "mean output of D")):
     for key, style in zip(keys, ("-", "--")):
