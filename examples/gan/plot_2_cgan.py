@@ -20,8 +20,7 @@ data) say how often it sees the requested class.
 # The conditional game
 # --------------------
 # The losses are the previous page's, with the label as an extra input of both
-# networks; the labels of the fakes are drawn from the training labels' classes,
-# uniformly, as the classes of Fashion-MNIST are balanced:
+# networks:
 #
 # .. math::
 #
@@ -29,8 +28,10 @@ data) say how often it sees the requested class.
 #    \mathcal{L}_G = \mathrm{BCE}\big(D(G(z, y'), y'), 1\big),
 #
 # with :math:`(x, y)` a training batch, :math:`z \sim U(-1, 1)^{100}` and
-# :math:`y'` the requested labels (here the batch's own labels, so that D sees
-# every class as often among the fakes as among the real images). The label
+# :math:`y'` the labels the generator is asked for: here the real batch's own
+# labels, so that D sees every class as often among the fakes as among the real
+# images (the classes of Fashion-MNIST are balanced, so this is a uniform draw
+# of the requested classes over an epoch). The label
 # enters as a one-hot vector :math:`e_y`, concatenated to each network's input::
 #
 #     G: [z, e_y] (B, 100 + 10) -> relu (B, 128) -> sigmoid (B, 784)

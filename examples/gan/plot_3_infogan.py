@@ -72,7 +72,7 @@ ten classes that it never saw.
 # Hyperparameters, declared once
 # ------------------------------
 # The previous pages' optimiser settings and :math:`\lambda = 1`, the paper's
-# value for a categorical code. Variants were compared on a validation split
+# value for a categorical code, here for both codes. Variants were compared on a validation split
 # (55,000 training images to train, 5,000 to score, no test image;
 # ``benchmarks/gan-steps.md``): a larger or smaller weight on either code did
 # not make the categorical code follow the classes more, and the paper's
