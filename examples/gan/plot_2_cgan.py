@@ -74,7 +74,7 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
 from torchflow.metrics import confusion_matrix
-from torchflow.plot import plot_confusion, plot_curves, side_by_side
+from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
 run = torchflow.Run("cgan")
@@ -350,13 +350,9 @@ for name, matrix in matrices.items():
 # images (solid), :math:`D(G(z, y), y)` on fakes (dashed). Right: the judge's
 # accuracy on the requested labels at each snapshot.
 fig, (ax_loss, ax_d, ax_accuracy) = plt.subplots(1, 3, figsize=(15, 4))
-for axis, keys, ylabel in ((ax_loss, ("d_loss", "g_loss"), "loss"), (ax_d, ("d_real", "d_fake"), "mean output of D")):
-    for key, style in zip(keys, ("-", "--")):
-        plot_curves({f"{name} {key}": r["history"][key] for name, r in results.items()}, ax=axis, ylabel=ylabel,
-                    xlabel="optimiser step", x={f"{name} {key}": r["history"]["steps"] for name, r in results.items()})
-        for line in axis.lines[-len(results):]:
-            line.set_linestyle(style)
-    axis.legend(fontsize=8)
+histories = {name: r["history"] for name, r in results.items()}
+plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss")
+plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean output of D")
 plot_curves({name: [a for a, _ in r["scores"].values()] for name, r in results.items()}, ax=ax_accuracy,
             x={name: list(r["scores"]) for name, r in results.items()}, xlabel="optimiser step",
             ylabel="judged as requested")

@@ -88,7 +88,7 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
 from torchflow.metrics import confusion_matrix, matching_accuracy
-from torchflow.plot import plot_confusion, plot_curves, side_by_side
+from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
 run = torchflow.Run("infogan")
@@ -394,13 +394,9 @@ fig.tight_layout()
 # not see as a class (the sharing of layers between Q and D in the paper ties
 # Q to the features that make images look real; ``benchmarks/gan-steps.md``).
 fig, (ax_loss, ax_d, ax_info) = plt.subplots(1, 3, figsize=(15, 4))
-for axis, keys, ylabel in ((ax_loss, ("d_loss", "g_loss"), "loss"), (ax_d, ("d_real", "d_fake"), "mean output of D")):
-    for key, style in zip(keys, ("-", "--")):
-        plot_curves({f"{name} {key}": r["history"][key] for name, r in results.items()}, ax=axis, ylabel=ylabel,
-                    xlabel="optimiser step", x={f"{name} {key}": r["history"]["steps"] for name, r in results.items()})
-        for line in axis.lines[-len(results):]:
-            line.set_linestyle(style)
-    axis.legend(fontsize=8)
+histories = {name: r["history"] for name, r in results.items()}
+plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss")
+plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean output of D")
 plot_curves({name: np.log(hp.num_categories) - np.array(r["history"]["categorical"]) for name, r in results.items()},
             ax=ax_info, x={name: r["history"]["steps"] for name, r in results.items()}, xlabel="optimiser step",
             ylabel="L_I, categorical code (nats)")
