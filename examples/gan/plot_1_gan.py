@@ -123,9 +123,11 @@ fig = draw_flows(flows, title="GAN: the generator (top) and the discriminator")
 # with the book's *judge*, a small CNN classifier trained once on the
 # Fashion-MNIST training set and cached: the Fréchet distance between Gaussians
 # fitted to the judge's penultimate features of generated and of real test
-# images (the recipe of the FID, with a task-specific network). Two numbers give
-# the scale: another set of real test images of the same size (about what a
-# perfect generator would reach) and each twin's generator before training.
+# images (the recipe of the FID, with a task-specific network), ``score_count``
+# generated images against as many test images (half the test set if that is
+# fewer). Two numbers give the scale: another set of real test images of the
+# same size (about what a perfect generator would reach) and each twin's
+# generator before training.
 train = load_images("fashion-mnist", "train").take(hp.train_size)
 test = load_images("fashion-mnist", "test")
 run.use_data(train, test)
@@ -133,7 +135,8 @@ judge = Judge.load("fashion-mnist")
 print(f"judge: test accuracy {judge.test_accuracy:.1%}; trained on {judge.trained_on}")
 train_images = (train.images.reshape(-1, 784) / 255.0).astype(np.float32)
 test_images = (test.images.reshape(-1, 784) / 255.0).astype(np.float32)
-reference, other_real = test_images[: hp.score_count], test_images[hp.score_count : 2 * hp.score_count]
+held_out = min(hp.score_count, len(test_images) // 2)  # the embedded subset has 1,000 test images
+reference, other_real = test_images[:held_out], test_images[held_out : 2 * held_out]
 
 # %%
 # Both twins see the *same* batches and the *same* noise: the indices come from

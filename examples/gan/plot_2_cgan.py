@@ -126,7 +126,8 @@ train_images, test_images = ((s.images.reshape(-1, 784) / 255.0).astype(np.float
 # %%
 # What we will ask for: ``samples_per_class`` images of every class (the noise
 # is shared by both twins), scored by the judge's label accuracy and by the
-# Fréchet distance against as many real test images, on the scale of another
+# Fréchet distance against as many real test images (half the test set if that
+# is fewer), on the scale of another
 # set of real test images and of each twin's untrained generator. ``train`` is
 # the loop both twins share: the same batches (with their labels), the same
 # noise, and every ``log_every`` steps the averaged losses and the discriminator's
@@ -134,7 +135,8 @@ train_images, test_images = ((s.images.reshape(-1, 784) / 255.0).astype(np.float
 count = hp.num_classes * hp.samples_per_class
 requested = np.repeat(np.arange(hp.num_classes), hp.samples_per_class)
 score_noise = fixed_uniform((count, hp.noise_dim), seed=3)
-reference, other_real = test_images[:count], test_images[count : 2 * count]
+held_out = min(count, len(test_images) // 2)  # the embedded subset has 1,000 test images
+reference, other_real = test_images[:held_out], test_images[held_out : 2 * held_out]
 grid_noise = fixed_uniform((10, hp.noise_dim), seed=2)
 grid = (np.repeat(grid_noise[None], hp.num_classes, 0).reshape(-1, hp.noise_dim),
         np.repeat(np.arange(hp.num_classes), 10))  # one row per class, one column per noise vector

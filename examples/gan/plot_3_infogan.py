@@ -151,7 +151,8 @@ train_images, test_images = ((s.images.reshape(-1, 784) / 255.0).astype(np.float
 count = hp.num_categories * hp.samples_per_code
 scored = (fixed_uniform((count, hp.noise_dim), seed=3), np.repeat(np.arange(hp.num_categories), hp.samples_per_code),
           fixed_uniform((count, hp.num_continuous), seed=5))
-reference, other_real = test_images[:count], test_images[count : 2 * count]
+held_out = min(count, len(test_images) // 2)  # the embedded subset has 1,000 test images
+reference, other_real = test_images[:held_out], test_images[held_out : 2 * held_out]
 values = np.linspace(-1, 1, 7)
 grid_categories = np.tile(np.arange(hp.num_categories), len(values))
 grids = []
