@@ -179,6 +179,8 @@ def train(train_step, generate, discriminate, clock):
     rng = np.random.default_rng(hp.seed + 1)
     history = dict(steps=[], d_loss=[], g_loss=[], categorical=[], continuous=[], d_real=[], d_fake=[])
     snapshot_scores, totals = {}, np.zeros(4)
+    middle = len(values) // 2  # the grid's row with both continuous codes at 0
+    along = {0: generate(*(a[middle * hp.num_categories : (middle + 1) * hp.num_categories] for a in grids[0]))}
     for step, index in enumerate(batch_indices(len(train_images), hp.batch_size, hp.steps, hp.seed), 1):
         noise = rng.uniform(-1, 1, (hp.batch_size, hp.noise_dim)).astype(np.float32)
         categories = rng.integers(0, hp.num_categories, hp.batch_size)
@@ -193,11 +195,12 @@ def train(train_step, generate, discriminate, clock):
             totals[:] = 0
         if step in hp.snapshots:
             snapshot_scores[step] = scores(generate)[:2]
+            along[step] = generate(*(a[middle * hp.num_categories : (middle + 1) * hp.num_categories] for a in grids[0]))
             print(f"step {step}: D loss {history['d_loss'][-1]:.3f}, G loss {history['g_loss'][-1]:.3f}, "
                   f"Q's cross-entropy {history['categorical'][-1]:.3f} nats, D(x) {history['d_real'][-1]:.2f}, "
                   f"D(G(z)) {history['d_fake'][-1]:.2f}, matching {snapshot_scores[step][0]:.1%}, "
                   f"Fréchet distance {snapshot_scores[step][1]:.1f}")
-    return dict(history=history, scores=snapshot_scores)
+    return dict(history=history, scores=snapshot_scores, along=along)
 
 
 # %%
@@ -353,6 +356,13 @@ for name, r in results.items():
 fig = side_by_side({name: r["generate"](*grids[0]).reshape(-1, 28, 28) for name, r in results.items()},
                    ncols=hp.num_categories, row_labels=[f"c2 = {v:+.2f}" for v in values],
                    suptitle="categorical code across the columns, continuous code c2 down the rows")
+
+# %%
+# The same noise and the ten categorical codes (continuous codes at 0) before
+# training and at each snapshot, one row each:
+fig = side_by_side({name: np.concatenate(list(r["along"].values())).reshape(-1, 28, 28) for name, r in results.items()},
+                   ncols=hp.num_categories, row_labels=[f"step {s}" for s in (0, *hp.snapshots)],
+                   suptitle="the ten categorical codes along training")
 
 # %%
 # Varying the other continuous code
