@@ -146,3 +146,10 @@ def sample_sequence(step: Callable, first: Sequence[int], length: int, temperatu
         out.append(index)
         logits, state = step(np.array([[index]], dtype=np.int64), state)
     return out
+
+
+def fixed_uniform(shape: Sequence[int], seed: int = 0, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """Uniform noise on [low, high) that both twins share (float32): a GAN's z ~ U(-1, 1)."""
+    if not low < high:
+        raise ValueError(f"need low < high, got {low} and {high}")
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
