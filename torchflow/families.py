@@ -102,6 +102,8 @@ FAMILIES: Mapping[str, Family] = {
                pages=("plot_1_vae", "plot_2_cvae")),
         Family("judge", "vae", "The judge: a small CNN that scores generated images", ("JudgeNet",), "layers",
                pages=("plot_2_cvae",), flatten_from=_flatten_before_fc1),
+        Family("gan", "gan", "GANs with explicit weights: GAN, conditional GAN, InfoGAN", ("GAN", "CGAN", "InfoGAN"),
+               "explicit", pages=("plot_1_gan", "plot_2_cgan", "plot_3_infogan")),
         Family("dcgan", "gan", "DCGAN (layers API)", ("Generator", "Discriminator"), "layers",
                pages=("plot_4_dcgan",)),
     )

@@ -138,6 +138,18 @@ class Judge:
         """Fréchet distance between Gaussians fitted to the judge's features of two image sets."""
         return frechet_distance(self.features(images_a), self.features(images_b))
 
+    def frechet_scale(self, reference: np.ndarray, other_real: np.ndarray, untrained: np.ndarray) -> dict[str, float]:
+        """The two ends of the Fréchet-distance scale for generated images scored against ``reference``:
+
+        ``"real"``: another set of real images of the same size (what a perfect generator would
+        reach, sampling noise included); ``"untrained"``: the samples of a generator before training.
+        """
+        if len(other_real) != len(reference):
+            raise ValueError(f"compare sets of one size: {len(other_real)} real images against {len(reference)}")
+        features = self.features(reference)
+        return {"real": frechet_distance(self.features(other_real), features),
+                "untrained": frechet_distance(self.features(untrained), features)}
+
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), with the root via eigenvalues."""

@@ -84,3 +84,10 @@ def latent_traversal(base: np.ndarray, dims: Sequence[int], values: Sequence[flo
     for row, dim in enumerate(dims):
         codes[row * len(values) : (row + 1) * len(values), dim] = values
     return codes
+
+
+def fixed_uniform(shape: Sequence[int], seed: int = 0, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """Uniform noise on [low, high) that both twins share (float32): a GAN's z ~ U(-1, 1)."""
+    if not low < high:
+        raise ValueError(f"need low < high, got {low} and {high}")
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
