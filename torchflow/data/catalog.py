@@ -64,7 +64,8 @@ CATALOG: dict[str, Entry] = {
             "Zalando's Fashion-MNIST IDX files (sha256 of the contents pinned)",
             "Debian dataset-fashion-mnist (full), else the subset in data/embedded/fashion-mnist-subset",
             "MIT (Zalando Research)", tuple(images.downloads("fashion-mnist")),
-            ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer", "plot_1_gan", "plot_2_cgan", "plot_3_infogan"),
+            ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer", "plot_1_gan", "plot_2_cgan", "plot_3_infogan",
+             "plot_4_dcgan"),
         ),
         Entry(
             "mnist", "MNIST 28x28", "STN when present (the book uses Fashion-MNIST offline)",
