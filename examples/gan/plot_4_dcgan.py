@@ -123,7 +123,7 @@ fig = draw_flows(flows, title="DCGAN discriminator: an image down to a logit")
 # numbers give its scale: another set of real test images of the same size
 # (about what a perfect generator would reach) and each twin's generator before
 # training. The width, batch size and number of steps were chosen on a
-# validation split of the training set (``benchmarks/gan-cpu.md``), never on the
+# validation split of the training set (``benchmarks/gan-dcgan-cpu.md``), never on the
 # test images.
 train = load_images("fashion-mnist", "train").take(hp.train_size)
 test = load_images("fashion-mnist", "test")
@@ -279,7 +279,7 @@ if run.trains("torch"):
 # generator a second time (which would also update its batch-norm statistics
 # twice). ``training=True`` selects batch statistics, PyTorch's ``train()``. The
 # step is one ``tf.function`` graph; XLA (``jit_compile=True``) made this model's
-# step slower on a CPU, so it is off (``benchmarks/gan-cpu.md``).
+# step slower on a CPU, so it is off (``benchmarks/gan-dcgan-cpu.md``).
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
