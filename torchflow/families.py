@@ -106,6 +106,8 @@ FAMILIES: Mapping[str, Family] = {
                "explicit", pages=("plot_1_gan", "plot_2_cgan", "plot_3_infogan")),
         Family("dcgan", "gan", "DCGAN (layers API)", ("Generator", "Discriminator"), "layers",
                pages=("plot_4_dcgan",)),
+        Family("began", "gan", "BEGAN (layers API)", ("Generator", "Discriminator", "Encoder", "Decoder"), "layers",
+               pages=("plot_5_began",)),
     )
 }
 
