@@ -38,6 +38,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--beta1", type=float, default=0.5)
     parser.add_argument("--info-weight", type=float, default=1.0)
+    parser.add_argument("--continuous-weight", type=float, default=1.0)
+    parser.add_argument("--shared-q", action="store_true", help="InfoGAN: Q reads D's hidden layer")
+    parser.add_argument("--paper-q", action="store_true",
+                        help="with --shared-q: the information loss trains D's hidden layer too (D's step)")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -58,9 +62,20 @@ def main() -> None:
         model = CGAN(hidden_dim=args.hidden, seed=args.seed)
     else:
         model = GAN(hidden_dim=args.hidden, seed=args.seed)
+    if args.shared_q:  # the InfoGAN paper's Q: a head on the discriminator's hidden layer
+        w = model.weights
+
+        def shared_q(images):
+            hidden = torch.relu(images @ w["discriminator_hidden_w"] + w["discriminator_hidden_b"])
+            return hidden @ w["q_category_w"] + w["q_category_b"], hidden @ w["q_continuous_w"] + w["q_continuous_b"]
+
+        model.q = shared_q
     opts = dict(lr=args.lr, betas=(args.beta1, 0.999), eps=1e-8)
     d_opt = torch.optim.Adam(model.discriminator_weights, **opts)
     g_list = model.generator_weights + (model.q_weights if args.model == "InfoGAN" else [])
+    if args.paper_q:  # Q's head is trained in D's step, with D's hidden layer; G's step changes G only
+        d_opt = torch.optim.Adam(model.discriminator_weights + model.q_weights, **opts)
+        g_list = model.generator_weights
     g_opt = torch.optim.Adam(g_list, **opts)
 
     count = 2000
@@ -87,12 +102,15 @@ def main() -> None:
         else:
             fake = model.generate(noise, y).detach()
         d_loss = model.discriminator_loss(x, fake, y)
+        if args.paper_q:
+            categorical, continuous = model.info_loss(fake, cats, cont)
+            d_loss = d_loss + args.info_weight * categorical + args.continuous_weight * continuous
         d_opt.zero_grad()
         d_loss.backward()
         d_opt.step()
         if args.model == "InfoGAN":
             adversarial, categorical, continuous = model.generator_info_losses(noise, cats, cont)
-            g_loss = adversarial + args.info_weight * (categorical + continuous)
+            g_loss = adversarial + args.info_weight * categorical + args.continuous_weight * continuous
         else:
             g_loss = model.generator_loss(noise, y)
         g_opt.zero_grad()

@@ -32,8 +32,8 @@ from torchflow.tf import gan as tf_gan
 GAN_FAMILY = family("gan")
 CLASSES = ("GAN", "CGAN", "InfoGAN")
 BATCH = 16
-# The pages' optimiser: Adam, learning rate 2e-4, beta_1 0.5, epsilon 1e-8 (examples/gan/plot_1_gan.py).
-LEARNING_RATE, BETA_1, EPSILON = 2e-4, 0.5, 1e-8
+# The pages' optimiser: Adam, learning rate 1e-3, beta_1 0.5, epsilon 1e-8 (examples/gan/plot_1_gan.py).
+LEARNING_RATE, BETA_1, EPSILON = 1e-3, 0.5, 1e-8
 
 
 def _twins(cls_name: str):
@@ -287,14 +287,16 @@ def _trajectory(cls_name: str, dtype: str = "float32", steps: int = 60):
     return trajectory_drifts(start, torch_model.get_weights(), tf_model.get_weights(), torch_losses, tf_losses)
 
 
-# float64, measured (x86-64, AVX-512): losses 3.5e-16 (GAN), 2.1e-16 (CGAN), 4.6e-16 (InfoGAN) relative;
-# weights 1.0e-15, 1.0e-15, 2.8e-15 of their scale. Asserted: about twenty times the largest.
-FLOAT64_LOSS, FLOAT64_WEIGHTS = 1e-14, 5e-14
-# float32, measured (x86-64, AVX-512) on the embedded subset: losses 5.8e-4, 3.0e-4, 1.3e-3 relative;
-# weights 1.8e-2, 1.1e-2, 0.50 of their scale (InfoGAN: Q's hidden bias, still near its zero start, scale
-# 1.6e-3; Adam moves it by about the learning rate whatever the rounding of its gradient). Asserted: about
-# three times that.
-FLOAT32_BOUNDS = {"GAN": (3e-3, 0.06), "CGAN": (3e-3, 0.04), "InfoGAN": (4e-3, 1.5)}
+# float64, measured (x86-64, AVX-512): losses 6.6e-16 (GAN), 3.0e-15 (CGAN), 3.6e-15 (InfoGAN) relative;
+# weights 4.1e-15, 5.2e-15, 2.7e-14 of their scale. Asserted: about four times the largest.
+FLOAT64_LOSS, FLOAT64_WEIGHTS = 1e-14, 1e-13
+# float32, measured (x86-64, AVX-512) on the embedded subset, 60 steps at the pages' learning rate 1e-3:
+# losses 7.6e-2 (GAN), 4.2e-2 (CGAN), 0.34 (InfoGAN) relative at the worst step; weights 9.6e-2, 4.7e-2, 0.53
+# of their scale. Two networks chasing each other amplify rounding far more than one network descending one
+# loss (at learning rate 2e-4 the same test measured 5.8e-4, 3.0e-4, 1.3e-3 and 1.8e-2, 1.1e-2, 0.50), so
+# these bounds only say that the drift stays noise-sized; the float64 test is the proof. Asserted: about
+# twice to three times the measurement.
+FLOAT32_BOUNDS = {"GAN": (0.2, 0.25), "CGAN": (0.12, 0.12), "InfoGAN": (0.8, 1.2)}
 
 
 @pytest.mark.parametrize("cls_name", CLASSES)
@@ -310,7 +312,7 @@ def test_trajectory_float64_twins_train_identically(cls_name):
 
 @pytest.mark.parametrize("cls_name", CLASSES)
 def test_trajectory_twins_train_alike(cls_name):
-    """60 steps in float32 (Adam lr 2e-4, beta_1 0.5, epsilon 1e-8; batch 32 of real images, the same
+    """60 steps in float32 (Adam lr 1e-3, beta_1 0.5, epsilon 1e-8; batch 32 of real images, the same
     noise and codes in both twins), each a D step on a stopped fake then a G step.
 
     Measured and asserted: FLOAT32_BOUNDS above. The float64 test shows the drift is rounding noise.
