@@ -4,7 +4,8 @@ Boundary equilibrium GAN: the discriminator is an *autoencoder* (an encoder to a
 small code, a decoder back to an image), and its output is the reconstruction,
 not a probability. The generator has the decoder's architecture (not its
 weights). The losses are L1 reconstruction errors (see the page). Sized for 28x28
-images and a CPU: two resolution levels, widths set by ``channels`` (n).
+images and a CPU: two resolution levels, widths set by ``channels`` (n), and
+one convolution a level where the paper has two.
 
 The paper's fully connected layers between the 7x7 maps and the code are written
 as convolutions that cover the whole map (a 7x7 convolution down to 1x1, a 7x7
@@ -15,10 +16,10 @@ nearest-neighbour, activations ELU, and the decoder ends on tanh, the range of
 the images. Initialisation, declared in both twins: Glorot uniform weights and
 zero biases (Keras' default; PyTorch's default differs).
 
-    encoder: x (B, 1, 28, 28) -> conv 3x3 (B, n, 28, 28) -> conv 4x4/2 (B, 2n, 14, 14)
-             -> conv 4x4/2 (B, 3n, 7, 7) -> conv 7x7 (B, h, 1, 1) -> code (B, h)
+    encoder: x (B, 1, 28, 28) -> conv 4x4/2 (B, n, 14, 14) -> conv 4x4/2 (B, 2n, 7, 7)
+             -> conv 7x7 (B, h, 1, 1) -> code (B, h)
     decoder: code (B, h) -> conv-T 7x7 (B, n, 7, 7) -> conv 3x3 -> up x2 (B, n, 14, 14)
-             -> conv 3x3 -> up x2 (B, n, 28, 28) -> conv 3x3 -> conv 3x3, tanh (B, 1, 28, 28)
+             -> conv 3x3 -> up x2 (B, n, 28, 28) -> conv 3x3, tanh (B, 1, 28, 28)
     discriminator: decoder(encoder(x)); generator: a decoder of its own, from z (B, h)
 """
 
@@ -51,16 +52,13 @@ class Encoder(nn.Module):
         self.latent_dim = latent_dim
         self.main = nn.Sequential(
             # input is (image_channels) x 28 x 28
-            nn.Conv2d(image_channels, channels, 3, 1, 1),
+            nn.Conv2d(image_channels, channels, 4, 2, 1),
             nn.ELU(),
-            # state size. (n) x 28 x 28
+            # state size. (n) x 14 x 14
             nn.Conv2d(channels, channels * 2, 4, 2, 1),
             nn.ELU(),
-            # state size. (2n) x 14 x 14
-            nn.Conv2d(channels * 2, channels * 3, 4, 2, 1),
-            nn.ELU(),
-            # state size. (3n) x 7 x 7
-            nn.Conv2d(channels * 3, latent_dim, side, 1, 0),
+            # state size. (2n) x 7 x 7
+            nn.Conv2d(channels * 2, latent_dim, side, 1, 0),
             # state size. (latent_dim) x 1 x 1: the code
         )
         self.apply(_init)
@@ -88,8 +86,6 @@ class Decoder(nn.Module):
             nn.ELU(),
             nn.Upsample(scale_factor=2, mode="nearest"),
             # state size. (n) x 28 x 28
-            nn.Conv2d(channels, channels, 3, 1, 1),
-            nn.ELU(),
             nn.Conv2d(channels, image_channels, 3, 1, 1),
             nn.Tanh(),
             # state size. (image_channels) x 28 x 28, in [-1, 1]

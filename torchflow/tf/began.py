@@ -4,7 +4,8 @@ Boundary equilibrium GAN: the discriminator is an *autoencoder* (an encoder to a
 small code, a decoder back to an image), and its output is the reconstruction,
 not a probability. The generator has the decoder's architecture (not its
 weights). The losses are L1 reconstruction errors (see the page). Sized for 28x28
-images and a CPU: two resolution levels, widths set by ``channels`` (n).
+images and a CPU: two resolution levels, widths set by ``channels`` (n), and
+one convolution a level where the paper has two.
 
 The paper's fully connected layers between the 7x7 maps and the code are written
 as convolutions that cover the whole map (a 7x7 convolution down to 1x1, a 7x7
@@ -15,10 +16,10 @@ nearest-neighbour, activations ELU, and the decoder ends on tanh, the range of
 the images. Initialisation, declared in both twins: Glorot uniform weights and
 zero biases (Keras' default; PyTorch's default differs).
 
-    encoder: x (B, 28, 28, 1) -> conv 3x3 (B, 28, 28, n) -> conv 4x4/2 (B, 14, 14, 2n)
-             -> conv 4x4/2 (B, 7, 7, 3n) -> conv 7x7 (B, 1, 1, h) -> code (B, h)
+    encoder: x (B, 28, 28, 1) -> conv 4x4/2 (B, 14, 14, n) -> conv 4x4/2 (B, 7, 7, 2n)
+             -> conv 7x7 (B, 1, 1, h) -> code (B, h)
     decoder: code (B, h) -> conv-T 7x7 (B, 7, 7, n) -> conv 3x3 -> up x2 (B, 14, 14, n)
-             -> conv 3x3 -> up x2 (B, 28, 28, n) -> conv 3x3 -> conv 3x3, tanh (B, 28, 28, 1)
+             -> conv 3x3 -> up x2 (B, 28, 28, n) -> conv 3x3, tanh (B, 28, 28, 1)
     discriminator: decoder(encoder(x)); generator: a decoder of its own, from z (B, h)
 """
 
@@ -50,15 +51,12 @@ class Encoder(keras.Model):
         self.latent_dim = latent_dim
         self.main = keras.Sequential([
             # input is 28 x 28 x (image_channels)
-            _conv(channels, 3),
+            _conv(channels, 4, 2),
             keras.layers.ELU(),
-            # state size. 28 x 28 x (n)
+            # state size. 14 x 14 x (n)
             _conv(channels * 2, 4, 2),
             keras.layers.ELU(),
-            # state size. 14 x 14 x (2n)
-            _conv(channels * 3, 4, 2),
-            keras.layers.ELU(),
-            # state size. 7 x 7 x (3n)
+            # state size. 7 x 7 x (2n)
             _conv(latent_dim, side, 1, "valid"),
             # state size. 1 x 1 x (latent_dim): the code
         ])
@@ -87,8 +85,6 @@ class Decoder(keras.Model):
             keras.layers.ELU(),
             keras.layers.UpSampling2D(2, interpolation="nearest"),
             # state size. 28 x 28 x (n)
-            _conv(channels, 3),
-            keras.layers.ELU(),
             _conv(image_channels, 3),
             keras.layers.Activation("tanh"),
             # state size. 28 x 28 x (image_channels), in [-1, 1]
