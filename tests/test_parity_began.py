@@ -216,3 +216,14 @@ def test_trajectory_float64_twins_train_identically():
 def test_trajectory_twins_train_alike():
     """The same 50 steps in float32: rounding noise that training amplifies. Measured and asserted: FLOAT32."""
     assert_trajectory_within("float32 began", _trajectory(), loss=FLOAT32[0], weights=FLOAT32[1])
+
+
+def test_mean_pairwise_distance():
+    """The diversity score of the BEGAN page: the mean distance between two different rows."""
+    from torchflow.metrics import mean_pairwise_distance
+
+    points = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 4.0]])
+    assert mean_pairwise_distance(points) == pytest.approx((5 + 4 + 3) / 3)
+    assert mean_pairwise_distance(np.ones((5, 3))) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="N >= 2"):
+        mean_pairwise_distance(np.zeros((1, 3)))

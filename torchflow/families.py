@@ -107,7 +107,7 @@ FAMILIES: Mapping[str, Family] = {
         Family("dcgan", "gan", "DCGAN (layers API)", ("Generator", "Discriminator"), "layers",
                pages=("plot_4_dcgan",)),
         Family("began", "gan", "BEGAN (layers API)", ("Generator", "Discriminator", "Encoder", "Decoder"), "layers",
-               pages=()),  # its page, plot_5_began, is not written yet (issue 14)
+               pages=("plot_5_began",)),
     )
 }
 
