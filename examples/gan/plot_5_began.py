@@ -55,13 +55,12 @@ Fashion-MNIST, twice each, with two values of :math:`\\gamma`.
 #
 # Where this page departs from the paper and the notes: 28×28 Fashion-MNIST
 # images, two resolution levels and one convolution a level instead of two,
-# sized to train four times (two twins, two values of :math:`\gamma`) in about
-# a minute on a CPU; the decoder ends on tanh, the range of the images; noise
-# :math:`z \sim U(-1, 1)^{32}`; and :math:`k_0 = 0.5` rather than 0, which this
-# short training needs: with :math:`k_0 = 0` the generator collapsed onto nearly
-# one image in every setting tried (the validation runs in
-# ``benchmarks/gan-began-cpu.md``, chosen on a validation split, never on the
-# test images).
+# sized to train four times (two twins, two values of :math:`\gamma`) in a
+# minute or two on a CPU; the decoder ends on tanh, the range of the images; noise
+# :math:`z \sim U(-1, 1)^{32}`; and :math:`k_0 = 0.5` rather than the paper's 0,
+# which this short training needs: the validation runs that chose it (on a
+# validation split of the training set, never on the test images) are in
+# ``benchmarks/gan-began-cpu.md``, with the settings that started from 0.
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
