@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--beta1", type=float, default=0.5)
     parser.add_argument("--info-weight", type=float, default=1.0)
     parser.add_argument("--continuous-weight", type=float, default=1.0)
+    parser.add_argument("--ema", type=float, default=0.0, help="score an exponential moving average of G's weights")
     parser.add_argument("--shared-q", action="store_true", help="InfoGAN: Q reads D's hidden layer")
     parser.add_argument("--paper-q", action="store_true",
                         help="with --shared-q: the information loss trains D's hidden layer too (D's step)")
@@ -83,8 +84,23 @@ def main() -> None:
     eval_labels = torch.as_tensor(np.arange(count) % 10)
     eval_cont = torch.as_tensor(rng.uniform(-1, 1, (count, 2)).astype(np.float32))
 
+    averaged = {n: w.detach().clone() for n, w in model.weights.items() if n.startswith("generator")}
+
     @torch.no_grad()
     def samples():
+        if args.ema:
+            current = {n: model.weights[n].detach().clone() for n in averaged}
+            for n in averaged:
+                model.weights[n].copy_(averaged[n])
+            try:
+                return plain_samples()
+            finally:
+                for n in averaged:
+                    model.weights[n].copy_(current[n])
+        return plain_samples()
+
+    @torch.no_grad()
+    def plain_samples():
         if args.model == "InfoGAN":
             return model.generate(eval_noise, model.code(eval_labels, eval_cont)).numpy()
         return model.generate(eval_noise, eval_labels if args.model == "CGAN" else None).numpy()
@@ -116,6 +132,10 @@ def main() -> None:
         g_opt.zero_grad()
         g_loss.backward()
         g_opt.step()
+        if args.ema:
+            with torch.no_grad():
+                for n, value in averaged.items():
+                    value.lerp_(model.weights[n], 1 - args.ema)
         if step % args.every == 0:
             generated = samples()
             line = f"step {step}: FD {judge.frechet_distance(generated, validation[:count]):.2f}"

@@ -85,3 +85,34 @@ def test_frechet_scale_needs_sets_of_one_size():
     judge = Judge({}, 0.0, "", "torch")
     with pytest.raises(ValueError, match="one size"):
         judge.frechet_scale(np.zeros((10, 784)), np.zeros((9, 784)), np.zeros((10, 784)))
+
+
+def test_fixed_uniform_noise_is_shared_and_in_range():
+    from torchflow.training import fixed_uniform
+
+    noise = fixed_uniform((1000, 16), seed=3)
+    assert noise.dtype == np.float32 and noise.min() >= -1 and noise.max() < 1
+    assert np.array_equal(noise, fixed_uniform((1000, 16), seed=3))
+    assert abs(noise.mean()) < 0.02 and noise.var() == pytest.approx(1 / 3, rel=0.05)
+    with pytest.raises(ValueError, match="low < high"):
+        fixed_uniform((2, 2), low=1.0, high=1.0)
+
+
+def test_styled_curves_give_each_key_its_line_style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from torchflow.plot import plot_styled_curves
+
+    histories = {name: {"steps": [1, 2, 3], "d_loss": [1.0, 0.9, 0.8], "g_loss": [2.0, 1.5, 1.2]}
+                 for name in ("torch", "tensorflow")}
+    _, ax = plt.subplots()
+    plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax, ylabel="loss")
+    assert [line.get_linestyle() for line in ax.lines] == ["-", "-", "--", "--"]
+    assert [line.get_label() for line in ax.lines] == ["PyTorch d_loss", "TensorFlow d_loss",
+                                                       "PyTorch g_loss", "TensorFlow g_loss"]
+    with pytest.raises(ValueError, match="line styles"):
+        plot_styled_curves(histories, ("a", "b", "c", "d", "e"), ax=ax, ylabel="?")
+    plt.close("all")

@@ -190,7 +190,7 @@ def test_twins_have_the_same_interface():
         assert public == {n for n in dir(tf_cls) if not n.startswith("_")}
         for name in public:
             if callable(getattr(torch_cls, name)):
-                assert inspect.signature(getattr(torch_cls, name)) .parameters.keys() == inspect.signature(
+                assert inspect.signature(getattr(torch_cls, name)).parameters.keys() == inspect.signature(
                     getattr(tf_cls, name)).parameters.keys(), f"{cls_name}.{name}"
 
 

@@ -112,3 +112,22 @@ def plot_per_class(accuracies: Mapping[str, np.ndarray], classes: Sequence[str],
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_styled_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str], *, ax,
+                       ylabel: str, x_key: str = "steps", xlabel: str = "optimiser step",
+                       styles: Sequence[str] = ("-", "--", ":", "-.")):
+    """Several curves of every twin on one axis: the framework's colour, one line style per key.
+
+    ``histories`` is ``{framework: {x_key: steps, key: values, ...}}``; e.g. the D loss (solid)
+    and the G loss (dashed) of both twins of a GAN.
+    """
+    if len(keys) > len(styles):
+        raise ValueError(f"{len(keys)} keys but only {len(styles)} line styles")
+    for key, style in zip(keys, styles):
+        plot_curves({f"{name} {key}": h[key] for name, h in histories.items()}, ax=ax, ylabel=ylabel, xlabel=xlabel,
+                    x={f"{name} {key}": h[x_key] for name, h in histories.items()})
+        for line in ax.lines[-len(histories):]:
+            line.set_linestyle(style)
+    ax.legend(fontsize=8)
+    return ax

@@ -82,7 +82,7 @@ import numpy as np
 import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
-from torchflow.plot import plot_curves, side_by_side
+from torchflow.plot import plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
 run = torchflow.Run("gan")
@@ -382,13 +382,9 @@ fig = side_by_side({name: r["generate"](score_noise[:64]).reshape(-1, 28, 28) fo
 # network's progress is the other's loss. At the game's equilibrium
 # :math:`D = 1/2` everywhere and :math:`\mathcal{L}_D = 2\log 2 \approx 1.39`.
 fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(12, 4))
-for axis, keys, ylabel in ((ax_loss, ("d_loss", "g_loss"), "loss"), (ax_d, ("d_real", "d_fake"), "mean output of D")):
-    for key, style in zip(keys, ("-", "--")):
-        plot_curves({f"{name} {key}": r["history"][key] for name, r in results.items()}, ax=axis, ylabel=ylabel,
-                    xlabel="optimiser step", x={f"{name} {key}": r["history"]["steps"] for name, r in results.items()})
-        for line in axis.lines[-len(results):]:
-            line.set_linestyle(style)
-    axis.legend(fontsize=8)
+histories = {name: r["history"] for name, r in results.items()}
+plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss")
+plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean output of D")
 ax_loss.axhline(2 * np.log(2), color="grey", lw=0.8)
 fig.tight_layout()
 last = max(1, hp.steps // 8 // hp.log_every)  # the last eighth of training

@@ -7,8 +7,9 @@ makes one coordinate mean "the class" and another "the width". InfoGAN (Chen et
 al., 2016) splits the generator's input into noise :math:`z` and a *code*
 :math:`c`, and rewards the generator when the code can be read back from the
 image: it maximises the mutual information :math:`I(c; G(z, c))`. Nobody tells
-it what the code should mean; with a categorical code of ten values, the most
-informative use on Fashion-MNIST is often the kind of garment.
+it what the code should mean; a categorical code of ten values *may* come to
+stand for the kind of garment, or for anything else that a network can read
+back from the image, and this page measures which.
 
 We train the PyTorch and TensorFlow twins, vary each code while the noise stays
 fixed, and ask the book's judge how well the categorical code lines up with the
@@ -70,9 +71,14 @@ ten classes that it never saw.
 #
 # Hyperparameters, declared once
 # ------------------------------
-# The previous pages' optimiser settings; :math:`\lambda` and the number of
-# steps were chosen on a validation split (55,000 training images to train,
-# 5,000 to score, no test image; ``benchmarks/gan-steps.md``).
+# The previous pages' optimiser settings and :math:`\lambda = 1`, the paper's
+# value for a categorical code, here for both codes. Variants were compared on a validation split
+# (55,000 training images to train, 5,000 to score, no test image;
+# ``benchmarks/gan-steps.md``): a larger or smaller weight on either code did
+# not make the categorical code follow the classes more, and the paper's
+# layout, Q sharing the discriminator's hidden layer, did better than this
+# page's separate Q but still fell short of the 50 % target. The number of
+# steps is what the ``cpu`` budget affords.
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -82,7 +88,7 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
 from torchflow.metrics import confusion_matrix, matching_accuracy
-from torchflow.plot import plot_confusion, plot_curves, side_by_side
+from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
 run = torchflow.Run("infogan")
@@ -98,9 +104,9 @@ hp = SimpleNamespace(
     beta_1=0.5,
     adam_epsilon=1e-8,
     info_weight=1.0,  # lambda
-    steps=torchflow.scaled(smoke=40, cpu=8_000, full=30_000),
+    steps=torchflow.scaled(smoke=40, cpu=6_000, full=30_000),
     log_every=torchflow.scaled(smoke=10, cpu=100, full=500),
-    snapshots=torchflow.scaled(smoke=(20, 40), cpu=(2_000, 8_000), full=(6_000, 30_000)),
+    snapshots=torchflow.scaled(smoke=(20, 40), cpu=(2_000, 6_000), full=(6_000, 30_000)),
     samples_per_code=torchflow.scaled(smoke=20, cpu=200, full=500),  # scored: 10 times this many images
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),
     seed=0,
@@ -337,8 +343,9 @@ run.verdict()
 # Varying the categorical code
 # ----------------------------
 # One noise vector; the categorical code :math:`c_1` changes along the columns
-# (each column titled by the class it was matched with), the first continuous
-# code :math:`c_2` along the rows, from -1 (top) to 1, the other at 0.
+# (code 0 on the left; the line below names the class each code was matched
+# with), the first continuous code :math:`c_2` along the rows, from -1 (top)
+# to 1, the other at 0.
 for name, r in results.items():
     print(f"{torchflow.frameworks.label(name)}: code → class: "
           + ", ".join(f"{c}→{classes[k]}" for c, k in enumerate(r["assignment"])))
@@ -379,15 +386,17 @@ fig.tight_layout()
 # (solid) and :math:`D(G(z, c))` (dashed). Right: the lower bound
 # :math:`L_I = \log 10 - \text{cross-entropy}` on the categorical code, in nats
 # (at most :math:`\log 10 \approx 2.30`, reached when Q reads every code back
-# with certainty).
+# with certainty). Compare the bound with the matching accuracy above: the
+# bound rewards *any* code that Q can read back from the image, not a code
+# that means the kind of garment. A bound near :math:`\log 10` with a low
+# matching accuracy is a generator that writes its code into the images in a
+# form that Q, a network of its own, reads reliably, but that the judge does
+# not see as a class (the sharing of layers between Q and D in the paper ties
+# Q to the features that make images look real; ``benchmarks/gan-steps.md``).
 fig, (ax_loss, ax_d, ax_info) = plt.subplots(1, 3, figsize=(15, 4))
-for axis, keys, ylabel in ((ax_loss, ("d_loss", "g_loss"), "loss"), (ax_d, ("d_real", "d_fake"), "mean output of D")):
-    for key, style in zip(keys, ("-", "--")):
-        plot_curves({f"{name} {key}": r["history"][key] for name, r in results.items()}, ax=axis, ylabel=ylabel,
-                    xlabel="optimiser step", x={f"{name} {key}": r["history"]["steps"] for name, r in results.items()})
-        for line in axis.lines[-len(results):]:
-            line.set_linestyle(style)
-    axis.legend(fontsize=8)
+histories = {name: r["history"] for name, r in results.items()}
+plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss")
+plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean output of D")
 plot_curves({name: np.log(hp.num_categories) - np.array(r["history"]["categorical"]) for name, r in results.items()},
             ax=ax_info, x={name: r["history"]["steps"] for name, r in results.items()}, xlabel="optimiser step",
             ylabel="L_I, categorical code (nats)")
