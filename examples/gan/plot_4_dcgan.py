@@ -68,7 +68,7 @@ import numpy as np
 import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
-from torchflow.plot import plot_curves, show_grid, side_by_side
+from torchflow.plot import plot_styled_curves, show_grid, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_normal
 
 run = torchflow.Run("dcgan")
@@ -362,19 +362,14 @@ fig = side_by_side({name: np.concatenate([r["snapshots"][s][:8] for s in rows]) 
 # Left: both losses of both twins, averaged over ``log_every`` steps. Right: the
 # discriminator's mean probability that a training batch is real,
 # :math:`\sigma(D(x))`, and that a generated batch is,
-# :math:`\sigma(D(G(z)))`, on the batches of its D step. At the game's
+# :math:`\sigma(D(G(z)))` (``d_real``, solid, and ``d_fake``, dashed), on the
+# batches of its D step. At the game's
 # equilibrium both would be 1/2; the loss of the generator a GAN trains is not a
 # measure of quality, the Fréchet distance above is.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for key, style, ax in (("d_loss", "-", axes[0]), ("g_loss", "--", axes[0]), ("d_real", "-", axes[1]),
-                       ("d_fake", "--", axes[1])):
-    label = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "σ(D(x))", "d_fake": "σ(D(G(z)))"}[key]
-    plot_curves({f"{name} {label}": r["history"][key] for name, r in results.items()}, ax=ax,
-                x={f"{name} {label}": r["history"]["steps"] for name, r in results.items()},
-                xlabel="training step", ylabel="loss" if key.endswith("loss") else "mean probability")
-    for line in ax.lines[-len(results):]:
-        line.set_linestyle(style)
-    ax.legend()
+fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
+histories = {name: r["history"] for name, r in results.items()}
+plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss", xlabel="training step")
+plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean probability", xlabel="training step")
 fig.tight_layout()
 
 # %%
