@@ -152,3 +152,17 @@ def matching_accuracy(codes: np.ndarray, classes: np.ndarray, num_codes: int,
     np.add.at(counts, (codes, classes), 1)
     assignment = best_assignment(counts)
     return float(counts[np.arange(num_codes), assignment].sum() / len(codes)), assignment
+
+
+def mean_pairwise_distance(features: np.ndarray) -> float:
+    """The mean Euclidean distance between two different rows of ``features`` (N, d): a diversity score.
+
+    Samples that collapse onto few modes score near 0; a set of real images gives the scale.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"need a (N, d) array with N >= 2, got shape {features.shape}")
+    squares = (features**2).sum(1)
+    distances = np.sqrt(np.clip(squares[:, None] + squares[None, :] - 2 * features @ features.T, 0, None))
+    count = len(features)
+    return float(distances[np.triu_indices(count, 1)].mean())
