@@ -6,7 +6,7 @@ images as the other domain's class, both directions, the cycle L1 error, and the
 Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
-        python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY
+        python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY [LEARNING_RATE]
 """
 
 import itertools
@@ -26,6 +26,7 @@ from torchflow.training import batch_indices
 
 channels, blocks, batch, steps = (int(a) for a in sys.argv[1:5])
 identity = float(sys.argv[5])
+learning_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 2e-4
 a, b = load_domains("fashion-mnist", "train")
 label_a, label_b = int(a.labels[0]), int(b.labels[0])
 a, b = (d.images[:, None].astype(np.float32) / 127.5 - 1 for d in (a, b))
@@ -34,7 +35,7 @@ judge = Judge.load()
 torch.manual_seed(0)
 G_AB, G_BA = cyclegan.Generator(channels, blocks), cyclegan.Generator(channels, blocks)
 D_A, D_B = cyclegan.Discriminator(2 * channels), cyclegan.Discriminator(2 * channels)
-adam = dict(lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+adam = dict(lr=learning_rate, betas=(0.5, 0.999), eps=1e-8)
 g_opt = torch.optim.Adam(itertools.chain(G_AB.parameters(), G_BA.parameters()), **adam)
 d_opt = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **adam)
 fit_a, fit_b = torch.as_tensor(fit_a), torch.as_tensor(fit_b)

@@ -163,7 +163,7 @@ def test_both_twins_declare_the_cyclegan_initialisation():
         assert not state["main.17.bias"].any()
     torch_d, tf_d = pt_cyclegan.Discriminator(), tf_cyclegan.Discriminator()
     torch_state, tf_state = twin_states(torch_d, tf_d, CYCLEGAN)
-    assert [k for k in torch_state if k.endswith("bias")] == ["main.0.bias", "main.5.bias"] == \
+    assert [k for k in torch_state if k.endswith("bias")] == ["main.0.bias", "main.8.bias"] == \
         [k for k in tf_state if k.endswith("bias")]
 
 

@@ -5,8 +5,10 @@ two discriminators, D_A and D_B, tell real images of their domain from translate
 ones. No noise: the input of a generator is an image of the other domain. Sized for
 28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
 generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
-blocks at 7x7, widths set by ``channels`` (c); its PatchGAN discriminator with two
-stride-2 levels, which scores each overlapping 18x18 patch (a 7x7 map of logits).
+blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
+around its place (more than the image: a shallower one, whose 18x18 patches could
+not see a boot's whole shaft, left the boot-to-sneaker translation behind).
 
 Normalisation is the paper's instance norm: each image's channel normalised by its
 own mean and (biased) variance over the pixels, no learned scale or shift, no running
@@ -28,6 +30,7 @@ DCGAN twins' convention, tested in ``tests/test_parity_dcgan.py``).
                                     -> conv 7x7   (B, 1, 28, 28)   tanh
     discriminator: x (B, 1, 28, 28) -> conv 4x4/2 (B, c, 14, 14)   LeakyReLU(0.2)
                                     -> conv 4x4/2 (B, 2c, 7, 7)    IN, LeakyReLU(0.2)
+                                    -> conv 3x3   (B, 4c, 7, 7)    IN, LeakyReLU(0.2)
                                     -> conv 3x3   (B, 1, 7, 7)     -> patch logits (B, 49)
 """
 
@@ -115,8 +118,11 @@ class Discriminator(nn.Module):
             # state size. (c) x 14 x 14
             nn.Conv2d(channels, 2 * channels, 4, 2, 1, bias=False), instance_norm(2 * channels), nn.LeakyReLU(0.2),
             # state size. (2c) x 7 x 7
-            nn.Conv2d(2 * channels, 1, 3, 1, 1),
-            # state size. 1 x 7 x 7: one logit per 18x18 patch
+            nn.Conv2d(2 * channels, 4 * channels, 3, 1, 1, bias=False), instance_norm(4 * channels),
+            nn.LeakyReLU(0.2),
+            # state size. (4c) x 7 x 7
+            nn.Conv2d(4 * channels, 1, 3, 1, 1),
+            # state size. 1 x 7 x 7: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
         )
         self.apply(_init)
 

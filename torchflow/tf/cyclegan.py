@@ -5,8 +5,10 @@ two discriminators, D_A and D_B, tell real images of their domain from translate
 ones. No noise: the input of a generator is an image of the other domain. Sized for
 28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
 generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
-blocks at 7x7, widths set by ``channels`` (c); its PatchGAN discriminator with two
-stride-2 levels, which scores each overlapping 18x18 patch (a 7x7 map of logits).
+blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
+around its place (more than the image: a shallower one, whose 18x18 patches could
+not see a boot's whole shaft, left the boot-to-sneaker translation behind).
 
 Normalisation is the paper's instance norm: each image's channel normalised by its
 own mean and (biased) variance over the pixels, no learned scale or shift, no running
@@ -28,6 +30,7 @@ PyTorch's ``padding=k // 2`` for the 3x3 and 7x7 stride-1 convolutions, and its
                                     -> conv 7x7   (B, 28, 28, 1)   tanh
     discriminator: x (B, 28, 28, 1) -> conv 4x4/2 (B, 14, 14, c)   LeakyReLU(0.2)
                                     -> conv 4x4/2 (B, 7, 7, 2c)    IN, LeakyReLU(0.2)
+                                    -> conv 3x3   (B, 7, 7, 4c)    IN, LeakyReLU(0.2)
                                     -> conv 3x3   (B, 7, 7, 1)     -> patch logits (B, 49)
 """
 
@@ -119,8 +122,10 @@ class Discriminator(keras.Model):
             # state size. 14 x 14 x (c)
             _conv(2 * channels, 4, 2), instance_norm(), keras.layers.LeakyReLU(negative_slope=0.2),
             # state size. 7 x 7 x (2c)
+            _conv(4 * channels, 3), instance_norm(), keras.layers.LeakyReLU(negative_slope=0.2),
+            # state size. 7 x 7 x (4c)
             _conv(1, 3, bias=True),
-            # state size. 7 x 7 x 1: one logit per 18x18 patch
+            # state size. 7 x 7 x 1: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
         ])
         self(tf.zeros([1, image_size, image_size, image_channels]))  # create the weights now
 
