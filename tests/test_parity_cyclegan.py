@@ -286,21 +286,22 @@ def test_trajectory_float64_twins_train_identically():
     """50 steps of the page's training (generators then discriminators, Adam lr 2e-4, beta_1 0.5, epsilon 1e-8,
     batches of 4 real sneakers and ankle boots), both twins in float64, PyTorch's Adam computing Keras'
     update (parity.KerasAdam), TensorFlow's float32 LeakyRelu slope in both (see the DCGAN test).
-    Measured (x86-64, AVX-512): losses within 4.3e-16 relative, weights within 9.0e-15 of their scale.
+    Measured (x86-64, AVX-512): losses within 4.0e-16 relative, weights within 5.6e-15 of their scale.
     Asserted: about ten times that.
     """
     assert_trajectory_within("float64 cyclegan", _trajectory(dtype="float64"), loss=FLOAT64[0], weights=FLOAT64[1])
 
 
 def test_trajectory_twins_train_alike():
-    """The same 50 steps in float32. Measured (x86-64, AVX-512): losses within 6.7e-3 relative, weights within
-    0.075 of their scale; asserted about twice that.
+    """The same 50 steps in float32. Measured (x86-64, AVX-512): losses within 5.3e-3 relative, weights within
+    0.30 of their scale (more than the DCGAN's 0.045: four networks, and Adam turns small gradients into
+    full-size steps); asserted about twice that.
     The float64 test shows that this drift is float32 rounding amplified by training, not a difference."""
     assert_trajectory_within("float32 cyclegan", _trajectory(), loss=FLOAT32[0], weights=FLOAT32[1])
 
 
 FLOAT64 = (5e-15, 1e-13)  # (losses, weights)
-FLOAT32 = (1.5e-2, 0.15)
+FLOAT32 = (1.5e-2, 0.6)
 
 
 # ----------------------------------------------------------------- the two domains
