@@ -6,7 +6,8 @@ images as the other domain's class, both directions, the cycle L1 error, and the
 Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
-        python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY [LEARNING_RATE]
+        python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY \
+        [LEARNING_RATE [DECAY_FROM [SEED]]]
 """
 
 import itertools
@@ -27,12 +28,14 @@ from torchflow.training import batch_indices
 channels, blocks, batch, steps = (int(a) for a in sys.argv[1:5])
 identity = float(sys.argv[5])
 learning_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 2e-4
+decay_from = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0  # linear decay to 0 from this fraction of the steps
+seed = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 a, b = load_domains("fashion-mnist", "train")
 label_a, label_b = int(a.labels[0]), int(b.labels[0])
 a, b = (d.images[:, None].astype(np.float32) / 127.5 - 1 for d in (a, b))
 (fit_a, val_a), (fit_b, val_b) = (a[:-1000], a[-1000:]), (b[:-1000], b[-1000:])
 judge = Judge.load()
-torch.manual_seed(0)
+torch.manual_seed(seed)
 G_AB, G_BA = cyclegan.Generator(channels, blocks), cyclegan.Generator(channels, blocks)
 D_A, D_B = cyclegan.Discriminator(2 * channels), cyclegan.Discriminator(2 * channels)
 adam = dict(lr=learning_rate, betas=(0.5, 0.999), eps=1e-8)
@@ -57,6 +60,9 @@ started = time.process_time()
 for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed=0),
                                     batch_indices(len(fit_b), batch, steps, seed=1)), 1):
     real_a, real_b = fit_a[ia], fit_b[ib]
+    for optimizer in (g_opt, d_opt):
+        optimizer.param_groups[0]["lr"] = learning_rate * (
+            1.0 if decay_from >= 1 else min(1.0, (1 - (step - 1) / steps) / (1 - decay_from)))
     fake_b, fake_a = G_AB(real_a), G_BA(real_b)
     g_loss = (cyclegan.generator_loss(D_B(fake_b)) + cyclegan.generator_loss(D_A(fake_a))
               + 10 * (cyclegan.reconstruction_loss(real_a, G_BA(fake_b))

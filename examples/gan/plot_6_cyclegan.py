@@ -401,17 +401,24 @@ def cycle_grid(r, real, fake, back):
     return np.concatenate([to_unit(real[:SHOW]), to_unit(r[fake][:SHOW]), to_unit(r[back][:SHOW])])
 
 
-fig = side_by_side({name: cycle_grid(r, test_x_a, "fake_b", "cycle_a") for name, r in results.items()}, ncols=SHOW,
-                   suptitle=f"{hp.domains[0]} → {hp.domains[1]} → {hp.domains[0]} (test images)",
-                   row_labels=["A", "G_AB(A)", "G_BA(G_AB(A))"])
+def cycle_figure(real, fake, back, title, labels):
+    """Three rows of ``SHOW`` images per twin: the originals, their translations, the round trips."""
+    fig = side_by_side({name: cycle_grid(r, real, fake, back) for name, r in results.items()}, ncols=SHOW,
+                       suptitle=title, row_labels=labels)
+    fig.set_size_inches(5.5 * max(len(results), 1), 3.2)
+    fig.tight_layout()
+    return fig
+
+
+fig = cycle_figure(test_x_a, "fake_b", "cycle_a", f"{hp.domains[0]} → {hp.domains[1]} → {hp.domains[0]} (test images)",
+                   ["A", "G_AB(A)", "G_BA(G_AB(A))"])
 
 # %%
 # There and back: B→A→B
 # ---------------------
 # Eight test ankle boots, their translations into sneakers, and back.
-fig = side_by_side({name: cycle_grid(r, test_x_b, "fake_a", "cycle_b") for name, r in results.items()}, ncols=SHOW,
-                   suptitle=f"{hp.domains[1]} → {hp.domains[0]} → {hp.domains[1]} (test images)",
-                   row_labels=["B", "G_BA(B)", "G_AB(G_BA(B))"])
+fig = cycle_figure(test_x_b, "fake_a", "cycle_b", f"{hp.domains[1]} → {hp.domains[0]} → {hp.domains[1]} (test images)",
+                   ["B", "G_BA(B)", "G_AB(G_BA(B))"])
 
 # %%
 # The losses
