@@ -7,7 +7,7 @@ Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
         python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY \
-        [LEARNING_RATE [DECAY_FROM [SEED]]]
+        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT]]]]
 """
 
 import itertools
@@ -30,6 +30,7 @@ identity = float(sys.argv[5])
 learning_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 2e-4
 decay_from = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0  # linear decay to 0 from this fraction of the steps
 seed = int(sys.argv[8]) if len(sys.argv) > 8 else 0
+cycle_weight = float(sys.argv[9]) if len(sys.argv) > 9 else 10.0
 a, b = load_domains("fashion-mnist", "train")
 label_a, label_b = int(a.labels[0]), int(b.labels[0])
 a, b = (d.images[:, None].astype(np.float32) / 127.5 - 1 for d in (a, b))
@@ -65,7 +66,7 @@ for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed
             1.0 if decay_from >= 1 else min(1.0, (1 - (step - 1) / steps) / (1 - decay_from)))
     fake_b, fake_a = G_AB(real_a), G_BA(real_b)
     g_loss = (cyclegan.generator_loss(D_B(fake_b)) + cyclegan.generator_loss(D_A(fake_a))
-              + 10 * (cyclegan.reconstruction_loss(real_a, G_BA(fake_b))
+              + cycle_weight * (cyclegan.reconstruction_loss(real_a, G_BA(fake_b))
                       + cyclegan.reconstruction_loss(real_b, G_AB(fake_a))))
     if identity:
         g_loss = g_loss + identity * (cyclegan.reconstruction_loss(real_b, G_AB(real_b))
