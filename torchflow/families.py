@@ -108,6 +108,8 @@ FAMILIES: Mapping[str, Family] = {
                pages=("plot_4_dcgan",)),
         Family("began", "gan", "BEGAN (layers API)", ("Generator", "Discriminator", "Encoder", "Decoder"), "layers",
                pages=("plot_5_began",)),
+        Family("cyclegan", "gan", "CycleGAN (layers API)", ("Generator", "Discriminator", "ResidualBlock"), "layers",
+               pages=("plot_6_cyclegan",)),
         Family("rnn", "rnn", "Recurrent networks (RNN, GRU, LSTM)",
                ("SurnameClassifier", "SurnameGenerator", "RowLSTM", "CharRNN"), "layers",
                pages=("plot_1_classify_surnames", "plot_2_generate_surnames", "plot_3_row_lstm",

@@ -17,7 +17,7 @@ values for one call. See :mod:`torchflow.data.store`.
 
 from torchflow.data.catalog import plan
 from torchflow.data.dialogue import load_dialogue
-from torchflow.data.images import IMAGE_DATASETS, ImageSet, load_images, read_idx
+from torchflow.data.images import IMAGE_DATASETS, ImageSet, load_domains, load_images, read_idx
 from torchflow.data.pos import TaggedSentences, load_pos
 from torchflow.data.shakespeare import TextCorpus, load_shakespeare
 from torchflow.data.store import (
@@ -64,6 +64,7 @@ __all__ = [
     "load_dialogue",
     "load_fra_eng",
     "load_fra_eng_dictionary",
+    "load_domains",
     "load_images",
     "load_pos",
     "load_shakespeare",

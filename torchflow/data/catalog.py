@@ -65,7 +65,7 @@ CATALOG: dict[str, Entry] = {
             "Debian dataset-fashion-mnist (full), else the subset in data/embedded/fashion-mnist-subset",
             "MIT (Zalando Research)", tuple(images.downloads("fashion-mnist")),
             ("plot_1_vae", "plot_2_cvae", "plot_2_spatial_transformer", "plot_1_gan", "plot_2_cgan", "plot_3_infogan",
-             "plot_4_dcgan", "plot_5_began", "plot_3_row_lstm"),
+             "plot_4_dcgan", "plot_5_began", "plot_6_cyclegan", "plot_3_row_lstm"),
         ),
         Entry(
             "mnist", "MNIST 28x28", "STN when present (the book uses Fashion-MNIST offline)",

@@ -234,3 +234,27 @@ def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subs
 def checksum_of(path: Path) -> str:
     """SHA-256 of a gzipped file's decompressed bytes (what ``content_sha256`` records)."""
     return store.file_digest(path, "sha256", gunzip=True)
+
+
+def load_domains(name: str = "fashion-mnist", split: str = "train",
+                 domains: tuple[str, str] = ("Sneaker", "Ankle boot"), *,
+                 source: str = "auto") -> tuple[ImageSet, ImageSet]:
+    """Two image domains for unpaired translation (CycleGAN): the images of two classes of ``name``'s ``split``.
+
+    Returns ``(A, B)``, each an :class:`ImageSet` of one class (its labels kept), from the dataset's own
+    train/test split and whichever source :func:`load_images` resolves (the embedded subset too).
+    """
+    spec = _spec(name)
+    if len(domains) != 2 or domains[0] == domains[1]:
+        raise ValueError(f"give two different classes as the two domains, got {domains!r}")
+    unknown = [d for d in domains if d not in spec.classes]
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} not a class of {spec.title}: {', '.join(spec.classes)}")
+    images = load_images(name, split, source=source)
+    found = []
+    for domain in domains:
+        keep = images.labels == spec.classes.index(domain)
+        info = dataclasses.replace(images.info, count=int(keep.sum()),
+                                   note=f"{images.info.note} The {domain!r} images only.".strip())
+        found.append(ImageSet(images.images[keep], images.labels[keep], images.classes, info))
+    return found[0], found[1]

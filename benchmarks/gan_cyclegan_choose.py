@@ -1,0 +1,84 @@
+"""The CycleGAN page's sizes, batch, steps and identity weight, chosen on a validation split (PyTorch twin).
+
+Sneakers (A) and ankle boots (B) of the Fashion-MNIST training set; the last 1,000 of each are held
+out (not trained on). Four times along training: the judge's rate of classifying translated validation
+images as the other domain's class, both directions, the cycle L1 error, and the process CPU time.
+Results: benchmarks/gan-cyclegan-cpu.md.
+
+    TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
+        python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY \
+        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT]]]]
+"""
+
+import itertools
+import sys
+import time
+
+import numpy as np
+
+import torchflow  # noqa: F401  (first: the import order of the frameworks)
+
+import torch  # isort: skip
+
+from torchflow.data import load_domains
+from torchflow.judge import Judge
+from torchflow.pt import cyclegan
+from torchflow.training import batch_indices
+
+channels, blocks, batch, steps = (int(a) for a in sys.argv[1:5])
+identity = float(sys.argv[5])
+learning_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 2e-4
+decay_from = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0  # linear decay to 0 from this fraction of the steps
+seed = int(sys.argv[8]) if len(sys.argv) > 8 else 0
+cycle_weight = float(sys.argv[9]) if len(sys.argv) > 9 else 10.0
+a, b = load_domains("fashion-mnist", "train")
+label_a, label_b = int(a.labels[0]), int(b.labels[0])
+a, b = (d.images[:, None].astype(np.float32) / 127.5 - 1 for d in (a, b))
+(fit_a, val_a), (fit_b, val_b) = (a[:-1000], a[-1000:]), (b[:-1000], b[-1000:])
+judge = Judge.load()
+torch.manual_seed(seed)
+G_AB, G_BA = cyclegan.Generator(channels, blocks), cyclegan.Generator(channels, blocks)
+D_A, D_B = cyclegan.Discriminator(2 * channels), cyclegan.Discriminator(2 * channels)
+adam = dict(lr=learning_rate, betas=(0.5, 0.999), eps=1e-8)
+g_opt = torch.optim.Adam(itertools.chain(G_AB.parameters(), G_BA.parameters()), **adam)
+d_opt = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **adam)
+fit_a, fit_b = torch.as_tensor(fit_a), torch.as_tensor(fit_b)
+
+
+@torch.no_grad()
+def score():
+    x_a, x_b = torch.as_tensor(val_a), torch.as_tensor(val_b)
+    fake_b, fake_a = G_AB(x_a), G_BA(x_b)
+    cycle = (cyclegan.reconstruction_loss(x_a, G_BA(fake_b)).item(),
+             cyclegan.reconstruction_loss(x_b, G_AB(fake_a)).item())
+    rate_ab = judge.label_accuracy((fake_b.numpy()[:, 0] + 1) / 2, np.full(len(fake_b), label_b))
+    rate_ba = judge.label_accuracy((fake_a.numpy()[:, 0] + 1) / 2, np.full(len(fake_a), label_a))
+    return f"A->B judged B {rate_ab:.3f}, B->A judged A {rate_ba:.3f}, cycle L1 {cycle[0]:.3f} {cycle[1]:.3f}"
+
+
+print("untrained", score())
+started = time.process_time()
+for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed=0),
+                                    batch_indices(len(fit_b), batch, steps, seed=1)), 1):
+    real_a, real_b = fit_a[ia], fit_b[ib]
+    for optimizer in (g_opt, d_opt):
+        optimizer.param_groups[0]["lr"] = learning_rate * (
+            1.0 if decay_from >= 1 else min(1.0, (1 - (step - 1) / steps) / (1 - decay_from)))
+    fake_b, fake_a = G_AB(real_a), G_BA(real_b)
+    g_loss = (cyclegan.generator_loss(D_B(fake_b)) + cyclegan.generator_loss(D_A(fake_a))
+              + cycle_weight * (cyclegan.reconstruction_loss(real_a, G_BA(fake_b))
+                      + cyclegan.reconstruction_loss(real_b, G_AB(fake_a))))
+    if identity:
+        g_loss = g_loss + identity * (cyclegan.reconstruction_loss(real_b, G_AB(real_b))
+                                      + cyclegan.reconstruction_loss(real_a, G_BA(real_a)))
+    g_opt.zero_grad()
+    g_loss.backward()
+    g_opt.step()
+    d_loss = (cyclegan.discriminator_loss(D_A(real_a), D_A(fake_a.detach()))
+              + cyclegan.discriminator_loss(D_B(real_b), D_B(fake_b.detach())))
+    d_opt.zero_grad()
+    d_loss.backward()
+    d_opt.step()
+    if step % (steps // 4) == 0:
+        print(f"step {step}: G {g_loss.item():.3f} D {d_loss.item():.3f}; {score()}; "
+              f"{time.process_time() - started:.0f} s CPU", flush=True)

@@ -1,0 +1,145 @@
+"""CycleGAN (Zhu et al., 2017) for small grey images -- the PyTorch twin.
+
+Two generators translate between two image domains, G_AB: A -> B and G_BA: B -> A;
+two discriminators, D_A and D_B, tell real images of their domain from translated
+ones. No noise: the input of a generator is an image of the other domain. Sized for
+28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
+generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
+blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
+around its place (more than the image: a shallower one, whose 18x18 patches could
+not see a boot's whole shaft, left the boot-to-sneaker translation behind).
+
+Normalisation is the paper's instance norm: each image's channel normalised by its
+own mean and (biased) variance over the pixels, no learned scale or shift, no running
+statistics (so training and evaluation mode compute the same), epsilon 1e-5; the
+TensorFlow twin's is ``keras.layers.GroupNormalization(groups=-1)``, one group per
+channel. Initialisation, the paper's, declared in both twins: every convolution's
+weights N(0, 0.02), biases zero; a convolution followed by instance norm has no bias
+(the norm removes it). Padding is zeros (the paper pads the generator with
+reflections): a 3x3 or 7x7 stride-1 convolution with ``padding=k // 2`` is Keras'
+``"same"``, and the 4x4 stride-2 ones with ``padding=1`` are too, on even sizes (the
+DCGAN twins' convention, tested in ``tests/test_parity_dcgan.py``).
+
+    generator:     x (B, 1, 28, 28) -> conv 7x7   (B, c, 28, 28)   IN, ReLU
+                                    -> conv 4x4/2 (B, 2c, 14, 14)  IN, ReLU
+                                    -> conv 4x4/2 (B, 4c, 7, 7)    IN, ReLU
+                                    -> blocks x [x + IN(conv 3x3(ReLU(IN(conv 3x3(x)))))]  (B, 4c, 7, 7)
+                                    -> conv-T 4x4/2 (B, 2c, 14, 14) IN, ReLU
+                                    -> conv-T 4x4/2 (B, c, 28, 28)  IN, ReLU
+                                    -> conv 7x7   (B, 1, 28, 28)   tanh
+    discriminator: x (B, 1, 28, 28) -> conv 4x4/2 (B, c, 14, 14)   LeakyReLU(0.2)
+                                    -> conv 4x4/2 (B, 2c, 7, 7)    IN, LeakyReLU(0.2)
+                                    -> conv 3x3   (B, 4c, 7, 7)    IN, LeakyReLU(0.2)
+                                    -> conv 3x3   (B, 1, 7, 7)     -> patch logits (B, 49)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EPSILON = 1e-5  # instance norm's
+
+
+def _check(channels: int, image_size: int, blocks: int = 0) -> None:
+    if channels < 1 or blocks < 0:
+        raise ValueError(f"channels must be positive and blocks non-negative, got {channels} and {blocks}")
+    if image_size < 4 or image_size % 4:
+        raise ValueError(f"image_size must be a positive multiple of 4 (two stride-2 levels), got {image_size}")
+
+
+def _init(module: nn.Module) -> None:
+    """N(0, 0.02) convolution weights, zero biases (the paper's)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def instance_norm(channels: int) -> nn.InstanceNorm2d:
+    """Per image and channel, over the pixels; no scale, no shift, no running statistics."""
+    return nn.InstanceNorm2d(channels, eps=EPSILON, affine=False, track_running_stats=False)
+
+
+class ResidualBlock(nn.Module):
+    """x + IN(conv 3x3(ReLU(IN(conv 3x3(x))))): the same channels and size in and out."""
+
+    def __init__(self, channels: int = 32) -> None:
+        super().__init__()
+        _check(channels, 4)
+        self.block = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            instance_norm(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            instance_norm(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class Generator(nn.Module):
+    def __init__(self, channels: int = 8, blocks: int = 2, image_channels: int = 1, image_size: int = 28) -> None:
+        super().__init__()
+        _check(channels, image_size, blocks)
+        c = channels
+        self.main = nn.Sequential(
+            # input is an image of the other domain, (image_channels) x 28 x 28, in [-1, 1]
+            nn.Conv2d(image_channels, c, 7, 1, 3, bias=False), instance_norm(c), nn.ReLU(),
+            # state size. (c) x 28 x 28
+            nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), instance_norm(2 * c), nn.ReLU(),
+            # state size. (2c) x 14 x 14
+            nn.Conv2d(2 * c, 4 * c, 4, 2, 1, bias=False), instance_norm(4 * c), nn.ReLU(),
+            # state size. (4c) x 7 x 7
+            *(ResidualBlock(4 * c) for _ in range(blocks)),
+            # state size. (4c) x 7 x 7
+            nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), instance_norm(2 * c), nn.ReLU(),
+            # state size. (2c) x 14 x 14
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), instance_norm(c), nn.ReLU(),
+            # state size. (c) x 28 x 28
+            nn.Conv2d(c, image_channels, 7, 1, 3), nn.Tanh(),
+            # state size. (image_channels) x 28 x 28, in [-1, 1]
+        )
+        self.apply(_init)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.main(images)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, channels: int = 16, image_channels: int = 1, image_size: int = 28) -> None:
+        super().__init__()
+        _check(channels, image_size)
+        self.main = nn.Sequential(
+            # input is (image_channels) x 28 x 28
+            nn.Conv2d(image_channels, channels, 4, 2, 1), nn.LeakyReLU(0.2),
+            # state size. (c) x 14 x 14
+            nn.Conv2d(channels, 2 * channels, 4, 2, 1, bias=False), instance_norm(2 * channels), nn.LeakyReLU(0.2),
+            # state size. (2c) x 7 x 7
+            nn.Conv2d(2 * channels, 4 * channels, 3, 1, 1, bias=False), instance_norm(4 * channels),
+            nn.LeakyReLU(0.2),
+            # state size. (4c) x 7 x 7
+            nn.Conv2d(4 * channels, 1, 3, 1, 1),
+            # state size. 1 x 7 x 7: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
+        )
+        self.apply(_init)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.main(images).reshape(len(images), -1)
+
+
+def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least squares: (mean (D(x) - 1)^2 + mean D(G(y))^2) / 2, over patches and batch (the paper halves it)."""
+    return 0.5 * (((real_scores - 1) ** 2).mean() + (fake_scores ** 2).mean())
+
+
+def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Least squares: mean (D(G(y)) - 1)^2, over patches and batch."""
+    return ((fake_scores - 1) ** 2).mean()
+
+
+def reconstruction_loss(images: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error (L1): the cycle-consistency loss, and the identity loss."""
+    return (images - reconstructed).abs().mean()
