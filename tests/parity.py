@@ -33,6 +33,7 @@ Import with ``from parity import ...`` (pytest puts ``tests/`` on ``sys.path``).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -393,3 +394,17 @@ def layers_trajectory(family, torch_model, tf_model, torch_loss: Callable, tf_lo
                                              (dense_gradients_step if dense else tf_step)(
                                                  tf_model.trainable_variables, tf_opt, tf_loss), batches)
     return trajectory_drifts(start, *twin_states(torch_model, tf_model, family), torch_losses, tf_losses)
+
+
+def assert_same_signatures(torch_module, tf_module, names) -> None:
+    """The twin modules' functions and classes ``names`` take the same arguments, with the same defaults.
+
+    A diff of the twins should show only framework calls: a renamed argument or another default
+    is a difference in the experiment. ``**kwargs`` (Keras layers pass theirs on) is left out.
+    """
+    def arguments(obj):
+        return [(p.name, p.default) for p in inspect.signature(obj).parameters.values() if p.kind != p.VAR_KEYWORD]
+
+    for name in names:
+        assert arguments(getattr(torch_module, name)) == arguments(getattr(tf_module, name)), name
+

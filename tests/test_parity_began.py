@@ -7,7 +7,6 @@ or dropout, so training and evaluation mode compute the same function (tested in
 Tolerances: ``tests/parity.py``.
 """
 
-import inspect
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from parity import (
     KerasAdam,
     as_array,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     assert_twins_agree,
     gradients_in_torch_layout,
@@ -113,10 +113,8 @@ def test_both_twins_declare_glorot_weights_and_zero_biases():
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("Generator", "Discriminator", "Encoder", "Decoder", "reconstruction_loss"):
-        pt_parameters = inspect.signature(getattr(pt_began, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_began, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_began, tf_began,
+                           ("Generator", "Discriminator", "Encoder", "Decoder", "reconstruction_loss"))
 
 
 @pytest.mark.parametrize("module", [pt_began, tf_began], ids=["torch", "tensorflow"])

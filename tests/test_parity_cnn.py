@@ -5,7 +5,6 @@ both then agree on outputs, loss and gradients (evaluation and training mode), s
 from the same initialisation scheme, and train alike. Tolerances: ``tests/parity.py``.
 """
 
-import inspect
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     classifier_trajectory,
     classifier_twins,
@@ -83,10 +83,7 @@ def test_both_twins_declare_the_same_initialisation():
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("ConvNet", "feature_size"):
-        pt_parameters = inspect.signature(getattr(pt_cnn, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_cnn, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_cnn, tf_cnn, ("ConvNet", "feature_size"))
 
 
 def _trajectory(kind, epsilon=1e-8, steps=60, loss_scale=1.0, dtype="float32"):

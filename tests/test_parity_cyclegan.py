@@ -9,7 +9,6 @@ and training mode, and the same training (float32 and float64 trajectories). Tol
 ``tests/parity.py``. Last, the two domains from the data layer.
 """
 
-import inspect
 import itertools
 
 import numpy as np
@@ -19,6 +18,7 @@ from parity import (
     KerasAdam,
     as_array,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     assert_twins_agree,
     gradients_in_torch_layout,
@@ -178,11 +178,8 @@ def test_shapes_of_translations_and_patch_scores():
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("Generator", "Discriminator", "ResidualBlock", "discriminator_loss", "generator_loss",
-                 "reconstruction_loss"):
-        pt_parameters = inspect.signature(getattr(pt_cyclegan, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_cyclegan, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_cyclegan, tf_cyclegan, ("Generator", "Discriminator", "ResidualBlock",
+                                                      "discriminator_loss", "generator_loss", "reconstruction_loss"))
 
 
 @pytest.mark.parametrize("module", [pt_cyclegan, tf_cyclegan], ids=["torch", "tensorflow"])

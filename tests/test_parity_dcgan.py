@@ -11,7 +11,6 @@ training pass, and the same training (float32 and float64 trajectories).
 Tolerances: ``tests/parity.py``.
 """
 
-import inspect
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from parity import (
     KerasAdam,
     as_array,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     assert_twins_agree,
     gradients_in_torch_layout,
@@ -184,10 +184,7 @@ def test_both_twins_declare_the_dcgan_initialisation():
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("Generator", "Discriminator", "discriminator_loss", "generator_loss"):
-        pt_parameters = inspect.signature(getattr(pt_dcgan, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_dcgan, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_dcgan, tf_dcgan, ("Generator", "Discriminator", "discriminator_loss", "generator_loss"))
 
 
 @pytest.mark.parametrize("module", [pt_dcgan, tf_dcgan], ids=["torch", "tensorflow"])

@@ -15,6 +15,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     assert_twins_agree,
     classifier_trajectory,
@@ -133,12 +134,8 @@ def test_resnet_matches_torchvision_and_freezes_its_backbone():
 
 
 def test_twins_have_the_same_signatures():
-    import inspect
 
-    for name in ("ResNet18", "BasicBlock"):
-        pt_parameters = inspect.signature(getattr(pt_resnet, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_resnet, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_resnet, tf_resnet, ("ResNet18", "BasicBlock"))
 
 
 def _trajectory(epsilon=1e-8, steps=50, loss_scale=1.0, kind="adam", learning_rate=1e-3, batch_size=4,

@@ -9,8 +9,6 @@ and train alike from those weights. Tolerances: ``tests/parity.py``.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import pytest
 from parity import (
@@ -18,6 +16,7 @@ from parity import (
     GRADIENT,
     as_array,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     dense_gradients_step,
     drift,
@@ -195,11 +194,7 @@ def test_char_rnn_twins_agree_with_a_carried_state(cell):
 
 
 def test_twins_have_the_same_signatures():
-    for name in (*RNN.classes, "recurrent_layer", "sequence_loss"):
-        pt_parameters = inspect.signature(getattr(pt_rnn, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_rnn, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters if p.kind != p.VAR_KEYWORD] == [
-            (p.name, p.default) for p in tf_parameters if p.kind != p.VAR_KEYWORD], name
+    assert_same_signatures(pt_rnn, tf_rnn, (*RNN.classes, "recurrent_layer", "sequence_loss"))
     for cls_name in RNN.classes:
         for method in ("next_letter_loss", "hidden_states"):
             if hasattr(getattr(pt_rnn, cls_name), method) and method != "forward":

@@ -18,6 +18,7 @@ from parity import (
     GRADIENT,
     as_array,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     assert_twins_agree,
     dense_gradients_step,
@@ -207,11 +208,9 @@ def test_masked_nll_is_the_mean_over_real_tokens(framework):
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "LuongAttnDecoderRNN", "masked_nll", "decode_loss",
-                 "greedy_decode", "source_mask", "reverse_index"):
-        pt_parameters = inspect.signature(getattr(pt_s2s, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_s2s, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_s2s, tf_s2s, ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "LuongAttnDecoderRNN",
+                                            "masked_nll", "decode_loss", "greedy_decode", "source_mask",
+                                            "reverse_index"))
     for name in ("forward", "score"):
         if hasattr(pt_s2s.LuongAttnDecoderRNN, name):
             assert name == "forward" or (inspect.signature(pt_s2s.LuongAttnDecoderRNN.score).parameters.keys()

@@ -6,7 +6,6 @@ images, the loss and the gradients; each twin starts from the identity map with 
 *own* initialiser; and the twins train alike. Tolerances: ``tests/parity.py``.
 """
 
-import inspect
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from parity import (
     as_array,
     assert_classifier_gradients_agree,
     assert_close_to_scale,
+    assert_same_signatures,
     assert_trajectory_within,
     classifier_trajectory,
     classifier_twins,
@@ -136,10 +136,7 @@ def test_dropout_acts_in_training_only_with_the_same_rate_and_scaling():
 
 
 def test_twins_have_the_same_signatures():
-    for name in ("STNClassifier", "affine_grid", "grid_sample"):
-        pt_parameters = inspect.signature(getattr(pt_stn, name)).parameters.values()
-        tf_parameters = inspect.signature(getattr(tf_stn, name)).parameters.values()
-        assert [(p.name, p.default) for p in pt_parameters] == [(p.name, p.default) for p in tf_parameters], name
+    assert_same_signatures(pt_stn, tf_stn, ("STNClassifier", "affine_grid", "grid_sample"))
 
 
 def _trajectory(epsilon=1e-8, steps=50, loss_scale=1.0, dtype="float32"):
