@@ -19,12 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def glorot(layer: nn.Module) -> nn.Module:
-    """The layer with Glorot uniform weights and zero biases (see the module docstring)."""
-    nn.init.xavier_uniform_(layer.weight)
-    nn.init.zeros_(layer.bias)
-    return layer
+from torchflow.initialisation import glorot
 
 
 def feature_size(image_size: int) -> int:

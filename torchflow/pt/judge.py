@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.pt.cnn import glorot
+from torchflow.initialisation import glorot
 
 
 class JudgeNet(nn.Module):

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torchflow.pt.init import glorot
+from torchflow.initialisation import glorot
 from torchflow.pt.word_embeddings import embedding
 
 

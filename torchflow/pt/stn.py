@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torchflow.pt.cnn import glorot
+from torchflow.initialisation import glorot
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # theta, row by row
 

@@ -15,7 +15,7 @@ has its letters. Dimension flow::
 
 Id 0 pads words and characters (padding goes at the end: a one-way LSTM's states at
 the real words do not see it). Initialisation, the same in both twins: embedding rows
-U(-1, 1), the LSTMs with Keras' scheme (:func:`torchflow.pt.init.keras_recurrent_init`:
+U(-1, 1), the LSTMs with Keras' scheme (:func:`torchflow.initialisation.keras_recurrent_init`:
 Glorot input kernel, orthogonal recurrent kernel, one bias, forget bias 1), the dense
 layer Glorot uniform with zero biases.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.pt.init import glorot, keras_recurrent_init
+from torchflow.initialisation import glorot, keras_recurrent_init
 from torchflow.pt.word_embeddings import embedding
 
 

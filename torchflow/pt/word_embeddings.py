@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.pt.init import glorot
+from torchflow.initialisation import glorot
 
 EMBEDDING_INIT = 1.0  # embedding rows U(-EMBEDDING_INIT, EMBEDDING_INIT)
 

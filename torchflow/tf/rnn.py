@@ -8,7 +8,7 @@ Initialisation, the same in both twins: Keras' defaults for the recurrent
 layer (Glorot input kernel, orthogonal recurrent kernel, zero biases, LSTM
 forget bias 1 from ``unit_forget_bias``; ``GRU(reset_after=True)``, which is
 PyTorch's GRU), which the PyTorch twin copies with
-:func:`torchflow.pt.init.keras_recurrent_init`; dense layers Glorot uniform with
+:func:`torchflow.initialisation.keras_recurrent_init`; dense layers Glorot uniform with
 zero biases; embeddings U(-0.05, 0.05).
 
     SurnameClassifier  one-hot letters (B, T, L) -> rnn -> last *real* step (B, H) -> dense -> (B, languages)

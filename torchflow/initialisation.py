@@ -1,5 +1,8 @@
 """Initialisation schemes that give a PyTorch layer the distribution of its Keras twin's defaults.
 
+PyTorch-only on purpose (the Keras twins keep Keras' defaults), so it lives beside
+:mod:`torchflow.convert`, not among the twin modules of :mod:`torchflow.pt`.
+
 PyTorch and Keras initialise the same layer differently. A recurrent layer shows
 every difference at once:
 
