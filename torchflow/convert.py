@@ -21,7 +21,9 @@ Recurrent layers (``nn.RNN``/``nn.LSTM``/``nn.GRU`` and their cells against Kera
   ``bias_hh`` is zero: the convention of :func:`torchflow.initialisation.keras_recurrent_init`,
   which keeps ``bias_hh`` at zero and frozen so that both twins train one bias.
 
-An ``Embedding`` has the same (rows, dim) table in both frameworks.
+An ``Embedding`` has the same (rows, dim) table in both frameworks, and so has a Keras
+layer that declares ``torch_layout = True`` (its weights are ``nn.Linear``'s, unchanged:
+:class:`torchflow.tf.nce.OutputTable`).
 """
 
 from __future__ import annotations
@@ -178,6 +180,9 @@ def copy_torch_to_keras(state: Mapping[str, np.ndarray], model,
         if type(layer).__name__ == "Embedding":  # the same (rows, dim) table in both frameworks
             layer.set_weights([np.asarray(weight, dtype=np.float32)])
             continue
+        if getattr(layer, "torch_layout", False):  # stored as PyTorch stores it
+            layer.set_weights([np.asarray(state[f"{prefix}.{key}"], dtype=np.float32) for key in ("weight", "bias")])
+            continue
         if f"{prefix}.running_mean" in state:
             values = [weight, state[f"{prefix}.bias"], state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"]]
         elif weight.ndim == 4:
@@ -207,6 +212,9 @@ def keras_state(model, names, flatten_from: Mapping[str, tuple[int, int, int]] |
         values = [np.asarray(v).copy() for v in layer.get_weights()]
         if type(layer).__name__ == "Embedding":
             state[f"{prefix}.weight"] = values[0]
+            continue
+        if getattr(layer, "torch_layout", False):
+            state.update({f"{prefix}.weight": values[0], f"{prefix}.bias": values[1]})
             continue
         if len(values) == 4:  # batch norm: gamma, beta, moving mean, moving variance
             keys = ("weight", "bias", "running_mean", "running_var")

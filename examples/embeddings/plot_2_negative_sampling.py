@@ -115,7 +115,7 @@ hp = SimpleNamespace(
     steps=torchflow.scaled(smoke=40, cpu=3_000, full=30_000),
     eval_every=torchflow.scaled(smoke=20, cpu=500, full=2_000),
     eval_size=20_000,
-    timing_steps=torchflow.scaled(smoke=10, cpu=150, full=500),  # steps timed for each loss
+    timing_steps=torchflow.scaled(smoke=10, cpu=500, full=1_000),  # steps timed for each loss
     neighbours=10,
     checked_words=200,
     seed=0,
@@ -433,8 +433,10 @@ for framework, r in results.items():
 # 3,000) product and its gradient; NCE for 128 + 64 output vectors. Both still
 # pay for Adam, which here updates both whole tables every step (a sparse
 # optimiser would touch only the rows used), so the gain grows with the batch
-# and the vocabulary. The twins' speed-ups differ: that is the speed of each
-# framework's kernels on this CPU, not a difference in what they compute.
+# and the vocabulary. TensorFlow's output table is stored one row per word, as
+# PyTorch stores it and as ``tf.nn.nce_loss`` reads it: a ``Dense`` layer's
+# (64, 3,000) kernel would be transposed, a copy of the whole table, on every
+# step (``benchmarks/embeddings-cpu.md`` measures what that cost).
 fig, ax = plt.subplots(figsize=(6, 3))
 labels = [f"{torchflow.frameworks.label(fw)}\n{name}" for fw in results for name in ("NCE", "full softmax")]
 values = [1000 * r["timing"][k].seconds_per_step for r in results.values() for k in ("nce_loss", "softmax_loss")]
@@ -451,5 +453,7 @@ if len(results) == 2:
     a, b = results["torch"], results["tensorflow"]
     print(f"neighbour agreement {a['agreement']:.3f} vs {b['agreement']:.3f} "
           f"({abs(a['agreement'] - b['agreement']) / a['agreement']:.1%} apart); final validation NCE loss "
-          f"{a['main']['valid_curve'][-1]:.4f} vs {b['main']['valid_curve'][-1]:.4f}")
+          f"{a['main']['valid_curve'][-1]:.4f} vs {b['main']['valid_curve'][-1]:.4f}; NCE speed-up "
+          f"{a['speed_up']:.2f}x vs {b['speed_up']:.2f}x ({abs(a['speed_up'] - b['speed_up']) / a['speed_up']:.0%} apart: "
+          "each framework's kernels on this CPU, not a difference in what they compute)")
 record = run.finish()

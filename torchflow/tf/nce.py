@@ -11,9 +11,11 @@ corrected by the log of how often the sampler is expected to draw it::
 
 This twin calls ``tf.nn.nce_loss`` (``subtract_log_q=True`` inside), handing it the
 sampled words through ``sampled_values`` so that both twins see the same noise.
-The output table ``nce`` (weights (V, D) and biases (V,)) is a dense layer: ``nce(e)``
-gives the logits of the full softmax with the same weights, used to compare the two
-losses.
+The output table ``nce`` holds weights (V, D) and biases (V,) in the PyTorch
+layout (one row per word, as ``tf.nn.nce_loss`` wants them: a ``Dense`` layer's
+(D, V) kernel would be transposed, a full copy of the table, on every step);
+``nce(e)`` gives the logits of the full softmax with the same weights, used to
+compare the two losses.
 
     center (B,) -> embeddings (B, D) -> . u_w + b_w - log(S Q(w)) for the true and the S sampled words
                                         (B, 1 + S) logits -> sigmoid cross-entropy, summed (B,) -> mean
@@ -31,12 +33,33 @@ import tensorflow as tf
 from torchflow.tf.word_embeddings import GLOROT, embedding
 
 
+class OutputTable(keras.layers.Layer):
+    """A dense layer stored row per output, ``weight`` (V, D) and ``bias`` (V,): ``e @ weight.T + bias``.
+
+    ``torch_layout`` tells :mod:`torchflow.convert` to copy PyTorch's ``nn.Linear`` weights unchanged.
+    """
+
+    torch_layout = True
+
+    def __init__(self, units: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape) -> None:
+        self.weight = self.add_weight(shape=(self.units, input_shape[-1]), initializer=GLOROT["kernel_initializer"],
+                                      name="weight")
+        self.bias = self.add_weight(shape=(self.units,), initializer=GLOROT["bias_initializer"], name="bias")
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(inputs, self.weight, transpose_b=True) + self.bias
+
+
 class SkipGramNCE(keras.Model):
     def __init__(self, vocab_size: int, embedding_dim: int = 2) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.embeddings = embedding(vocab_size, embedding_dim)
-        self.nce = keras.layers.Dense(vocab_size, **GLOROT)  # kernel (D, V): one output vector per word
+        self.nce = OutputTable(vocab_size)  # weight (V, D): one output vector per word
         self.nce(self.embeddings(tf.zeros([1], tf.int64)))  # create the weights now
 
     def activations(self, center: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -51,7 +74,7 @@ class SkipGramNCE(keras.Model):
         """Mean NCE loss of the pairs (center, context) against the ``sampled`` noise words (shared by
         the batch); ``true_expected`` (B,) and ``sampled_expected`` (S,) are S Q(w) of those words."""
         losses = tf.nn.nce_loss(
-            weights=tf.transpose(self.nce.kernel), biases=self.nce.bias,  # (V, D) and (V,)
+            weights=self.nce.weight, biases=self.nce.bias,  # (V, D) and (V,)
             labels=tf.reshape(tf.cast(context, tf.int64), [-1, 1]), inputs=self.embeddings(center),
             num_sampled=sampled.shape[0], num_classes=self.vocab_size,
             sampled_values=(tf.cast(sampled, tf.int64), tf.reshape(true_expected, [-1, 1]), sampled_expected))
