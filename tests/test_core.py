@@ -91,6 +91,12 @@ def test_training_helpers():
         with clock:
             pass
     assert clock.steps == 3 and clock.seconds_per_step is not None
+    ticks = iter([0.0, 5.0, 10.0, 12.0, 20.0, 23.0])  # a fake timer: steps of 5, 2 and 3 seconds
+    cpu_clock = StepClock(timer=lambda: next(ticks))
+    for _ in range(3):
+        with cpu_clock:
+            pass
+    assert (cpu_clock.first_step, cpu_clock.seconds_per_step, cpu_clock.total_seconds) == (5.0, 2.5, 10.0)
     np.testing.assert_array_equal(fixed_normal((2, 3), seed=5), fixed_normal((2, 3), seed=5))
     codes = latent_traversal(np.zeros(4), dims=[1, 3], values=[-1, 1])
     assert codes.shape == (4, 4) and codes[1, 1] == 1 and codes[2, 3] == -1 and codes[2, 1] == 0
