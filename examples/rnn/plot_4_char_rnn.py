@@ -3,9 +3,10 @@ A character-level language model of Shakespeare
 ===============================================
 
 A character-level recurrent network reads text one character at a time and
-predicts the next one. Trained on Shakespeare, it learns spelling, line breaks,
-speaker names in capitals and some grammar, with no notion of words given to
-it. Fed its own predictions back as input, it writes new text.
+predicts the next one. Trained on Shakespeare, it can learn spelling, line
+breaks, speaker names in capitals and some grammar, with no notion of words
+given to it. Fed its own predictions back as input, it writes new text (the
+samples at the end show how much of that this page's twins have learned).
 
 This page trains the PyTorch twin (``nn.LSTM``) and the TensorFlow twin
 (``keras.layers.LSTM``) on the same batches, measures them in bits per
@@ -58,10 +59,11 @@ both at three temperatures.
 #
 # Hyperparameters, declared once
 # ------------------------------
-# A single LSTM layer of 128 units (the notes give no size; larger layers cost
-# more than this budget allows on two CPU cores); 64 streams, Adam at 3e-3,
-# chosen on a validation slice cut from the end of the training text
-# (``benchmarks/rnn-cpu.md``). The held-out text, the last tenth, is used once.
+# A single LSTM layer of 128 units (the notes give no size) and 64 streams, set
+# for this budget on two CPU cores and not tuned; Adam's learning rate, 3e-3,
+# was chosen over 1e-3 on a validation slice cut from the end of the training
+# text (``benchmarks/rnn-cpu.md``, a past measurement). The held-out text, the
+# last tenth, is used once.
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -196,11 +198,13 @@ if run.trains("torch"):
 # ----------------------------
 # The state enters and leaves the compiled step as tensors, zeros at the start
 # of each pass. One more difference: the gradient of an ``Embedding`` is an
-# ``IndexedSlices`` (only the rows that were looked up), and Keras' Adam applied
-# to it does not compute the dense update that PyTorch's Adam computes (its
-# embedding moved about six times further in two steps, in float64 too:
-# ``tests/test_parity_rnn.py``); ``tf.convert_to_tensor`` makes the gradient
-# dense, the same numbers, and the twins then train alike.
+# ``IndexedSlices`` (one slice per looked-up character), and Keras' Adam squares
+# it slice by slice: a character read k times in a batch adds k squares to
+# Adam's second moment where PyTorch's dense gradient adds the square of their
+# sum (``tests/test_parity_seq2seq.py`` measures the difference on an
+# embedding). ``tf.convert_to_tensor`` sums the slices first, as PyTorch does;
+# the trajectory tests (``tests/test_parity_rnn.py``) train both twins that way
+# from the same weights and bound how far apart they drift.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
