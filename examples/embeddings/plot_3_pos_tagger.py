@@ -261,8 +261,9 @@ if run.trains("torch"):
 # Training the TensorFlow twin
 # ----------------------------
 # The same step under a ``GradientTape``, compiled into a graph by
-# ``tf.function`` (XLA, used on the previous pages, is no faster here for the
-# LSTMs and takes seconds to compile each batch shape); the gradients are
+# ``tf.function`` (XLA, used on the previous pages, was no faster here for the
+# LSTMs and took 3 to 6 s to compile each batch shape when measured:
+# ``benchmarks/embeddings-cpu.md``); the gradients are
 # made dense before Adam, as on the previous pages (an embedding's gradient
 # arrives as slices, which Keras' Adam would square one by one). Both taggers
 # start from the PyTorch twin's initial weights, copied by
