@@ -347,15 +347,19 @@ run.verdict()
 # ------------------------------------------------
 # The held-out loss above uses the grey levels as targets. Draw one binary image
 # :math:`b \sim \mathrm{Bernoulli}(x)` per test image and score the *same*
-# decoder outputs against it: the two numbers must agree up to the noise of one
-# draw, since the cross-entropy is linear in the target
-# (:math:`\mathrm{BCE}(b, p) - \mathrm{BCE}(x, p) = \sum_i (x_i - b_i)\,\mathrm{logit}\,p_i`).
+# decoder outputs against it: the two numbers should agree up to the noise of
+# one draw, since the cross-entropy is linear in the target
+# (:math:`\mathrm{BCE}(b, p) - \mathrm{BCE}(x, p) = \sum_i (x_i - b_i)\,\mathrm{logit}\,p_i`),
+# whose expectation over the draw is zero. The line says whether the
+# difference is within three standard errors of zero.
 binary = (np.random.default_rng(3).random(test_images.shape) < test_images).astype(np.float32)
 for name, r in results.items():
     difference = ((test_images - binary) * r["logits"]).sum(1)
+    error = difference.std() / len(difference) ** 0.5
     print(f"{torchflow.frameworks.label(name)}: grey-level targets {r['test_curve'][-1]:.2f} nats, "
           f"binary draws {r['test_curve'][-1] + difference.mean():.2f} nats "
-          f"(difference {difference.mean():+.2f} ± {difference.std() / len(difference) ** 0.5:.2f})")
+          f"(difference {difference.mean():+.2f} ± {error:.2f}: "
+          f"{'within' if abs(difference.mean()) <= 3 * error else 'NOT within'} three standard errors of zero)")
 
 # %%
 # Loss curves
@@ -383,7 +387,7 @@ rows = [test_images[:10]] + [r["reconstructions"] for r in results.values()]
 fig, ax = plt.subplots(figsize=(8, 1 + 0.9 * len(rows)))
 show_grid(np.concatenate(rows).reshape(-1, 28, 28), ncols=10, ax=ax,
           row_labels=["test image"] + [f"{torchflow.frameworks.label(n)}" for n in results])
-ax.set_title("reconstructions")
+_ = ax.set_title("reconstructions")
 
 # %%
 # Samples from the prior
@@ -423,15 +427,18 @@ fig = side_by_side(traversals, ncols=len(values), suptitle="one latent dimension
 # same mechanism to update the generator and the discriminator in turn. In
 # PyTorch ``backward`` still computes the encoder's gradients (its tensors
 # require them); the optimiser never applies them. The encoder therefore must
-# not move at all, and a decoder trained on top of a good encoder should catch
-# up with the whole model quickly:
+# not move at all. The lines compare the decoder trained on top of the trained
+# encoder with a whole model trained for the same number of steps from scratch,
+# and with the whole model after all its steps:
 for name, r in results.items():
     d = r["decoder_only"]
     whole = r["test_curve"][min(hp.decoder_steps // hp.eval_every, len(r["test_curve"])) - 1]
     print(f"{torchflow.frameworks.label(name)}: held-out {d['before']:.1f} nats with the random decoder, "
           f"{d['curve'][-1]:.1f} after {hp.decoder_steps} decoder-only steps (whole model after the same "
-          f"number of steps from scratch: {whole:.1f}; after all {hp.steps}: {r['test_curve'][-1]:.1f}); "
-          f"largest change of an encoder weight: {d['encoder_moved']:g}")
+          f"number of steps from scratch: {whole:.1f}, so the trained encoder "
+          f"{'helped' if d['curve'][-1] < whole else 'did not help'}; after all {hp.steps}: "
+          f"{r['test_curve'][-1]:.1f}, {d['curve'][-1] - r['test_curve'][-1]:+.1f} nats from the decoder-only "
+          f"model); largest change of an encoder weight: {d['encoder_moved']:g}")
 
 # %%
 # Comparison
