@@ -222,7 +222,22 @@ def freedict_pairs() -> list[tuple[str, str]]:
     return pairs
 
 
-NUMBERS = 100_000
+SMALL_NUMBERS = 1_000  # every number below this ...
+PER_LENGTH = 5_000  # ... then this many distinct numbers drawn (seeded) for each length of 4 to 9 digits
+LONGEST = 9
+
+
+def number_sample() -> list[int]:
+    """0..999, then ``PER_LENGTH`` numbers of each length from 4 to ``LONGEST`` digits, drawn without
+    replacement (``random.Random(0)``), each group in increasing order: 31,000 numbers whose words run from
+    one word ("zero") to twenty, spread evenly over the lengths in digits."""
+    import random
+
+    draw = random.Random(0)
+    numbers = list(range(SMALL_NUMBERS))
+    for digits in range(4, LONGEST + 1):
+        numbers += sorted(draw.sample(range(10 ** (digits - 1), 10**digits), PER_LENGTH))
+    return numbers
 
 
 def build_fra_eng(_packages: Path) -> None:
@@ -230,13 +245,16 @@ def build_fra_eng(_packages: Path) -> None:
 
     out = EMBEDDED / "fra-eng"
     files = {}
-    rows = [f"{num2words(n, lang='fr')}\t{num2words(n, lang='en')}" for n in range(NUMBERS)]
+    numbers = number_sample()
+    rows = [f"{num2words(n, lang='fr')}\t{num2words(n, lang='en')}" for n in numbers]
+    what = (f"num2words phrases for 0..{SMALL_NUMBERS - 1} and {PER_LENGTH:,} numbers drawn for each length "
+            f"of 4..{LONGEST} digits (random.Random(0))")
     files["numbers.tsv.gz"] = {
         "sha256": write_gz(out / "numbers.tsv.gz", "\n".join(rows) + "\n"),
         "count": len(rows),
-        "what": f"num2words phrases for 0..{NUMBERS - 1}",
-        "source": f"num2words {package_version('num2words')}: French and English words "
-        f"for the numbers 0..{NUMBERS - 1}",
+        "what": what,
+        "source": f"num2words {package_version('num2words')}: French and English words for {len(rows):,} numbers "
+        f"below {10**LONGEST:,}",
         "licence": "LGPL-2.1 library (num2words); number words are not copyrightable",
     }
     dictionary = freedict_pairs()

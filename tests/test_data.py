@@ -65,8 +65,10 @@ def test_shakespeare_about_a_megabyte():
 
 def test_french_english_pairs():
     pairs = data.load_fra_eng()
-    assert len(pairs) == 100_000
-    assert pairs.pairs[342] == ("trois cent quarante-deux", "three hundred and forty-two")
+    assert len(pairs) == 31_000 == manifest_count("fra-eng", "numbers.tsv.gz")
+    assert pairs.pairs[342] == ("trois cent quarante-deux", "three hundred and forty-two")  # 0..999 come first
+    longest = max(len(fr.replace("-", " ").split()) for fr, _ in pairs.pairs)
+    assert longest == 18 and all(" million" in en and " millions" in fr for fr, en in pairs.pairs[-5:])  # 9 digits
     assert all(isinstance(fr, str) and isinstance(en, str) and fr and en for fr, en in pairs.pairs[:1000])
     small = pairs.sample(500, seed=1)
     assert len(small) == 500 and small.info.count == 500 and small.pairs == pairs.sample(500, seed=1).pairs

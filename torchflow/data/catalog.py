@@ -109,7 +109,8 @@ CATALOG: dict[str, Entry] = {
         Entry(
             "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
             translation.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba)",
-            "data/embedded/fra-eng/numbers (num2words, 100,000 pairs)", "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
+            "data/embedded/fra-eng/numbers (num2words, 31,000 numbers below 10^9)",
+            "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
             (surnames.TUTORIAL_DOWNLOAD,), ("plot_1_translation",),
         ),
         Entry(

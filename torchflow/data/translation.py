@@ -1,8 +1,12 @@
 """French->English pairs for the seq2seq chapter, and the :class:`Pairs` they come in.
 
 Canonical: Tatoeba sentence pairs (``eng-fra.txt`` of the PyTorch tutorial zip). Embedded: the
-French and English words for every number 0..99,999 (num2words), e.g.
-``("trois cent quarante-deux", "three hundred and forty-two")``; and, offline only, FreeDict's
+French and English words (num2words) for 31,000 numbers below a billion -- every number 0..999,
+then 5,000 drawn at random for each length of 4 to 9 digits, so the phrases run evenly from one
+word to eighteen, e.g. ``("trois cent quarante-deux", "three hundred and forty-two")`` or
+``("neuf cent quatre-vingt-sept millions six cent cinquante-quatre mille trois cent vingt et un",
+"nine hundred and eighty-seven million, six hundred and fifty-four thousand, three hundred and
+twenty-one")`` (built by ``data/build_text.py fra-eng``); and, offline only, FreeDict's
 French->English dictionary senses.
 """
 
@@ -63,7 +67,8 @@ def sources() -> list:
 
     def embedded() -> Pairs:
         return _embedded_pairs("fra-eng", "numbers.tsv.gz", "French-English number phrases (num2words)",
-                               "Offline stand-in for Tatoeba: numbers 0-99,999 written out in both languages.")
+                               "Offline stand-in for Tatoeba: 31,000 numbers below a billion (all of 0-999, then 5,000 "
+                               "of each length of 4-9 digits) written out in both languages.")
 
     return [*store.canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
             store.embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]

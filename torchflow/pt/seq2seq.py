@@ -168,8 +168,8 @@ class LuongAttnDecoderRNN(nn.Module):
         """(B, S) scores of the decoder state (B, H) against each encoder output (B, S, H)."""
         if self.method == "dot":
             return (hidden[:, None] * encoder_outputs).sum(-1)
-        if self.method == "general":
-            return (hidden[:, None] * self.attn(encoder_outputs)).sum(-1)
+        if self.method == "general":  # h^T (W hbar_s) = (W^T h)^T hbar_s: W meets the state, not every output
+            return torch.bmm(encoder_outputs, (hidden @ self.attn.weight)[..., None])[..., 0]
         expanded = hidden[:, None].expand(-1, encoder_outputs.shape[1], -1)
         return self.v(torch.tanh(self.attn(torch.cat([expanded, encoder_outputs], -1))))[..., 0]
 

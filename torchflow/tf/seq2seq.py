@@ -167,8 +167,10 @@ class LuongAttnDecoderRNN(keras.Model):
         """(B, S) scores of the decoder state (B, H) against each encoder output (B, S, H)."""
         if self.method == "dot":
             return tf.reduce_sum(hidden[:, None] * encoder_outputs, -1)
-        if self.method == "general":
-            return tf.reduce_sum(hidden[:, None] * self.attn(encoder_outputs), -1)
+        if self.method == "general":  # h^T (W hbar_s) = (W^T h)^T hbar_s: W meets the state, not every output
+            if not self.attn.built:
+                self.attn.build(encoder_outputs.shape)
+            return tf.linalg.matvec(encoder_outputs, tf.matmul(hidden, self.attn.kernel, transpose_b=True))
         expanded = tf.broadcast_to(hidden[:, None], tf.shape(encoder_outputs))
         return self.v(tf.tanh(self.attn(tf.concat([expanded, encoder_outputs], -1))))[..., 0]
 
