@@ -186,7 +186,7 @@ teacher = np.random.default_rng(hp.seed + 1).random((hp.steps, hp.max_length)) <
 batches = list(batch_indices(len(train_index), hp.batch_size, hp.steps, seed=hp.seed))
 references = {name: [pairs[i][1] for i in index] for name, index in (("validation", validation_index),
                                                                       ("test", test_index))}
-results = {}
+results, initial_weights = {}, {}
 
 
 def scores(tokens, split):
@@ -229,11 +229,14 @@ if run.trains("torch"):
     def as_torch(*arrays):
         return [torch.as_tensor(a) for a in arrays]
 
+    from torchflow.convert import torch_state
+
     torch.manual_seed(hp.seed)
     results["torch"] = {}
     for variant, (class_name, kwargs) in DECODERS.items():
         encoder = EncoderRNN(len(french), hp.hidden_size)
         decoder = SEQ2SEQ.twin("torch", class_name)(len(english), hp.hidden_size, **kwargs)
+        initial_weights[variant] = (torch_state(encoder), torch_state(decoder))  # the TensorFlow twins start here
         optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()],
                                      lr=hp.learning_rates[variant], eps=hp.adam_epsilon)
         clock, losses, curve = StepClock(), [], []
@@ -274,10 +277,15 @@ if run.trains("torch"):
 # instead of the square of the sum, and a frequent token's row moves several
 # times the learning rate in one step (``tests/test_parity_seq2seq.py``); made
 # dense, the update is PyTorch's, and the twins train identically in float64.
+# Each TensorFlow encoder and decoder starts from its PyTorch twin's initial
+# weights (copied with :func:`torchflow.convert.copy_torch_to_keras`), so the
+# twins are one experiment and differ by float32 rounding only.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
 
+    from torchflow.convert import copy_torch_to_keras
+    from torchflow.device import tf_device
     from torchflow.tf.seq2seq import EncoderRNN, decode_loss, greedy_decode
 
     keras.utils.set_random_seed(hp.seed)
@@ -301,6 +309,9 @@ if run.trains("tensorflow"):
     for variant, (class_name, kwargs) in DECODERS.items():
         encoder = EncoderRNN(len(french), hp.hidden_size)
         decoder = SEQ2SEQ.twin("tensorflow", class_name)(len(english), hp.hidden_size, **kwargs)
+        if variant in initial_weights:  # the PyTorch twins' initial weights, so both twins are one experiment
+            for state, model in zip(initial_weights[variant], (encoder, decoder)):
+                copy_torch_to_keras(state, model)
         train_step = make_train_step(encoder, decoder, keras.optimizers.Adam(
             learning_rate=hp.learning_rates[variant], epsilon=hp.adam_epsilon))
         clock, losses, curve = StepClock(), [], []
@@ -345,7 +356,9 @@ for variants in results.values():
     better = max(("notes' attention", "content attention"), key=lambda v: variants[v]["validation"]["bleu"])
     variants["better"] = better
     variants["gain"] = variants[better]["test"]["bleu"] - variants["plain"]["test"]["bleu"]
-run.record_all({name: dict(v, clock=v["plain"]["clock"]) for name, v in results.items()}, lambda r: {
+# the PyTorch tensors stay on the CPU; TensorFlow places its ops on its default device
+devices = {"torch": "cpu", "tensorflow": tf_device() if "tensorflow" in results else None}
+run.record_all({name: dict(v, clock=v["plain"]["clock"], device=devices[name]) for name, v in results.items()}, lambda r: {
     **{f"test BLEU, {variant}": r[variant]["test"]["bleu"] for variant in DECODERS},
     **{f"test exact match, {variant}": r[variant]["test"]["exact"] for variant in DECODERS},
     GAIN: r["gain"]})
@@ -362,7 +375,8 @@ for name, variants in results.items():
 if len(results) == 2:
     for variant in DECODERS:
         a, b = (results[n][variant]["test"]["bleu"] for n in ("torch", "tensorflow"))
-        print(f"twins' BLEU, {variant}: {a:.1f} vs {b:.1f}, relative gap {abs(a - b) / max(a, b):.1%}")
+        gap = f"{abs(a - b) / max(a, b):.1%}" if max(a, b) > 0 else "none (both zero)"
+        print(f"twins' BLEU, {variant}: {a:.1f} vs {b:.1f}, relative gap {gap}")
 
 # %%
 # Training curves

@@ -198,7 +198,7 @@ if run.trains("torch"):
     rng.bit_generator.state = meta["rng"]
     restored_probe = probe_loss_torch(models)
     train_torch(models, optimizer, rng, meta["iteration"], hp.steps, losses, clock)
-    results["torch"] = dict(losses=losses, clipped=np.mean(clipped), clock=clock, path=path,
+    results["torch"] = dict(losses=losses, clipped=np.mean(clipped), clock=clock, path=path, device="cpu",
                             probe=(saved_probe, fresh_probe, restored_probe), models=models)
 
 # %%
@@ -212,6 +212,7 @@ if run.trains("tensorflow"):
     import tensorflow as tf
 
     from torchflow.checkpoint import keras_training_state, restore_keras
+    from torchflow.device import tf_device
     from torchflow.tf.seq2seq import EncoderRNN, LuongAttnDecoderRNN, decode_loss
 
     all_source, all_lengths, all_target = (tf.constant(a, tf.int32) for a in (source, source_lengths, target))
@@ -272,6 +273,7 @@ if run.trains("tensorflow"):
     restored_probe = probe_loss_keras(models)
     train_keras(models, optimizer, rng, meta["iteration"], hp.steps, losses, clock)
     results["tensorflow"] = dict(losses=losses, clipped=np.mean(clipped), clock=clock, path=path,
+                                 device=tf_device(),  # where TensorFlow places its ops by default
                                  probe=(saved_probe, fresh_probe, restored_probe), models=models)
 
 # %%
@@ -282,7 +284,9 @@ if run.trains("tensorflow"):
 # scored by the model when it was saved and by the fresh objects once restored,
 # before any further step: consecutive training batches differ too much for a
 # 5 % comparison (the 10 training steps on either side of the checkpoint are
-# printed below too; the loss is still falling there).
+# printed below too, with whether the loss was still falling there). That a
+# resumed run ends with exactly the weights of a run that never stopped is
+# checked by ``tests/test_checkpoint.py``, not on this page.
 for r in results.values():
     saved, _, restored = r["probe"]
     r["gap"] = abs(restored - saved) / saved
@@ -297,12 +301,12 @@ for name, r in results.items():
     saved, fresh, restored = r["probe"]
     print(f"{torchflow.frameworks.label(name)}: loss on a fixed batch {saved:.4f} when saved, {fresh:.4f} in the "
           f"fresh objects, {restored:.4f} once restored; training loss {r['before']:.3f} before the checkpoint, "
-          f"{r['after']:.3f} after the resume ({r['window_gap']:.1%}); final {np.mean(r['losses'][-25:]):.3f}; "
+          f"{r['after']:.3f} after the resume ({r['window_gap']:.1%}; "
+          f"{'still falling' if r['after'] < r['before'] else 'not falling'}); final {np.mean(r['losses'][-25:]):.3f}; "
           f"gradients clipped in {r['clipped']:.0%} of the steps")
 if len(results) == 2:
     a, b = (np.mean(results[n]["losses"][-25:]) for n in ("torch", "tensorflow"))
     print(f"twins' final training loss: {a:.3f} vs {b:.3f}, relative gap {abs(a - b) / max(a, b):.1%}")
-print("(resuming gives exactly the weights of a run that never stopped: tests/test_checkpoint.py)")
 
 # %%
 # The loss across the resume
