@@ -61,12 +61,18 @@ data lines of the stamp at the bottom say exactly what was used.
 # two: twenty per class to train on and a *validation* set, also drawn from the
 # training images of the target classes, to choose settings on. The learning
 # rates below are those with the best validation accuracy after the last epoch
-# among the candidates that ``benchmarks/transfer_seeds.py`` tried (averaged over
-# its seeds and both twins; the end of the page shows its table). The curves
-# below are validation accuracy; the test images are used once, for the final
-# numbers. Two choices were made, in earlier versions of this page, by looking
-# at test accuracy, and are kept as the definition of the task: twenty images
-# per class, and this split of the classes.
+# among the candidates that ``benchmarks/transfer_seeds.py`` tried, averaged
+# over the seeds and the twins printed under the settings (read from its
+# table, ``benchmarks/transfer-seeds.json``; the end of the page shows the
+# table). The curves below are validation accuracy; the test images are used
+# once, for the final numbers.
+#
+# **A known limitation.** Two settings break the book's rule of choosing on
+# validation only: twenty images per class, and this split of the classes,
+# were chosen in earlier versions of this page by looking at *test* accuracy.
+# They have not been re-chosen on validation (that needs a study of its own,
+# about forty minutes of CPU time per setting tried over three seeds), so the
+# test numbers below may flatter them; the verdict repeats this.
 #
 # Hyperparameters, declared once
 # ------------------------------
@@ -114,6 +120,19 @@ strategies = ("fine-tune", "fixed features", "from scratch")
 run.expect("target test accuracy, fine-tune", at_least=torchflow.scaled(smoke=None, cpu=0.75, full=0.8))
 run.expect("fine-tune minus from scratch, mean validation accuracy over the epochs",
            at_least=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
+LIMITATION = ("Known limitation: twenty labelled images per target class and this split of the classes were chosen, "
+              "in earlier versions of this page, by looking at test accuracy, and have not been re-chosen on "
+              "validation.")
+table_path = Path(globals().get("__file__", "plot_3_transfer_learning.py")).resolve().parents[2] / "benchmarks" / "transfer-seeds.json"
+seeds = json.loads(table_path.read_text()) if table_path.exists() else None
+if seeds is not None:
+    chosen_on = " and ".join(FRAMEWORK_LABELS[name] for name in seeds["select_on"])
+    print(f"learning rates chosen by benchmarks/transfer_seeds.py: best validation accuracy after the last epoch, "
+          f"averaged over seeds {', '.join(str(row['seed']) for row in seeds['table'] if row['framework'] == seeds['select_on'][0])}"
+          f" of the {chosen_on} twin{'s' if len(seeds['select_on']) > 1 else ''}"
+          + ("" if set(seeds["select_on"]) == set(seeds["frameworks"]) else
+             f" only (the other twin{'s' if len(seeds['frameworks']) - len(seeds['select_on']) > 1 else ''} "
+             "ran at the chosen rates only)"))
 hp
 
 # %%
@@ -149,7 +168,7 @@ train_index = np.sort(np.concatenate([index[: hp.target_per_class] for index in 
 validation_index = np.sort(np.concatenate([index[hp.target_per_class :] for index in by_class]))
 run.use_data(source_train, source_test,
              f"{labelled.describe()} Of these, {len(train_index)} to train on and {len(validation_index)} "
-             "for validation.", target_test)
+             f"for validation. {LIMITATION}", target_test)
 
 
 def normalise(images: np.ndarray) -> np.ndarray:
@@ -389,7 +408,8 @@ if run.trains("tensorflow"):
 # Whether this build reached the page's targets: fine-tuning reaches the stated
 # test accuracy, and it learns faster than training from scratch (its
 # validation accuracy, averaged over the epochs, is higher). ms/step in the
-# stamp at the bottom is the pretraining step (batch 64).
+# stamp at the bottom is the pretraining step (batch 64). The test accuracy
+# target carries the limitation stated at the top, printed again here.
 
 
 def transfer_metrics(r):
@@ -404,6 +424,7 @@ def transfer_metrics(r):
 
 
 run.record_all(results, transfer_metrics)
+print(LIMITATION)
 run.verdict()
 
 # %%
@@ -459,11 +480,8 @@ if len(results) == 2:
 # strategy's rate on validation, and writes ``benchmarks/transfer-seeds.json``.
 # This page reads that file, prints its table of *test* accuracies at the chosen
 # rates, and checks its own row against what this build just measured. (The
-# thread count changes the order of floating-point sums, which moves a run of
-# 100 images by a few points: a build with more threads than one cannot match
-# the table exactly.)
-table_path = Path(globals().get("__file__", "plot_3_transfer_learning.py")).resolve().parents[2] / "benchmarks" / "transfer-seeds.json"
-seeds = json.loads(table_path.read_text()) if table_path.exists() else None
+# thread count changes the order of floating-point sums, so a build with more
+# threads than one need not match the table exactly.)
 if seeds is None:
     print(f"No seed table here ({table_path} is made by benchmarks/transfer_seeds.py in the repository).")
 else:
