@@ -6,7 +6,7 @@ distance of the samples' judge features), M_global and k_t, with the process CPU
 Results: benchmarks/gan-began-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 python benchmarks/gan_began_choose.py BATCH LR STEPS GAMMA \
-        [LAMBDA_K [LATENT [CHANNELS [K0 [BETA_1]]]]]      (defaults 0.001, 32, 16, 0.0, 0.5)
+        [LAMBDA_K [LATENT [CHANNELS [K0 [BETA_1 [SEED]]]]]]      (defaults 0.001, 32, 16, 0.0, 0.5, 0)
 """
 
 import sys
@@ -24,13 +24,14 @@ from torchflow.pt import began
 from torchflow.training import batch_indices
 
 batch, learning_rate, steps, gamma = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-extra = [float(a) for a in sys.argv[5:]] + [0.001, 32, 16, 0.0, 0.5][len(sys.argv[5:]):]
+extra = [float(a) for a in sys.argv[5:]] + [0.001, 32, 16, 0.0, 0.5, 0][len(sys.argv[5:]):]
 lambda_k, latent, channels, k_start, beta_1 = extra[0], int(extra[1]), int(extra[2]), extra[3], extra[4]
+seed = int(extra[5])
 x = load_images("fashion-mnist", "train").images.astype(np.float32) / 127.5 - 1
 fit, validation = x[:-5000], x[-5000:]
 judge, count = Judge.load(), 2000
 reference = judge.features((validation[:count] + 1) / 2)
-torch.manual_seed(0)
+torch.manual_seed(seed)  # the initial weights (the batches and noise do not change)
 G, D = began.Generator(latent, channels), began.Discriminator(latent, channels)
 adam = dict(lr=learning_rate, betas=(beta_1, 0.999), eps=1e-8)
 g_opt, d_opt = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)

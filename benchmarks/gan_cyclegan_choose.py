@@ -7,9 +7,12 @@ Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
         python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY \
-        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT]]]]
+        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT [EMA]]]]]
+
+EMA (e.g. 0.99): also score generators whose weights are an exponential moving average of the trained ones.
 """
 
+import copy
 import itertools
 import sys
 import time
@@ -31,6 +34,7 @@ learning_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 2e-4
 decay_from = float(sys.argv[7]) if len(sys.argv) > 7 else 1.0  # linear decay to 0 from this fraction of the steps
 seed = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 cycle_weight = float(sys.argv[9]) if len(sys.argv) > 9 else 10.0
+ema = float(sys.argv[10]) if len(sys.argv) > 10 else 0.0
 a, b = load_domains("fashion-mnist", "train")
 label_a, label_b = int(a.labels[0]), int(b.labels[0])
 a, b = (d.images[:, None].astype(np.float32) / 127.5 - 1 for d in (a, b))
@@ -43,10 +47,11 @@ adam = dict(lr=learning_rate, betas=(0.5, 0.999), eps=1e-8)
 g_opt = torch.optim.Adam(itertools.chain(G_AB.parameters(), G_BA.parameters()), **adam)
 d_opt = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **adam)
 fit_a, fit_b = torch.as_tensor(fit_a), torch.as_tensor(fit_b)
+EMA_AB, EMA_BA = copy.deepcopy(G_AB), copy.deepcopy(G_BA)
 
 
 @torch.no_grad()
-def score():
+def score(G_AB=G_AB, G_BA=G_BA):
     x_a, x_b = torch.as_tensor(val_a), torch.as_tensor(val_b)
     fake_b, fake_a = G_AB(x_a), G_BA(x_b)
     cycle = (cyclegan.reconstruction_loss(x_a, G_BA(fake_b)).item(),
@@ -79,6 +84,12 @@ for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed
     d_opt.zero_grad()
     d_loss.backward()
     d_opt.step()
+    if ema:
+        with torch.no_grad():
+            for averaged, trained in zip(itertools.chain(EMA_AB.parameters(), EMA_BA.parameters()),
+                                         itertools.chain(G_AB.parameters(), G_BA.parameters())):
+                averaged.lerp_(trained, 1 - ema)
     if step % (steps // 4) == 0:
         print(f"step {step}: G {g_loss.item():.3f} D {d_loss.item():.3f}; {score()}; "
-              f"{time.process_time() - started:.0f} s CPU", flush=True)
+              + (f"EMA {ema}: {score(EMA_AB, EMA_BA)}; " if ema else "")
+              + f"{time.process_time() - started:.0f} s CPU", flush=True)

@@ -14,6 +14,15 @@ def seed_everything(seed: int = 0) -> None:
 
     Only frameworks already imported are touched, so seeding never drags in a
     framework an example does not use.
+
+    What repeats: on the CPU, a run seeded here gives the same numbers in every process with
+    the same thread counts (``OMP_NUM_THREADS``, ``TF_NUM_INTRAOP_THREADS``); another thread
+    count sums in another order and gives other float32 roundings. TensorFlow's
+    ``tf.config.experimental.enable_op_determinism()`` is *not* called: on the CPU it changed
+    no weight of a 100-step CycleGAN run and cost about 10 % of its time
+    (``benchmarks/gan_tf_determinism.py``). What broke repeatability was a Keras initializer
+    made at import time, seeded before this function runs: make initializers inside the
+    layers' constructors (see :func:`torchflow.tf.dcgan.normal_weights`).
     """
     random.seed(seed)
     np.random.seed(seed)

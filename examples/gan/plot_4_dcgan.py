@@ -143,7 +143,9 @@ def to_unit(images):
 
 
 # %%
-# Both twins see the *same* batches and the *same* noise: the indices come from
+# Both twins start from the *same* weights (the PyTorch twin's initial weights,
+# copied into the TensorFlow twin by :func:`torchflow.convert.copy_weights`) and
+# see the *same* batches and the *same* noise: the indices come from
 # :func:`~torchflow.training.batch_indices`, the noise of every step from one
 # seeded generator, and ``fixed_noise`` is the DCGAN tutorial's fixed batch of
 # codes, whose images we watch along training. ``train`` is the loop both twins
@@ -155,6 +157,7 @@ def to_unit(images):
 fixed_noise = fixed_normal((64, hp.latent_dim), seed=1)
 score_noise = fixed_normal((score_count, hp.latent_dim), seed=2)
 results = {}
+initial_weights = ()  # the PyTorch twin's networks before training: the TensorFlow twin starts from them
 
 
 def train(train_step, generate, clock):
@@ -228,6 +231,8 @@ def train(train_step, generate, clock):
 # batches go through it separately, as in the DCGAN tutorial, so each is
 # normalised by its own statistics.
 if run.trains("torch"):
+    import copy
+
     import torch
 
     from torchflow.device import torch_device
@@ -238,6 +243,7 @@ if run.trains("torch"):
     train_x = torch.as_tensor(train_images, device=torch_dev)
     netG = Generator(hp.latent_dim, hp.channels, image_size=hp.image_size).to(torch_dev)
     netD = Discriminator(hp.channels, image_size=hp.image_size).to(torch_dev)
+    initial_weights = copy.deepcopy(netG), copy.deepcopy(netD)
     adam = dict(lr=hp.learning_rate, betas=(hp.beta_1, 0.999), eps=hp.adam_epsilon)
     optimizerD = torch.optim.Adam(netD.parameters(), **adam)
     optimizerG = torch.optim.Adam(netG.parameters(), **adam)
@@ -284,7 +290,9 @@ if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
 
+    from torchflow.convert import copy_weights
     from torchflow.device import tf_device
+    from torchflow.families import family
     from torchflow.tf.dcgan import Discriminator, Generator, discriminator_loss, generator_loss
 
     keras.utils.set_random_seed(hp.seed)
@@ -293,6 +301,8 @@ if run.trains("tensorflow"):
         train_x = tf.constant(train_images.transpose(0, 2, 3, 1))  # channels last
         netG = Generator(hp.latent_dim, hp.channels, image_size=hp.image_size)
         netD = Discriminator(hp.channels, image_size=hp.image_size)
+        for torch_model, model in zip(initial_weights, (netG, netD)):  # the PyTorch twin's, when it ran
+            copy_weights(torch_model, model, family("dcgan"))
     optimizerD, optimizerG = (keras.optimizers.Adam(learning_rate=hp.learning_rate, beta_1=hp.beta_1,
                                                     epsilon=hp.adam_epsilon) for _ in "DG")
     optimizerD.build(netD.trainable_variables)
@@ -350,8 +360,9 @@ run.verdict()
 # The fixed noise along training
 # ------------------------------
 # The same eight codes of ``fixed_noise``, decoded by each twin's generator
-# before training (top row) and at each snapshot. The twins started from
-# different random weights, so the same code becomes different images.
+# before training (top row) and at each snapshot. The twins started from the
+# same weights; where the same code becomes different images, float32 rounding
+# has grown through training.
 rows = list(next(iter(results.values()), {}).get("snapshots", {}))
 fig = side_by_side({name: np.concatenate([r["snapshots"][s][:8] for s in rows]) for name, r in results.items()},
                    ncols=8, suptitle="fixed noise, by training step", row_labels=[f"step {s}" for s in rows])
@@ -385,9 +396,9 @@ show_grid(reference[:64], ncols=8, ax=ax, title="real test images")
 # %%
 # Comparison
 # ----------
-# The two twins share the architecture, the initialisation scheme, the batch-norm
-# conventions, the optimiser settings, the batches and the noise; their initial
-# weights differ. Their scores, and the time per training step:
+# The two twins share the architecture, the initial weights, the batch-norm
+# conventions, the optimiser settings, the batches and the noise. Their scores,
+# and the time per training step:
 for name, r in results.items():
     print(f"{torchflow.frameworks.label(name)}: Fréchet distance {r['final']:.1f} "
           f"({r['final'] / r['scale']['untrained']:.3f} of the untrained generator's), "

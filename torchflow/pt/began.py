@@ -16,6 +16,8 @@ nearest-neighbour, activations ELU, and the decoder ends on tanh, the range of
 the images. Initialisation, declared in both twins: Glorot uniform weights and
 zero biases (Keras' default; PyTorch's default differs).
 
+The dimensions::
+
     encoder: x (B, 1, 28, 28) -> conv 4x4/2 (B, n, 14, 14) -> conv 4x4/2 (B, 2n, 7, 7)
              -> conv 7x7 (B, h, 1, 1) -> code (B, h)
     decoder: code (B, h) -> conv-T 7x7 (B, n, 7, 7) -> conv 3x3 -> up x2 (B, n, 14, 14)

@@ -16,6 +16,8 @@ nearest-neighbour, activations ELU, and the decoder ends on tanh, the range of
 the images. Initialisation, declared in both twins: Glorot uniform weights and
 zero biases (Keras' default; PyTorch's default differs).
 
+The dimensions::
+
     encoder: x (B, 28, 28, 1) -> conv 4x4/2 (B, 14, 14, n) -> conv 4x4/2 (B, 7, 7, 2n)
              -> conv 7x7 (B, 1, 1, h) -> code (B, h)
     decoder: code (B, h) -> conv-T 7x7 (B, 7, 7, n) -> conv 3x3 -> up x2 (B, 14, 14, n)

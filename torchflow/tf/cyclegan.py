@@ -15,8 +15,8 @@ own mean and (biased) variance over the pixels, no learned scale or shift, no ru
 statistics (so training and evaluation mode compute the same), epsilon 1e-5 (Keras'
 default is 1e-3): ``keras.layers.GroupNormalization(groups=-1)``, one group per
 channel, is PyTorch's ``InstanceNorm2d``. Initialisation, the paper's, declared in
-both twins: every convolution's weights N(0, 0.02) (:data:`torchflow.tf.dcgan.WEIGHTS`),
-biases zero; a convolution followed by instance norm has no bias (the norm removes
+both twins: every convolution's weights N(0, 0.02) (:func:`torchflow.tf.dcgan.normal_weights`,
+one initializer a layer), biases zero; a convolution followed by instance norm has no bias (the norm removes
 it). Padding is zeros (the paper pads the generator with reflections): ``"same"`` is
 PyTorch's ``padding=k // 2`` for the 3x3 and 7x7 stride-1 convolutions, and its
 ``padding=1`` for the 4x4 stride-2 ones on even sizes (the DCGAN twins' convention).
@@ -39,7 +39,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.dcgan import WEIGHTS
+from torchflow.tf.dcgan import normal_weights
 
 EPSILON = 1e-5  # instance norm's
 
@@ -53,12 +53,12 @@ def _check(channels: int, image_size: int, blocks: int = 0) -> None:
 
 def _conv(channels: int, kernel_size: int, stride: int = 1, bias: bool = False) -> keras.layers.Conv2D:
     return keras.layers.Conv2D(channels, kernel_size, strides=stride, padding="same", use_bias=bias,
-                               kernel_initializer=WEIGHTS, bias_initializer="zeros")
+                               kernel_initializer=normal_weights(), bias_initializer="zeros")
 
 
 def _conv_t(channels: int) -> keras.layers.Conv2DTranspose:
     return keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
-                                        kernel_initializer=WEIGHTS)
+                                        kernel_initializer=normal_weights())
 
 
 def instance_norm() -> keras.layers.GroupNormalization:

@@ -35,7 +35,17 @@ import tensorflow as tf
 
 from torchflow.tf.resnet import BatchNorm
 
-WEIGHTS = keras.initializers.RandomNormal(0.0, 0.02)
+
+def normal_weights() -> keras.initializers.RandomNormal:
+    """N(0, 0.02): a new initializer for each layer.
+
+    Keras 3 gives an initializer made without a seed a fixed integer seed, drawn from Python's
+    ``random`` when it is made: one module-level instance would be seeded at import time (before
+    any :func:`~torchflow.seed.seed_everything`, so differently in every process) and would give
+    every layer of the same shape the same weights. Made per layer, after the seed is set, the
+    initial weights repeat from run to run and differ from layer to layer.
+    """
+    return keras.initializers.RandomNormal(0.0, 0.02)
 
 
 def _check(latent_dim: int, channels: int, image_size: int) -> int:
@@ -54,12 +64,12 @@ def _batch_norm() -> BatchNorm:
 
 def _conv_t(channels: int, kernel_size: int, stride: int, padding: str) -> keras.layers.Conv2DTranspose:
     return keras.layers.Conv2DTranspose(channels, kernel_size, strides=stride, padding=padding, use_bias=False,
-                                        kernel_initializer=WEIGHTS)
+                                        kernel_initializer=normal_weights())
 
 
 def _conv(channels: int, kernel_size: int, stride: int, padding: str) -> keras.layers.Conv2D:
     return keras.layers.Conv2D(channels, kernel_size, strides=stride, padding=padding, use_bias=False,
-                               kernel_initializer=WEIGHTS)
+                               kernel_initializer=normal_weights())
 
 
 class Generator(keras.Model):
