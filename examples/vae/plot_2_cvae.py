@@ -54,7 +54,7 @@ on the same data, tell how often it sees the class we asked for.
 # judge, also tried a high rate decaying along a cosine, a KL weight warmed up
 # from 0, weight averaging and more steps: none gave the weaker twin more than
 # the twins differ from each other, and 20,000 steps instead of 12,000 helped
-# both twins a little at a slightly better bound. Adam's epsilon is set for both twins
+# both twins a little at temperature 1, at a slightly better bound. Adam's epsilon is set for both twins
 # (Keras' default is 1e-7, PyTorch's 1e-8). Training is counted in optimiser
 # steps, the same on the full data and on the embedded 6,000-image subset. The
 # targets below were decided for the book (``benchmarks/vae-cpu.md`` has this
