@@ -381,8 +381,9 @@ fig = side_by_side({name: r["generate"](score_noise[:64]).reshape(-1, 28, 28) fo
 # --------------------------------------
 # Left: the D loss (solid) and the G loss (dashed) of both twins, averaged over
 # ``log_every`` steps. Right: :math:`D(x)` on real test images (solid) and
-# :math:`D(G(z))` on generated ones (dashed). Neither loss goes to zero: each
-# network's progress is the other's loss. At the game's equilibrium
+# :math:`D(G(z))` on generated ones (dashed). In a game neither loss need go
+# to zero: each network's progress is the other's loss (the lines below the
+# figure say whether either came near zero in this build). At the game's equilibrium
 # :math:`D = 1/2` everywhere and :math:`\mathcal{L}_D = 2\log 2 \approx 1.39`.
 fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(12, 4))
 histories = {name: r["history"] for name, r in results.items()}
@@ -394,7 +395,8 @@ last = max(1, hp.steps // 8 // hp.log_every)  # the last eighth of training
 for name, r in results.items():
     h = {key: np.mean(values[-last:]) for key, values in r["history"].items()}
     print(f"{torchflow.frameworks.label(name)}: over the last {last * hp.log_every} steps D loss {h['d_loss']:.2f}, "
-          f"G loss {h['g_loss']:.2f}, D(x) {h['d_real']:.2f}, D(G(z)) {h['d_fake']:.2f}")
+          f"G loss {h['g_loss']:.2f}, D(x) {h['d_real']:.2f}, D(G(z)) {h['d_fake']:.2f}; "
+          f"{'neither loss near zero' if min(h['d_loss'], h['g_loss']) > 0.1 else 'a loss near zero'}")
 
 # %%
 # Why the non-saturating loss, measured

@@ -52,16 +52,17 @@ data) say how often it sees the requested class.
 # judged as requested; batches of 64 went on improving to the last step tried.
 #
 # **An averaged generator.** The discriminator keeps moving, so the generator's
-# weights keep circling around a good solution instead of settling on it: its
-# samples change from one evaluation to the next. The images this page shows
+# weights can keep circling around a good solution instead of settling on it,
+# and its samples can change from one evaluation to the next. The images this page shows
 # and scores come from an *exponential moving average* of the generator's
 # weights, :math:`\bar\theta_G \leftarrow \beta\,\bar\theta_G + (1 - \beta)\,\theta_G`
 # after every step with :math:`\beta = 0.999` (an average over about the last
 # 1,000 steps; Yazıcı et al., 2019, "The unusual effectiveness of averaging in
 # GAN training"). Training is unchanged: D still plays against the current
-# generator, and the curves of :math:`D(G(z, y))` below use it. On the
-# validation split the average raised the judge's accuracy after 10,000 steps
-# from 74.9 % to 82.7 % and lowered the Fréchet distance from 23.7 to 15.2.
+# generator, and the curves of :math:`D(G(z, y))` below use it. In the study
+# that chose it (``benchmarks/gan-steps.md``, on the validation split, not in
+# this build), the average raised the judge's accuracy after 10,000 steps from
+# 74.9 % to 82.7 % and lowered the Fréchet distance from 23.7 to 15.2.
 # The previous page does not average, to keep the bare algorithm in view. This
 # average is one more list of weights, the averaged generator's, which no
 # optimiser is given.

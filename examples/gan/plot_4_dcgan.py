@@ -391,7 +391,7 @@ fig.tight_layout()
 fig = side_by_side({name: r["snapshots"][hp.steps] for name, r in results.items()},
                    ncols=8, suptitle=f"fixed noise after {hp.steps} steps")
 fig, ax = plt.subplots(figsize=(5, 5))
-show_grid(reference[:64], ncols=8, ax=ax, title="real test images")
+_ = show_grid(reference[:64], ncols=8, ax=ax, title="real test images")
 
 # %%
 # Comparison
