@@ -305,14 +305,15 @@ def _trajectory(cls_name: str, dtype: str = "float32", steps: int = 60):
 
 
 # float64, measured (x86-64, AVX-512): losses 6.6e-16 (GAN), 3.0e-15 (CGAN), 3.6e-15 (InfoGAN), 3.7e-16
-# (SharedInfoGAN) relative; weights 4.1e-15, 5.2e-15, 2.7e-14, 1.1e-14 of their scale. Asserted: about four times the largest.
+# (SharedInfoGAN) relative; weights 4.1e-15, 5.2e-15, 2.7e-14, 1.1e-14 of their scale. Asserted: about four
+# times the largest.
 FLOAT64_LOSS, FLOAT64_WEIGHTS = 1e-14, 1e-13
 # float32, measured (x86-64, AVX-512) on the embedded subset, 60 steps at the pages' learning rate 1e-3:
 # losses 7.6e-2 (GAN), 4.2e-2 (CGAN), 0.34 (InfoGAN), 2.8e-2 (SharedInfoGAN) relative at the worst step;
-# weights 9.6e-2, 4.7e-2, 0.53, 0.27 of their scale. Two networks chasing each other amplify rounding far more than one network descending one
-# loss (at learning rate 2e-4 the same test measured 5.8e-4, 3.0e-4, 1.3e-3 and 1.8e-2, 1.1e-2, 0.50), so
-# these bounds only say that the drift stays noise-sized; the float64 test is the proof. Asserted: about
-# twice to three times the measurement.
+# weights 9.6e-2, 4.7e-2, 0.53, 0.27 of their scale. Two networks chasing each other amplify rounding far
+# more than one network descending one loss (at learning rate 2e-4 the same test measured 5.8e-4, 3.0e-4,
+# 1.3e-3 and 1.8e-2, 1.1e-2, 0.50 for the first three), so these bounds only say that the drift stays
+# noise-sized; the float64 test is the proof. Asserted: about twice to three times the measurement.
 FLOAT32_BOUNDS = {"GAN": (0.2, 0.25), "CGAN": (0.12, 0.12), "InfoGAN": (0.8, 1.2), "SharedInfoGAN": (0.1, 0.6)}
 
 
