@@ -113,11 +113,11 @@ hp = SimpleNamespace(
     g_learning_rate=1e-3,
     beta_1=0.5,
     adam_epsilon=1e-8,
-    categorical_weight=5.0,  # lambda, categorical code
+    categorical_weight=2.0,  # lambda, categorical code
     continuous_weight=1.0,  # lambda, continuous codes
-    steps=torchflow.scaled(smoke=40, cpu=6_000, full=30_000),
+    steps=torchflow.scaled(smoke=40, cpu=4_000, full=30_000),
     log_every=torchflow.scaled(smoke=10, cpu=100, full=500),
-    snapshots=torchflow.scaled(smoke=(20, 40), cpu=(2_000, 6_000), full=(6_000, 30_000)),
+    snapshots=torchflow.scaled(smoke=(20, 40), cpu=(2_000, 4_000), full=(6_000, 30_000)),
     samples_per_code=torchflow.scaled(smoke=20, cpu=200, full=500),  # scored: 10 times this many images
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),
     seed=0,
