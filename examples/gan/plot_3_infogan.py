@@ -68,21 +68,22 @@ ten classes that it never saw.
 #
 # **Q shares D's hidden layer.** The notes give Q a hidden layer of its own
 # (784 → 128); here, as in the InfoGAN paper, Q is two heads on the
-# discriminator's hidden layer (``shared_body=True``): Q's own weights are
-# the heads only, and the information loss trains them *and* D's hidden layer
-# in D's step. Three weight lists, two optimisers: D's and Q's lists for D's
-# loss plus the information loss, G's list alone for G's. Why the departure:
-# with a Q of its own, the generator learnt to write its code into the images
-# in a form that Q read back perfectly but that had little to do with the kind
-# of garment (about 15 to 25 % matching, ``benchmarks/gan-infogan.md``); a Q
-# that reads D's features, the features that tell real garments from fakes,
-# can only be satisfied by differences that a garment's look carries.
+# discriminator's hidden layer (``shared_body=True``): Q's own weights are the
+# heads only, and the information loss trains them *and* D's hidden layer in
+# D's step. Three weight lists, two optimisers: D's and Q's lists for D's loss
+# plus the information loss, G's list alone for G's. Why the departure: with a
+# Q of its own, the generator learnt to write its code into the images in a
+# form that Q read back perfectly but that had little to do with the kind of
+# garment (matching near chance on the validation split,
+# ``benchmarks/gan-infogan.md``); a Q that reads D's features, which D's loss
+# shapes to tell real garments from fakes, is pushed towards differences that
+# real garments show.
 #
 # Hyperparameters, declared once
 # ------------------------------
 # Chosen on a validation split (55,000 training images to train, 5,000 to
-# score, no test image; ``benchmarks/gan_infogan_choose.py``, every variant's
-# matching for both twins in ``benchmarks/gan-infogan.md``): Q sharing D's
+# score, no test image; ``benchmarks/gan_infogan_choose.py``, the variants'
+# matching in ``benchmarks/gan-infogan.md``): Q sharing D's
 # layer, the paper's learning rates (2e-4 for D and Q, 1e-3 for G) and a
 # weight :math:`\lambda` on the categorical code larger than the paper's 1,
 # so that the code must take the largest factor of variation, the kind of
