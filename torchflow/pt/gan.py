@@ -10,6 +10,7 @@ InfoGAN: no label; a code c, one-hot categorical (B, 10) ++ continuous (B, 2), j
     G: z (B, 16) ++ c (B, 12) -> hidden (B, 256) -> image (B, 784)
     D: x (B, 784)             -> hidden (B, 128) -> logit (B, 1)
     Q: x (B, 784)             -> hidden (B, 128) -> category logits (B, 10), continuous means (B, 2)
+       (``shared_body=True``, the InfoGAN paper: Q's hidden layer is D's; Q's own weights are the two heads)
 
 The losses, per batch (BCE with logits, so log(sigmoid) never overflows)::
 
@@ -197,7 +198,8 @@ class InfoGAN(GAN):
 
     @property
     def q_weights(self) -> list[torch.Tensor]:
-        """Q's list: optimised with the generator's on the information loss."""
+        """Q's list (its hidden layer and heads, or the heads alone with ``shared_body``): given to the
+        optimiser of the generator (Q of its own) or of the discriminator (``shared_body``, the paper)."""
         return [w for name, w in self.weights.items() if name.startswith("q_")]
 
     def code(self, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
