@@ -337,3 +337,18 @@ def test_trajectory_twins_train_alike(cls_name):
     """
     loss, weights = FLOAT32_BOUNDS[cls_name]
     assert_trajectory_within(cls_name, _trajectory(cls_name), loss=loss, weights=weights)
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_shared_q_reads_the_discriminators_hidden_layer(framework):
+    """``shared_body=True``: Q has no hidden layer of its own (only its two heads) and reads D's."""
+    model = _build(framework, "SharedInfoGAN")
+    assert not any(name.startswith("q_hidden") for name in model.weights)
+    assert {n for n in model.weights if n.startswith("q_")} == {"q_category_w", "q_category_b",
+                                                                 "q_continuous_w", "q_continuous_b"}
+    images, noise, categories, continuous = _inputs(model, np.random.default_rng(5))
+    convert = torch.as_tensor if framework == "torch" else tf.constant
+    flow = model.activations(convert(images), convert(noise), model.code(convert(categories), convert(continuous)))
+    generated_hidden = model.activations(flow["generated"], convert(noise),
+                                         model.code(convert(categories), convert(continuous)))["discriminator_hidden"]
+    np.testing.assert_allclose(as_array(flow["q_hidden"]), as_array(generated_hidden), rtol=1e-6)
