@@ -10,6 +10,7 @@ InfoGAN: no label; a code c, one-hot categorical (B, 10) ++ continuous (B, 2), j
     G: z (B, 16) ++ c (B, 12) -> hidden (B, 256) -> image (B, 784)
     D: x (B, 784)             -> hidden (B, 128) -> logit (B, 1)
     Q: x (B, 784)             -> hidden (B, 128) -> category logits (B, 10), continuous means (B, 2)
+       (``shared_body=True``, the InfoGAN paper: Q's hidden layer is D's; Q's own weights are the two heads)
 
 The losses, per batch (BCE with logits, so log(sigmoid) never overflows)::
 
@@ -177,26 +178,28 @@ class InfoGAN(GAN):
 
     def __init__(self, noise_dim: int = 16, num_categories: int = 10, num_continuous: int = 2,
                  hidden_dim: int = 128, generator_hidden_dim: int = 256, image_dim: int = 784,
-                 seed: int = 0) -> None:
+                 shared_body: bool = False, seed: int = 0) -> None:
         _positive(noise_dim=noise_dim, num_categories=num_categories, num_continuous=num_continuous,
                   hidden_dim=hidden_dim, generator_hidden_dim=generator_hidden_dim, image_dim=image_dim)
         self.noise_dim, self.hidden_dim, self.image_dim, self.num_classes = noise_dim, hidden_dim, image_dim, 0
         self.num_categories, self.num_continuous = num_categories, num_continuous
         self.code_dim = num_categories + num_continuous
+        self.shared_body = shared_body  # Q reads D's hidden layer (the paper) instead of a layer of its own
         generator = torch.Generator().manual_seed(seed)
         self.weights = {
             **dense("discriminator_hidden", image_dim, hidden_dim, generator),
             **dense("discriminator_output", hidden_dim, 1, generator),
             **dense("generator_hidden", noise_dim + self.code_dim, generator_hidden_dim, generator),
             **dense("generator_output", generator_hidden_dim, image_dim, generator),
-            **dense("q_hidden", image_dim, hidden_dim, generator),
+            **({} if shared_body else dense("q_hidden", image_dim, hidden_dim, generator)),
             **dense("q_category", hidden_dim, num_categories, generator),
             **dense("q_continuous", hidden_dim, num_continuous, generator),
         }
 
     @property
     def q_weights(self) -> list[torch.Tensor]:
-        """Q's list: optimised with the generator's on the information loss."""
+        """Q's list (its hidden layer and heads, or the heads alone with ``shared_body``): given to the
+        optimiser of the generator (Q of its own) or of the discriminator (``shared_body``, the paper)."""
         return [w for name, w in self.weights.items() if name.startswith("q_")]
 
     def code(self, categories: torch.Tensor, continuous: torch.Tensor) -> torch.Tensor:
@@ -218,9 +221,15 @@ class InfoGAN(GAN):
     def q(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Q(c|x): the logits of the categorical code (B, num_categories), the means of the continuous (B, k)."""
         w = self.weights
-        hidden = torch.relu(images @ w["q_hidden_w"] + w["q_hidden_b"])
+        hidden = self.q_hidden(images)
         means = hidden @ w["q_continuous_w"] + w["q_continuous_b"]
         return hidden @ w["q_category_w"] + w["q_category_b"], means
+
+    def q_hidden(self, images: torch.Tensor) -> torch.Tensor:
+        """Q's hidden layer: its own (B, hidden_dim), or with ``shared_body`` the discriminator's."""
+        w = self.weights
+        prefix = "discriminator_hidden" if self.shared_body else "q_hidden"
+        return torch.relu(images @ w[f"{prefix}_w"] + w[f"{prefix}_b"])
 
     def info_loss(self, images: torch.Tensor, categories: torch.Tensor,
                   continuous: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -239,7 +248,6 @@ class InfoGAN(GAN):
     def activations(self, images: torch.Tensor, noise: torch.Tensor,
                     labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         flow = super().activations(images, noise, labels)
-        w = self.weights
         logits, means = self.q(flow["generated"])
-        return {**flow, "q_hidden": torch.relu(flow["generated"] @ w["q_hidden_w"] + w["q_hidden_b"]),
+        return {**flow, "q_hidden": self.q_hidden(flow["generated"]),
                 "Q(c_cat|x)": torch.softmax(logits, 1), "Q mean(c_cont|x)": means}
