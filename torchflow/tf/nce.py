@@ -15,7 +15,7 @@ The output table ``nce`` holds weights (V, D) and biases (V,) in the PyTorch
 layout (one row per word, as ``tf.nn.nce_loss`` wants them: a ``Dense`` layer's
 (D, V) kernel would be transposed, a full copy of the table, on every step);
 ``nce(e)`` gives the logits of the full softmax with the same weights, used to
-compare the two losses.
+compare the two losses. Dimension flow::
 
     center (B,) -> embeddings (B, D) -> . u_w + b_w - log(S Q(w)) for the true and the S sampled words
                                         (B, 1 + S) logits -> sigmoid cross-entropy, summed (B,) -> mean
