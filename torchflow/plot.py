@@ -69,8 +69,15 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "epoch",
 
 def side_by_side(grids: Mapping[str, np.ndarray], ncols: int | None = None, suptitle: str | None = None,
                  row_labels: Sequence[str] | None = None):
-    """One image grid per framework, side by side; returns the figure."""
-    fig, axes = plt.subplots(1, max(len(grids), 1), figsize=(5 * max(len(grids), 1), 5), squeeze=False)
+    """One image grid per framework, side by side; returns the figure.
+
+    Each panel is 5 inches wide and as tall as its grid's shape asks (a 3 × 10 grid gets a
+    short figure, not a square one with empty bands above and below).
+    """
+    first = np.asarray(next(iter(grids.values()))) if grids else np.zeros((1, 1, 1))
+    rows, columns = grid_image(first, ncols).shape[:2]
+    height = min(max(5 * rows / columns + (0.6 if suptitle else 0.3) + 0.3, 2.0), 8.0)
+    fig, axes = plt.subplots(1, max(len(grids), 1), figsize=(5 * max(len(grids), 1), height), squeeze=False)
     for ax, (name, images) in zip(axes[0], grids.items()):
         show_grid(images, ncols, title=FRAMEWORK_LABELS.get(name, name), ax=ax, row_labels=row_labels)
     if suptitle:
