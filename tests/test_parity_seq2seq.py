@@ -345,10 +345,12 @@ def test_trajectory_float64_twins_train_identically(decoder, bidirectional):
 
 
 # Measured (x86-64, lr 1e-2, 60 steps of batch 16, hidden 32), loss drift (relative) and weight drift
-# (of each tensor's scale): float32 plain 2.7e-2 and 0.20, notes 1.5e-2 and 0.66, general 7.6e-2 and 0.26;
+# (of each tensor's scale): float32 on the number phrases below a billion (since the third session; one
+# and two threads alike) plain 4.6e-3 and 0.63, notes 1.2e-2 and 0.90, general 8.2e-2 and 0.23 (on the
+# earlier phrases below 100,000: plain 2.7e-2 and 0.20, notes 1.5e-2 and 0.66, general 7.6e-2 and 0.26);
 # float64 plain 3.1e-16 and 3.0e-15, notes 3.9e-16 and 7.2e-15, general 3.9e-16 and 7.3e-14,
 # dot (bidirectional) 4.1e-16 and 7.5e-15, concat (bidirectional) 7.8e-15 and 6.8e-12.
 # Asserted: float32 about twice (float32 noise flips a fed-back argmax now and then, and lr 1e-2
 # amplifies it), float64 about ten times the largest.
-FLOAT32 = {"plain": (0.06, 0.4), "notes": (0.04, 1.3), "general": (0.15, 0.5)}
+FLOAT32 = {"plain": (0.06, 1.3), "notes": (0.04, 1.8), "general": (0.15, 0.5)}
 FLOAT64 = (1e-13, 1e-10)
