@@ -32,7 +32,7 @@ from typing import Any
 from torchflow.families import FAMILIES, families_of_page
 from torchflow.frameworks import FRAMEWORKS as TWINS
 from torchflow.frameworks import LABELS
-from torchflow.stamp import RECORDS_ENV
+from torchflow.run import RECORDS_ENV
 
 PAGE = "comparison.md"
 RESULTS_ENV = "TORCHFLOW_TEST_RESULTS"
