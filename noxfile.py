@@ -68,19 +68,31 @@ def _announce(session: nox.Session, python: str, budget: str) -> None:
 
 
 def _report_misses(session: nox.Session, since: float) -> None:
-    """After a build: every page that missed a target it states, with the budget and data that built it."""
-    missed = []
+    """After a build: every page that missed a target it states, and apart from those, every page whose
+    network does not beat the strongest baseline it computes (or whose target a baseline meets too)."""
+    missed, below, weak = [], [], []
     for path in sorted(RECORDS.glob("*.json")) if RECORDS.is_dir() else []:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            session.warn(f"unreadable record {path.name} ({error}): rebuild that page")
+            continue
         data = "the embedded data subset" if record.get("data_subset") else "the full data"
         # sphinx-gallery re-runs only changed examples: an older record still stands for its page
         when = "" if path.stat().st_mtime >= since else f", run on {record.get('date', '?')}"
-        missed += [f"  {record.get('page', path.stem)} ({record.get('budget')} budget, {data}{when}): {miss}"
-                   for miss in record.get("misses", [])]
+        where = f"  {record.get('page', path.stem)} ({record.get('budget')} budget, {data}{when}): "
+        missed += [where + miss for miss in record.get("misses", [])]
+        below += [where + line for line in record.get("below_baseline", [])]
+        weak += [where + line for line in record.get("weak_targets", [])]
     if missed:
         session.warn("pages that missed a target they state:\n" + "\n".join(missed))
     else:
         session.log("every page built here reached the targets it states")
+    if below:
+        session.warn("pages whose network does not beat its baseline (a finding each page states):\n"
+                     + "\n".join(below))
+    if weak:
+        session.warn("targets that a baseline or a copy of the training data meets too:\n" + "\n".join(weak))
 
 
 def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, jobs: str) -> None:

@@ -85,7 +85,7 @@ def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
     assert "{ref}`vae: ✅ 1 passed <parity-vae>`" in page  # the trajectory test, counted apart
     assert "```{literalinclude} /../tests/test_parity_vae.py" in page
     assert "{ref}`stn: not in the report <parity-stn>`" in page  # the fixture report has no stn cases
-    assert "| held-out negative ELBO (nats) ≤ 260 | cpu, full data | reached |" in page
+    assert "| held-out negative ELBO (nats) ≤ 260 | – | – | – | cpu, full data | reached |" in page  # an older record
     assert "Conditional VAE" in page and "*not run in this build*" in page  # cvae has no record here
 
 
@@ -193,3 +193,19 @@ def test_the_api_reference_lists_every_family_in_chapter_order(tmp_path):
     # chapters in the given order, titled from their chapter page
     assert text.index("Variational autoencoders\n~~~") < text.index("\ncnn\n~~~")
     assert text.count(".. rubric::") == len(FAMILIES)
+
+
+def test_the_targets_table_shows_the_baseline_both_twins_and_noise(tmp_path, monkeypatch):
+    from torchflow.run import Run
+
+    monkeypatch.setattr("sys.argv", ["plot_1_vae.py"])
+    run = Run(budget="cpu")
+    run.expect("bits", below_baseline_by=0.05)
+    run.baseline("bits", 2.56, "5-gram", noise=0.01)
+    run.record("torch", {"bits": 2.40}, noise={"bits": 0.01})
+    run.record("tensorflow", {"bits": 2.60}, noise={"bits": 0.01})
+    record = dict(RECORD, **{k: v for k, v in run.as_dict().items() if k not in ("versions", "platform")})
+    page = _page(tmp_path, records=(record,))
+    assert "| bits ≤ 5-gram − 0.05 = 2.51 | 5-gram 2.56 ± 0.01 | ✓ 2.4 ± 0.01 (met) | ✗ 2.6 ± 0.01 (missed) |" in page
+    assert "### Networks that do not beat their baseline" in page
+    assert "TensorFlow does not beat 5-gram on bits: 2.6 ± 0.01 against 5-gram 2.56 ± 0.01" in page

@@ -238,18 +238,53 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
     lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "gap", "parity tests", "trajectory tests"],
                     rows, ["l", "l", "r", "r", "r", "l", "l"])
 
-    # targets
-    lines += ["## Targets", "",
-              "The targets each page states for its budget, and the ones this build missed (the page says",
-              "so at the top of its results, with the budget and the data it trained on).", ""]
+    # targets, next to the strongest cheap baseline of each
+    lines += ["## Targets and baselines", "",
+              "Each target a page states for its budget, the strongest cheap baseline of that metric (computed",
+              "on the page, in this build, on the same split), and what each twin reached, ± one standard error",
+              "where the page measured it. A result inside two standard errors of its target is *within",
+              "noise*. The page says the same at the top of its results.", ""]
     rows = []
     for example, record in recorded(examples, records):
-        misses = record.get("misses", [])
-        data = "embedded subset" if record.get("data_subset") else "full data"
-        verdict = ("missed: " + "; ".join(misses)) if misses else ("reached" if record.get("targets") else "–")
-        rows.append([link(example), "; ".join(record.get("targets", [])) or "none in this budget",
-                     f"{record.get('budget', '?')}, {data}", verdict])
-    lines += _table(["tutorial", "targets", "budget, data", "this build"], rows)
+        data = f"{record.get('budget', '?')}, " + ("embedded subset" if record.get("data_subset") else "full data")
+        checks = record.get("verdict")
+        if checks is None:  # a record of an older page: targets as text only
+            misses = record.get("misses", [])
+            verdict = ("missed: " + "; ".join(misses)) if misses else ("reached" if record.get("targets") else "–")
+            rows.append([link(example), "; ".join(record.get("targets", [])) or "none in this budget", "–", "–", "–",
+                         data, verdict])
+            continue
+        if not checks:
+            rows.append([link(example), "none in this budget", "–", "–", "–", data, "–"])
+        for i, row in enumerate(checks):
+            base = row.get("baseline")
+            twins = {c["twin"]: c for c in row.get("checks", [])}
+            skipped = tuple(record.get("skipped", []))
+
+            def cell(framework: str, twins=twins, skipped=skipped) -> str:
+                check = twins.get(framework)
+                if check is None:
+                    return "skipped" if framework in skipped else "–"
+                noise = f" ± {check['noise']:.2g}" if check.get("noise") else ""
+                return f"{'✓' if check['met'] else '✗'} {_number(check.get('value'))}{noise} ({check['outcome']})"
+
+            baseline = "none declared" if base is None else (
+                f"{base['name']} {_number(base['value'])}" + (f" ± {base['noise']:.2g}" if base.get("noise") else ""))
+            rows.append([link(example) if i == 0 else "", f"{row['metric']} {row['target']}", baseline,
+                         cell("torch"), cell("tensorflow"), data if i == 0 else "",
+                         "weak: met by " + ", ".join(row["weak"]) if row.get("weak") else ""])
+    lines += _table(["tutorial", "target", "strongest baseline", "PyTorch", "TensorFlow", "budget, data", "note"],
+                    rows)
+    below = [(example, line) for example, record in recorded(examples, records)
+             for line in record.get("below_baseline", [])]
+    lines += ["### Networks that do not beat their baseline", ""]
+    if below:
+        lines += ["A network that loses to a cheap baseline is a finding, not a failure of the build: the page",
+                  "says so in its results and what would close the gap.", ""]
+        lines += [f"- {link(example)}: {_cell(line)}" for example, line in below]
+    else:
+        lines += ["Every twin that ran beats the strongest baseline its page declares."]
+    lines.append("")
 
     # cost
     lines += ["## Time and memory", "",
