@@ -24,6 +24,7 @@ from torchflow.convert import copy_torch_to_keras, keras_state
 from torchflow.data.images import load_images
 from torchflow.data.store import DataError, atomic_path, data_dir
 from torchflow.frameworks import available_frameworks
+from torchflow.metrics import frechet_distance  # noqa: F401 (re-exported: pages and tests import it from here)
 
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 FLATTEN = {"fc1": (32, 7, 7)}
@@ -149,18 +150,6 @@ class Judge:
         features = self.features(reference)
         return {"real": frechet_distance(self.features(other_real), features),
                 "untrained": frechet_distance(self.features(untrained), features)}
-
-
-def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), with the root via eigenvalues."""
-    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    # Tr((S_a S_b)^(1/2)) = sum of sqrt of eigenvalues of S_a^(1/2) S_b S_a^(1/2)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def _batches(images: np.ndarray, labels: np.ndarray):
