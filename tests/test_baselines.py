@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from torchflow.baselines import CharNgram, choose_order
+from torchflow.baselines import CharNgram, choose_order, class_prototypes, diagonal_gaussian, training_copies
 
 
 def test_ngram_matches_a_hand_computation():
@@ -88,3 +88,70 @@ def test_ngram_rejects_bad_input():
         model.bits_per_char(np.array([3]))
     with pytest.raises(ValueError, match="64-bit"):
         CharNgram().fit(np.arange(20), vocab_size=100, order=10)
+
+
+# ---------------------------------------------------------------------------------------------------- generative
+def _labelled_images(seed: int = 0, count: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, count)
+    images = rng.integers(0, 256, (count, 4, 5)).astype(np.uint8)
+    images[labels == 1] //= 4  # classes of different brightness
+    return images, labels
+
+
+def test_training_copies_are_training_images_with_repeats():
+    images, _ = _labelled_images()
+    copies, index = training_copies(images[:20], 200, seed=1)
+    assert copies.shape == (200, 4, 5) and copies.dtype == np.uint8
+    np.testing.assert_array_equal(copies, images[:20][index])
+    assert index.min() >= 0 and index.max() < 20 and len(np.unique(index)) < 200  # repeats
+    np.testing.assert_array_equal(training_copies(images[:20], 200, seed=1)[0], copies)  # the seed decides
+
+
+def test_class_prototypes_are_class_means_cycled():
+    rng = np.random.default_rng(2)
+    labels = np.array([2, 0, 2, 5, 0, 2])
+    images = rng.random((6, 3, 3))
+    prototypes, classes = class_prototypes(images, labels, 7)
+    assert classes.tolist() == [0, 2, 5, 0, 2, 5, 0]
+    np.testing.assert_allclose(prototypes[1], (images[0] + images[2] + images[5]) / 3)
+    np.testing.assert_allclose(prototypes[0], (images[1] + images[4]) / 2)
+    np.testing.assert_allclose(prototypes[5], images[3])
+    # uint8 images: the mean, rounded, still uint8
+    images, labels = _labelled_images()
+    prototypes, classes = class_prototypes(images, labels, 30)
+    assert prototypes.dtype == np.uint8 and prototypes.shape == (30, 4, 5)
+    for image, c in zip(prototypes, classes):
+        assert np.abs(image - images[labels == c].mean(0)).max() <= 0.5
+
+
+def test_diagonal_gaussian_has_the_class_moments():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 4000)
+    means = np.array([[0.3, 0.5, 0.6], [0.55, 0.4, 0.5]])
+    stds = np.array([[0.05, 0.02, 0.08], [0.03, 0.06, 0.01]])
+    images = means[labels] + stds[labels] * rng.standard_normal((4000, 3))  # far from the clipping range
+    samples, sampled = diagonal_gaussian(images, labels, 20_000, seed=4)
+    assert samples.shape == (20_000, 3) and samples.dtype == images.dtype
+    assert abs(np.mean(sampled == 1) - np.mean(labels == 1)) < 0.02  # labels by the training frequencies
+    for c in (0, 1):
+        rows = samples[sampled == c]
+        data = images[labels == c]
+        error = data.std(0) / np.sqrt(len(rows))
+        assert (np.abs(rows.mean(0) - data.mean(0)) < 5 * error).all()
+        np.testing.assert_allclose(rows.std(0), data.std(0), rtol=0.05)
+        assert abs(np.corrcoef(rows[:, 0], rows[:, 1])[0, 1]) < 0.05  # pixels drawn independently
+
+
+def test_diagonal_gaussian_stays_in_the_image_range_and_takes_requested_labels():
+    images, labels = _labelled_images()
+    requested = np.array([1, 1, 0, 2] * 50)
+    samples, sampled = diagonal_gaussian(images, labels, 200, seed=5, requested=requested)
+    assert samples.dtype == np.uint8 and (sampled == requested).all()
+    assert samples[sampled == 1].mean() < samples[sampled != 1].mean()  # the dark class stays dark
+    floats = images / 255.0
+    samples, _ = diagonal_gaussian(floats, labels, 500, seed=6)
+    assert samples.min() >= floats.min() and samples.max() <= floats.max()
+    assert (samples == floats.max()).any()  # wide classes do reach the clip
+    with pytest.raises(ValueError, match="requested"):
+        diagonal_gaussian(images, labels, 3, requested=np.array([0, 1, 7]))
