@@ -1,6 +1,7 @@
 """torchflow.metrics against independent computations: hand-computed values, closed forms and plain-loop
 re-implementations."""
 
+import itertools
 import math
 
 import numpy as np
@@ -8,11 +9,17 @@ import pytest
 
 from torchflow.metrics import (
     class_histogram,
+    confusion_matrix,
+    corpus_bleu,
     frechet_distance,
     frechet_distance_equal_size,
     kernel_inception_distance,
+    matching_accuracy,
     mean_standard_error,
     memorisation_ratio,
+    neighbour_agreement,
+    ngram_bits_per_char,
+    per_class_accuracy,
     precision_recall,
     proportion_standard_error,
 )
@@ -101,6 +108,15 @@ def test_kid_matches_the_loops_on_small_sets():
     # larger subsets than the sets: all items are used
     mean, error = kernel_inception_distance(x, y, subsets=3, subset_size=100)
     assert mean == pytest.approx(_kid_by_loops(x, y), rel=1e-10) and error == pytest.approx(0, abs=1e-12)
+    # disjoint blocks: the mean and standard error of the blocks' own MMD^2, whichever items they hold
+    x, y = rng.standard_normal((40, 5)), rng.standard_normal((40, 5)) + 0.2
+    mean, error = kernel_inception_distance(x, y, subsets=4, subset_size=10, seed=1, disjoint=True)
+    shuffle = np.random.default_rng(1)  # one shuffle of each set, the second after the first
+    order_x, order_y = shuffle.permutation(40), shuffle.permutation(40)
+    blocks = [_kid_by_loops(x[order_x[i * 10 : i * 10 + 10]], y[order_y[i * 10 : i * 10 + 10]]) for i in range(4)]
+    assert mean == pytest.approx(np.mean(blocks)) and error == pytest.approx(np.std(blocks, ddof=1) / 2)
+    with pytest.raises(ValueError, match="disjoint"):
+        kernel_inception_distance(x, y, subsets=5, subset_size=10, disjoint=True)
 
 
 def test_kid_is_unbiased_for_one_distribution_and_positive_for_a_shift():
@@ -177,3 +193,49 @@ def test_class_histogram_by_hand():
     assert shares.shape == (10,) and shares.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError):
         class_histogram(np.array([0, 10]), 10)
+
+
+# ---------------------------------------------------------------------------------------------------- older metrics
+def test_neighbour_agreement_by_hand():
+    neighbours = np.array([[1, 2], [0, 2], [0, 1]])
+    reference = np.array([[2, 1], [2, 3], [3, 4]])  # rows share 2, 1 and 0 of their 2 neighbours
+    assert neighbour_agreement(neighbours, reference) == pytest.approx((1 + 0.5 + 0) / 3)
+    assert neighbour_agreement(reference, reference) == 1.0
+    with pytest.raises(ValueError, match="shapes"):
+        neighbour_agreement(neighbours, reference[:, :1])
+
+
+def test_ngram_bits_per_char_by_hand():
+    """train [0, 1, 0, 1, 1]: add-one bigram counts [[1, 3], [2, 2]], unigram counts [3, 4]."""
+    train, test = np.array([0, 1, 0, 1, 1]), np.array([0, 1, 1, 0])
+    bigram = -(np.log2(3 / 4) + np.log2(2 / 4) + np.log2(2 / 4)) / 3  # pairs 01, 11, 10
+    assert ngram_bits_per_char(train, test, 2, order=2) == pytest.approx(bigram)
+    unigram = -(2 * np.log2(3 / 7) + 2 * np.log2(4 / 7)) / 4
+    assert ngram_bits_per_char(train, test, 2, order=1) == pytest.approx(unigram)
+
+
+def test_corpus_bleu_by_hand():
+    """Clipped n-gram matches summed over the corpus: 1-grams 11/11, 2-grams 8/9, 3-grams 6/7, 4-grams 4/5;
+    hypotheses 11 words against references of 13, so the brevity penalty is exp(1 - 13/11)."""
+    hypotheses = ["the cat sat on the mat", "a b c d e"]
+    references = ["the cat sat on the red mat today", "a b c d e"]
+    expected = 100 * math.exp(1 - 13 / 11) * (1 * 8 / 9 * 6 / 7 * 4 / 5) ** 0.25
+    assert corpus_bleu(hypotheses, references) == pytest.approx(expected, rel=1e-6)
+    assert corpus_bleu(references, references) == pytest.approx(100.0)
+
+
+def test_confusion_matrix_by_hand():
+    matrix = confusion_matrix(np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 2, 1]), 3)
+    np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 1, 1], [0, 0, 2]])  # rows: true classes
+    np.testing.assert_allclose(per_class_accuracy(matrix), [1.0, 0.5, 1.0])
+
+
+def test_matching_accuracy_against_every_permutation():
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        classes = rng.integers(0, 4, 60)
+        codes = np.where(rng.random(60) < 0.5, rng.permutation(4)[classes], rng.integers(0, 4, 60))
+        best = max(np.mean(np.array(p)[codes] == classes) for p in itertools.permutations(range(4)))
+        accuracy, assignment = matching_accuracy(codes, classes, 4)
+        assert accuracy == pytest.approx(best)
+        assert np.mean(assignment[codes] == classes) == pytest.approx(best)

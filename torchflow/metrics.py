@@ -233,14 +233,16 @@ def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 20,
-                              subset_size: int = 500, seed: int = 0) -> tuple[float, float]:
+                              subset_size: int = 500, seed: int = 0, disjoint: bool = False) -> tuple[float, float]:
     """Kernel inception distance (Binkowski et al., 2018): the unbiased MMD^2 between two feature sets with the
     cubic kernel k(x, y) = (x.y / d + 1)^3, averaged over ``subsets`` random subsets of ``subset_size`` items of
     each set (drawn without replacement within a subset; all items when a set is smaller).
 
-    Returns (mean, standard error of that mean over the subsets; the subsets overlap when the sets are small, so
-    it understates the noise of a fresh draw). Unbiased: two samples of one distribution score about 0 (negative
-    values happen) at any set size.
+    Returns (mean, standard error of that mean over the subsets). Independently drawn subsets overlap when the
+    sets are small, which makes that error too small; ``disjoint=True`` cuts one shuffle of each set into
+    ``subsets`` blocks that share no item (it needs ``subsets * subset_size`` items in each set), and its error
+    is then an honest one. Unbiased: two samples of one distribution score about 0 (negative values happen) at
+    any set size.
     """
     features_a, features_b = _features(features_a, "features_a"), _features(features_b, "features_b")
     if features_a.shape[1] != features_b.shape[1]:
@@ -249,8 +251,16 @@ def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, su
     if size < 2 or subsets < 1:
         raise ValueError(f"need subsets >= 1 and subsets of at least two items, got {subsets} of {size}")
     rng = np.random.default_rng(seed)
-    values = [_unbiased_mmd2(features_a[rng.choice(len(features_a), size, replace=False)],
-                             features_b[rng.choice(len(features_b), size, replace=False)]) for _ in range(subsets)]
+    if disjoint:
+        if subsets * subset_size > min(len(features_a), len(features_b)):
+            raise ValueError(f"{subsets} disjoint subsets of {subset_size} need that many items in each set, got "
+                             f"{len(features_a)} and {len(features_b)}")
+        order_a, order_b = rng.permutation(len(features_a)), rng.permutation(len(features_b))
+        blocks = [(order_a[i * size : (i + 1) * size], order_b[i * size : (i + 1) * size]) for i in range(subsets)]
+    else:
+        blocks = [(rng.choice(len(features_a), size, replace=False), rng.choice(len(features_b), size, replace=False))
+                  for _ in range(subsets)]
+    values = [_unbiased_mmd2(features_a[a], features_b[b]) for a, b in blocks]
     error = mean_standard_error(values) if subsets > 1 else float("nan")
     return float(np.mean(values)), error
 
