@@ -232,10 +232,10 @@ def test_confusion_matrix_by_hand():
 
 def test_matching_accuracy_against_every_permutation():
     rng = np.random.default_rng(11)
-    for _ in range(30):
-        classes = rng.integers(0, 4, 60)
-        codes = np.where(rng.random(60) < 0.5, rng.permutation(4)[classes], rng.integers(0, 4, 60))
+    for _ in range(30):  # noisy codes on few items: a greedy argmax often maps two codes to one class
+        classes = rng.integers(0, 4, 20)
+        codes = np.where(rng.random(20) < 0.3, rng.permutation(4)[classes], rng.integers(0, 4, 20))
         best = max(np.mean(np.array(p)[codes] == classes) for p in itertools.permutations(range(4)))
         accuracy, assignment = matching_accuracy(codes, classes, 4)
-        assert accuracy == pytest.approx(best)
+        assert sorted(assignment.tolist()) == [0, 1, 2, 3] and accuracy == pytest.approx(best)
         assert np.mean(assignment[codes] == classes) == pytest.approx(best)
