@@ -8,7 +8,10 @@ samples are scored by the very same network:
 * :meth:`Judge.label_accuracy` -- how often the judge sees the requested label
   in conditional samples;
 * :meth:`Judge.frechet_distance` -- the Fréchet distance between two sets of
-  images in the judge's feature space (an FID with a small, task-specific net).
+  images in the judge's feature space (an FID with a small, task-specific net);
+* :meth:`Judge.quality` -- the metrics that see copies and collapse, on sets of one
+  size: KID against a real-vs-real floor, precision and recall, a memorisation
+  ratio and the class histogram.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from torchflow.convert import copy_torch_to_keras, keras_state
 from torchflow.data.images import load_images
 from torchflow.data.store import DataError, atomic_path, data_dir
 from torchflow.frameworks import available_frameworks
+from torchflow.metrics import (
+    class_histogram,
+    frechet_distance,  # re-exported: pages and tests import it from here
+    kernel_inception_distance,
+    memorisation_ratio,
+    precision_recall,
+)
 
 LAYERS = ("conv1", "conv2", "fc1", "fc2")
 FLATTEN = {"fc1": (32, 7, 7)}
@@ -138,6 +148,49 @@ class Judge:
         """Fréchet distance between Gaussians fitted to the judge's features of two image sets."""
         return frechet_distance(self.features(images_a), self.features(images_b))
 
+    def _features_and_predictions(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [self._forward(images[i : i + 1000]) for i in range(0, len(images), 1000)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1].argmax(1) for p in parts])
+
+    def quality(self, samples: np.ndarray, reference: np.ndarray, train: np.ndarray,
+                other_real: np.ndarray | None = None, k: int = 3, kid_subsets: int = 5,
+                num_classes: int = 10) -> dict[str, float | int | np.ndarray]:
+        """Generated ``samples`` against real held-out ``reference`` images, in judge features.
+
+        ``samples``, ``reference`` and ``other_real`` (more real held-out images: the floor a perfect
+        generator would reach) are cut to their common size first (their first items), because the
+        Fréchet distance and the k-NN radii depend on set size. ``train`` is searched for nearest
+        neighbours (the copies a generator may have memorised). Keys: ``size``; ``kid`` and
+        ``kid standard error`` (KID over ``kid_subsets`` disjoint blocks); ``precision`` and ``recall``
+        (k-NN manifolds); ``memorisation ratio`` (median distance of a sample to its nearest training
+        image over that of a ``reference`` image: about 1 for new images, 0 for copies); ``frechet``;
+        ``class histogram`` (shares of the judge's predicted classes); and with ``other_real``, the same
+        for real images: ``floor kid``, ``floor kid standard error``, ``floor precision``, ``floor recall``,
+        ``floor memorisation ratio``, ``floor frechet``.
+        """
+        sets = [samples, reference] + ([] if other_real is None else [other_real])
+        size = min(len(images) for images in sets)
+        if size < kid_subsets * 2 or size <= k:
+            raise ValueError(f"sets of {size} images are too small for {kid_subsets} KID blocks and k = {k}")
+        fake, predicted = self._features_and_predictions(np.asarray(samples)[:size])
+        real = self.features(np.asarray(reference)[:size])
+        train_features = self.features(np.asarray(train))
+
+        def scores(features: np.ndarray) -> dict[str, float]:
+            kid, kid_error = kernel_inception_distance(features, real, subsets=kid_subsets,
+                                                       subset_size=size // kid_subsets, disjoint=True)
+            precision, recall = precision_recall(real, features, k=k)
+            return {"kid": kid, "kid standard error": kid_error, "precision": precision, "recall": recall,
+                    "memorisation ratio": memorisation_ratio(features, train_features, real),
+                    "frechet": frechet_distance(features, real)}
+
+        result: dict[str, float | int | np.ndarray] = {"size": size, **scores(fake),
+                                                       "class histogram": class_histogram(predicted, num_classes)}
+        if other_real is not None:
+            result.update({f"floor {key}": value for key, value in
+                           scores(self.features(np.asarray(other_real)[:size])).items()})
+        return result
+
     def frechet_scale(self, reference: np.ndarray, other_real: np.ndarray, untrained: np.ndarray) -> dict[str, float]:
         """The two ends of the Fréchet-distance scale for generated images scored against ``reference``:
 
@@ -149,18 +202,6 @@ class Judge:
         features = self.features(reference)
         return {"real": frechet_distance(self.features(other_real), features),
                 "untrained": frechet_distance(self.features(untrained), features)}
-
-
-def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), with the root via eigenvalues."""
-    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    # Tr((S_a S_b)^(1/2)) = sum of sqrt of eigenvalues of S_a^(1/2) S_b S_a^(1/2)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
 def _batches(images: np.ndarray, labels: np.ndarray):

@@ -1,4 +1,6 @@
-"""Scores computed from predictions, framework-free: confusion matrices and per-class accuracy."""
+"""Scores computed from predictions, framework-free: confusion matrices and per-class accuracy, language-model
+and translation scores, their standard errors, and the generative metrics computed in judge features
+(Fréchet distance, kernel inception distance, precision and recall, memorisation, class histogram)."""
 
 from __future__ import annotations
 
@@ -166,3 +168,160 @@ def mean_pairwise_distance(features: np.ndarray) -> float:
     distances = np.sqrt(np.clip(squares[:, None] + squares[None, :] - 2 * features @ features.T, 0, None))
     count = len(features)
     return float(distances[np.triu_indices(count, 1)].mean())
+
+
+# ---------------------------------------------------------------------------------------------------- noise
+def proportion_standard_error(p: float, n: int) -> float:
+    """The binomial standard error sqrt(p (1 - p) / n) of a proportion ``p`` measured on ``n`` items."""
+    if n < 1 or not 0 <= p <= 1:
+        raise ValueError(f"need 0 <= p <= 1 and n >= 1, got p = {p}, n = {n}")
+    return float(np.sqrt(p * (1 - p) / n))
+
+
+def mean_standard_error(values: np.ndarray) -> float:
+    """The standard error of the mean of ``values`` (e.g. one metric over seeds): sample std (ddof 1) / sqrt(n)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if len(values) < 2:
+        raise ValueError(f"a standard error needs at least two values, got {len(values)}")
+    return float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+# ---------------------------------------------------------------------------------------------------- generative
+def _features(features: np.ndarray, name: str) -> np.ndarray:
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"{name}: need a (N, d) array with N >= 2, got shape {features.shape}")
+    return features
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) between Gaussians fitted to two feature sets.
+
+    Biased by the set sizes (it falls as they grow): compare only sets of one size, see
+    :func:`frechet_distance_equal_size`.
+    """
+    features_a, features_b = _features(features_a, "features_a"), _features(features_b, "features_b")
+    mean_a, mean_b = features_a.mean(0), features_b.mean(0)
+    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    # Tr((S_a S_b)^(1/2)) = sum of sqrt of eigenvalues of S_a^(1/2) S_b S_a^(1/2)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
+    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def frechet_distance_equal_size(features_a: np.ndarray, features_b: np.ndarray, allow_unequal: bool = False) -> float:
+    """:func:`frechet_distance`, refusing (``ValueError``) two sets of different sizes unless ``allow_unequal``:
+    the distance of a smaller set is larger, so unequal sets compare a model with a floor it cannot reach."""
+    if len(features_a) != len(features_b) and not allow_unequal:
+        raise ValueError(f"Fréchet distance is biased by set size: compare sets of one size, got {len(features_a)} "
+                         f"and {len(features_b)} (cut the larger, or pass allow_unequal=True)")
+    return frechet_distance(features_a, features_b)
+
+
+def _cubic_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x @ y.T / x.shape[1] + 1) ** 3
+
+
+def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """MMD^2 of two samples of size m with the diagonals k(x_i, x_i) left out (the unbiased U-statistic)."""
+    m = len(x)
+    k_xx, k_yy, k_xy = _cubic_kernel(x, x), _cubic_kernel(y, y), _cubic_kernel(x, y)
+    within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+    return float(within - 2 * k_xy.mean())
+
+
+def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 20,
+                              subset_size: int = 500, seed: int = 0, disjoint: bool = False) -> tuple[float, float]:
+    """Kernel inception distance (Binkowski et al., 2018): the unbiased MMD^2 between two feature sets with the
+    cubic kernel k(x, y) = (x.y / d + 1)^3, averaged over ``subsets`` random subsets of ``subset_size`` items of
+    each set (drawn without replacement within a subset; all items when a set is smaller).
+
+    Returns (mean, standard error of that mean over the subsets). Independently drawn subsets overlap when the
+    sets are small, which makes that error too small; ``disjoint=True`` cuts one shuffle of each set into
+    ``subsets`` blocks that share no item (it needs ``subsets * subset_size`` items in each set), and its error
+    is then an honest one. Unbiased: two samples of one distribution score about 0 (negative values happen) at
+    any set size.
+    """
+    features_a, features_b = _features(features_a, "features_a"), _features(features_b, "features_b")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"features of different widths: {features_a.shape[1]} and {features_b.shape[1]}")
+    size = min(subset_size, len(features_a), len(features_b))
+    if size < 2 or subsets < 1:
+        raise ValueError(f"need subsets >= 1 and subsets of at least two items, got {subsets} of {size}")
+    rng = np.random.default_rng(seed)
+    if disjoint:
+        if subsets * subset_size > min(len(features_a), len(features_b)):
+            raise ValueError(f"{subsets} disjoint subsets of {subset_size} need that many items in each set, got "
+                             f"{len(features_a)} and {len(features_b)}")
+        order_a, order_b = rng.permutation(len(features_a)), rng.permutation(len(features_b))
+        blocks = [(order_a[i * size : (i + 1) * size], order_b[i * size : (i + 1) * size]) for i in range(subsets)]
+    else:
+        blocks = [(rng.choice(len(features_a), size, replace=False), rng.choice(len(features_b), size, replace=False))
+                  for _ in range(subsets)]
+    values = [_unbiased_mmd2(features_a[a], features_b[b]) for a, b in blocks]
+    error = mean_standard_error(values) if subsets > 1 else float("nan")
+    return float(np.mean(values)), error
+
+
+def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    squares_x, squares_y = (x**2).sum(1), (y**2).sum(1)
+    return np.clip(squares_x[:, None] + squares_y[None, :] - 2 * x @ y.T, 0, None)
+
+
+def _knn_radii(features: np.ndarray, k: int) -> np.ndarray:
+    """The distance of each row to its k-th nearest other row (itself excluded)."""
+    distances = _squared_distances(features, features)
+    np.fill_diagonal(distances, np.inf)
+    return np.sqrt(np.partition(distances, k - 1, axis=1)[:, k - 1])
+
+
+def _coverage(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> float:
+    """The share of ``points`` inside at least one ball (centre, radius)."""
+    inside = np.sqrt(_squared_distances(points, centres)) <= radii[None, :]
+    return float(inside.any(1).mean())
+
+
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019), in feature space.
+
+    Each set's manifold is the union of balls around its points, of radius the distance to the k-th
+    nearest neighbour in the same set. Precision: the share of fake points inside the real manifold
+    (are samples realistic?); recall: the share of real points inside the fake manifold (do samples
+    cover the data?). Copies of a few training images: high precision, low recall.
+    """
+    real, fake = _features(real_features, "real_features"), _features(fake_features, "fake_features")
+    if not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"k must be between 1 and {min(len(real), len(fake)) - 1}, got {k}")
+    precision = _coverage(fake, real, _knn_radii(real, k))
+    recall = _coverage(real, fake, _knn_radii(fake, k))
+    return precision, recall
+
+
+def _nearest_distances(points: np.ndarray, reference: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    return np.concatenate([np.sqrt(_squared_distances(points[i : i + chunk], reference).min(1))
+                           for i in range(0, len(points), chunk)])
+
+
+def memorisation_ratio(samples: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Median distance from each sample to its nearest training item, over the same median for real ``test``
+    items (features or flattened images): about 1 for new draws from the data distribution, 0 for copies of
+    training items. Both medians search the same ``train`` set (the nearest distance shrinks as it grows), and
+    a median does not depend on the number of queries; equal sizes of ``samples`` and ``test`` still keep their
+    sampling noise alike."""
+    samples, train, test = (_features(x, name) for x, name in ((samples, "samples"), (train, "train"),
+                                                                (test, "test")))
+    floor = np.median(_nearest_distances(test, train))
+    if floor == 0:
+        raise ValueError("the real test items are copies of training items: no scale to compare with")
+    return float(np.median(_nearest_distances(samples, train)) / floor)
+
+
+def class_histogram(predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """The share of items predicted as each class: (num_classes,), summing to 1 (a collapsed generator
+    puts its mass on few classes; a uniform one is 1 / num_classes everywhere)."""
+    predicted = np.asarray(predicted, dtype=np.int64).ravel()
+    if len(predicted) == 0 or predicted.min() < 0 or predicted.max() >= num_classes:
+        raise ValueError(f"need a non-empty array of classes in [0, {num_classes})")
+    return np.bincount(predicted, minlength=num_classes) / len(predicted)
