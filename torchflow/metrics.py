@@ -325,3 +325,17 @@ def class_histogram(predicted: np.ndarray, num_classes: int) -> np.ndarray:
     if len(predicted) == 0 or predicted.min() < 0 or predicted.max() >= num_classes:
         raise ValueError(f"need a non-empty array of classes in [0, {num_classes})")
     return np.bincount(predicted, minlength=num_classes) / len(predicted)
+
+
+def bits_per_char(bits: np.ndarray) -> tuple[float, float]:
+    """Bits per character of a text cut into rows of contiguous characters, and its standard error.
+
+    ``bits`` (rows, length) holds each character's cost in bits under a model (-log2 p, or a
+    cross-entropy in nats / ln 2). The mean is over every character; the standard error is that of
+    the rows' means (the rows are long stretches of text, nearly independent of each other), so it
+    says how much the number would move on another text of the same size.
+    """
+    bits = np.asarray(bits, dtype=np.float64)
+    if bits.ndim != 2 or bits.shape[0] < 2 or bits.shape[1] < 1 or not np.isfinite(bits).all():
+        raise ValueError(f"need finite (rows >= 2, length >= 1) bits, got shape {bits.shape}")
+    return float(bits.mean()), mean_standard_error(bits.mean(1))

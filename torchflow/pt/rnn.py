@@ -41,6 +41,12 @@ def last_hidden(state) -> torch.Tensor:
     return (state[0] if isinstance(state, tuple) else state)[-1]
 
 
+def detach_state(state):
+    """A recurrent state with its values kept and its graph cut (truncated backpropagation through time):
+    an LSTM's ``(h, c)`` pair or a GRU's / RNN's one tensor."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy summed over the time steps of each sequence, averaged over the sequences.
 
