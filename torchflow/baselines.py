@@ -109,7 +109,7 @@ class CharNgram:
         if self.discount is not None:
             return float(self.discount)
         once, twice = np.sum(counts == 1), np.sum(counts == 2)
-        estimate = once / (once + 2 * twice) if once + twice else 0.5
+        estimate = once / (once + 2 * twice) if once else 0.0  # no singletons: plenty of data, the smallest discount
         return float(np.clip(estimate, 0.05, 0.95))
 
     def _probabilities(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
