@@ -154,7 +154,7 @@ class CharNgram:
     def distribution(self, context: Sequence[int]) -> np.ndarray:
         """P(w | context) for every symbol w: (vocab_size,). Only the last ``order - 1`` ids of ``context`` count."""
         width = self.order - 1
-        recent = list(context)[len(context) - width :] if width else []
+        recent = list(context)[-width:] if width else []
         row = np.array([-1] * (width - len(recent)) + recent, dtype=np.int64)
         return self._probabilities(np.tile(row, (self.vocab_size, 1)), np.arange(self.vocab_size))
 
