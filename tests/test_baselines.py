@@ -2,6 +2,7 @@
 and the generative non-models (copies, prototypes, a diagonal Gaussian)."""
 
 import itertools
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -22,6 +23,42 @@ def test_ngram_matches_a_hand_computation():
     expected = np.log2([1 / 3, 11 / 12, 7 / 12, 5 / 12])  # the first character has no context: P1
     np.testing.assert_allclose(model.log2_probabilities(np.array([0, 1, 1, 0])), expected)
     assert model.bits_per_char(np.array([0, 1, 1, 0])) == pytest.approx(-expected.mean())
+
+
+def _kneser_ney_by_dictionaries(train: list[int], vocab_size: int, order: int):
+    """Interpolated Kneser-Ney written from its definition with tuples and dictionaries: P(n, h, w)."""
+    grams = {n: Counter(tuple(train[i : i + n]) for i in range(len(train) - n + 1)) for n in range(1, order + 2)}
+    tables = {order: dict(grams[order])}
+    for n in range(1, order):  # continuation counts: distinct characters seen before the n-gram
+        tables[n] = dict(Counter(gram[1:] for gram in grams[n + 1]))
+    discounts = {}
+    for n, table in tables.items():
+        once, twice = sum(c == 1 for c in table.values()), sum(c == 2 for c in table.values())
+        discounts[n] = min(max(once / (once + 2 * twice) if once else 0.0, 0.05), 0.95)
+
+    def probability(n, history, w):
+        if n == 0:
+            return 1 / vocab_size
+        followers = {g[-1]: c for g, c in tables[n].items() if g[:-1] == history}
+        lower = probability(n - 1, history[1:], w)
+        if not followers:
+            return lower
+        total, d = sum(followers.values()), discounts[n]
+        return (max(followers.get(w, 0) - d, 0) + d * len(followers) * lower) / total
+
+    return probability
+
+
+def test_ngram_matches_the_definition_written_with_dictionaries():
+    rng = np.random.default_rng(3)
+    train = np.concatenate([np.tile([0, 1, 2, 2], 30), rng.integers(0, 4, 200)])
+    for order in (1, 2, 3):
+        model = CharNgram().fit(train, vocab_size=4, order=order)
+        reference = _kneser_ney_by_dictionaries(train.tolist(), 4, order)
+        for length in range(order):
+            for context in itertools.product(range(4), repeat=length):
+                expected = [reference(length + 1, context, w) for w in range(4)]
+                np.testing.assert_allclose(model.distribution(context), expected, rtol=1e-12, err_msg=str(context))
 
 
 def test_ngram_discounts_follow_ney_estimate():

@@ -14,6 +14,7 @@ from torchflow.metrics import (
     frechet_distance,
     frechet_distance_equal_size,
     kernel_inception_distance,
+    kid_half_sampling,
     matching_accuracy,
     mean_standard_error,
     memorisation_ratio,
@@ -133,6 +134,22 @@ def test_kid_is_unbiased_for_one_distribution_and_positive_for_a_shift():
     assert shifted > 10 * shifted_error and shifted > 20 * abs(same)
 
 
+def test_kid_half_sampling_error_matches_the_spread_of_fresh_draws():
+    """Against a fixed reference, the error of one set's KID is the spread of KID over fresh sets of that size."""
+    rng = np.random.default_rng(12)
+    reference = rng.standard_normal((200, 4))
+    for shift, low, high in ((0.0, 1.0, 2.8), (0.4, 0.85, 1.3)):  # agreeing: up to sqrt(3) too large
+        fresh = [kernel_inception_distance(rng.standard_normal((200, 4)) + shift, reference, subsets=1,
+                                           subset_size=200)[0] for _ in range(150)]
+        sample = rng.standard_normal((200, 4)) + shift
+        mean, error = kid_half_sampling(sample, reference, draws=100)
+        full = kernel_inception_distance(sample, reference, subsets=1, subset_size=200)[0]
+        assert mean == pytest.approx(full, abs=0.3 * np.std(fresh))  # the half sets average to the whole
+        assert low * np.std(fresh) < error < high * np.std(fresh), (shift, error, np.std(fresh))
+    with pytest.raises(ValueError, match="one size"):
+        kid_half_sampling(reference, reference[:100])
+
+
 # ---------------------------------------------------------------------------------------------------- precision, recall
 def _precision_recall_by_loops(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float]:
     def radius(points, i):
@@ -239,3 +256,42 @@ def test_matching_accuracy_against_every_permutation():
         accuracy, assignment = matching_accuracy(codes, classes, 4)
         assert sorted(assignment.tolist()) == [0, 1, 2, 3] and accuracy == pytest.approx(best)
         assert np.mean(assignment[codes] == classes) == pytest.approx(best)
+
+
+# ---------------------------------------------------------------------------------------------------- with the judge
+def test_judge_quality_fails_copies_and_prototypes_and_passes_real_images():
+    """The cached judge on real Fashion-MNIST (the full data or the embedded subset, whichever is present):
+    50 training images repeated to 500, class prototypes and a diagonal Gaussian against 500 real test images,
+    with 500 more real test images as the floor. Copies are caught by recall and memorisation, prototypes and
+    the Gaussian by recall and KID; real images sit at the floor."""
+    from torchflow.baselines import class_prototypes, diagonal_gaussian, training_copies
+    from torchflow.data import load_images
+    from torchflow.judge import Judge
+
+    train, test = load_images("fashion-mnist", "train"), load_images("fashion-mnist", "test")
+    judge = Judge.load("fashion-mnist")
+    search = train.images[:5000]  # the training images the memorisation check searches (copies come from them)
+    reference, other_real = test.images[:500], test.images[500:1000]
+    copies, _ = training_copies(search[:50], 500, seed=0)
+    prototypes, _ = class_prototypes(train.images, train.labels, 500)
+    gaussian, _ = diagonal_gaussian(train.images, train.labels, 500, seed=0)
+    scores = {name: judge.quality(images, reference, search, other_real=other_real)
+              for name, images in (("copies", copies), ("prototypes", prototypes), ("gaussian", gaussian))}
+    print(train.describe())
+    for name, q in scores.items():
+        print(name, {key: np.round(value, 3) for key, value in q.items()})
+    floor = scores["copies"]
+    assert floor["size"] == 500
+    # real held-out images: realistic, covering, not memorised, at KID's zero within noise
+    assert floor["floor precision"] > 0.7 and floor["floor recall"] > 0.7
+    assert 0.8 < floor["floor memorisation ratio"] < 1.25
+    assert abs(floor["floor kid"]) < 3 * floor["floor kid standard error"]
+    copied = scores["copies"]
+    assert copied["memorisation ratio"] < 0.05 and copied["recall"] < 0.2 * floor["floor recall"]
+    assert copied["precision"] > 0.5  # each copy is a real image: only coverage and memorisation see them
+    for name in ("prototypes", "gaussian"):
+        q = scores[name]
+        assert q["recall"] < 0.2 * floor["floor recall"], name
+        assert q["kid"] > floor["floor kid"] + 3 * (q["kid standard error"] + floor["floor kid standard error"]), name
+        assert q["memorisation ratio"] > 1.0, name  # new images, just not realistic ones
+    np.testing.assert_allclose(scores["prototypes"]["class histogram"].sum(), 1.0)

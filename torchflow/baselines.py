@@ -109,7 +109,7 @@ class CharNgram:
         if self.discount is not None:
             return float(self.discount)
         once, twice = np.sum(counts == 1), np.sum(counts == 2)
-        estimate = once / (once + 2 * twice) if once + twice else 0.5
+        estimate = once / (once + 2 * twice) if once else 0.0  # no singletons: plenty of data, the smallest discount
         return float(np.clip(estimate, 0.05, 0.95))
 
     def _probabilities(self, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -154,7 +154,7 @@ class CharNgram:
     def distribution(self, context: Sequence[int]) -> np.ndarray:
         """P(w | context) for every symbol w: (vocab_size,). Only the last ``order - 1`` ids of ``context`` count."""
         width = self.order - 1
-        recent = list(context)[len(context) - width :] if width else []
+        recent = list(context)[-width:] if width else []
         row = np.array([-1] * (width - len(recent)) + recent, dtype=np.int64)
         return self._probabilities(np.tile(row, (self.vocab_size, 1)), np.arange(self.vocab_size))
 

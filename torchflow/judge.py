@@ -16,9 +16,10 @@ samples are scored by the very same network:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from torchflow.frameworks import available_frameworks
 from torchflow.metrics import (
     class_histogram,
     frechet_distance,  # re-exported: pages and tests import it from here
-    kernel_inception_distance,
+    kid_half_sampling,
     memorisation_ratio,
     precision_recall,
 )
@@ -62,6 +63,9 @@ class Judge:
     test_accuracy: float
     trained_on: str
     framework: str
+    # judge outputs of image sets already scored by quality(), by content: pages score both twins against the
+    # same reference and training images
+    _scored: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -149,11 +153,17 @@ class Judge:
         return frechet_distance(self.features(images_a), self.features(images_b))
 
     def _features_and_predictions(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        parts = [self._forward(images[i : i + 1000]) for i in range(0, len(images), 1000)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1].argmax(1) for p in parts])
+        images = np.ascontiguousarray(images)
+        key = f"{images.dtype}{images.shape}" + hashlib.blake2b(images.tobytes(), digest_size=16).hexdigest()
+        if key not in self._scored:
+            if len(self._scored) >= 8:  # a few sets per page; keep memory bounded
+                self._scored.pop(next(iter(self._scored)))
+            parts = [self._forward(images[i : i + 1000]) for i in range(0, len(images), 1000)]
+            self._scored[key] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1].argmax(1) for p in parts]))
+        return self._scored[key]
 
     def quality(self, samples: np.ndarray, reference: np.ndarray, train: np.ndarray,
-                other_real: np.ndarray | None = None, k: int = 3, kid_subsets: int = 5,
+                other_real: np.ndarray | None = None, k: int = 3, kid_draws: int = 50,
                 num_classes: int = 10) -> dict[str, float | int | np.ndarray]:
         """Generated ``samples`` against real held-out ``reference`` images, in judge features.
 
@@ -161,7 +171,8 @@ class Judge:
         generator would reach) are cut to their common size first (their first items), because the
         Fréchet distance and the k-NN radii depend on set size. ``train`` is searched for nearest
         neighbours (the copies a generator may have memorised). Keys: ``size``; ``kid`` and
-        ``kid standard error`` (KID over ``kid_subsets`` disjoint blocks); ``precision`` and ``recall``
+        ``kid standard error`` (the unbiased KID and the error of that estimate,
+        :func:`torchflow.metrics.kid_half_sampling`); ``precision`` and ``recall``
         (k-NN manifolds); ``memorisation ratio`` (median distance of a sample to its nearest training
         image over that of a ``reference`` image: about 1 for new images, 0 for copies); ``frechet``;
         ``class histogram`` (shares of the judge's predicted classes); and with ``other_real``, the same
@@ -170,15 +181,14 @@ class Judge:
         """
         sets = [samples, reference] + ([] if other_real is None else [other_real])
         size = min(len(images) for images in sets)
-        if size < kid_subsets * 2 or size <= k:
-            raise ValueError(f"sets of {size} images are too small for {kid_subsets} KID blocks and k = {k}")
+        if size < 4 or size <= k:
+            raise ValueError(f"sets of {size} images are too small for KID and k = {k}")
         fake, predicted = self._features_and_predictions(np.asarray(samples)[:size])
-        real = self.features(np.asarray(reference)[:size])
-        train_features = self.features(np.asarray(train))
+        real = self._features_and_predictions(np.asarray(reference)[:size])[0]
+        train_features = self._features_and_predictions(np.asarray(train))[0]
 
         def scores(features: np.ndarray) -> dict[str, float]:
-            kid, kid_error = kernel_inception_distance(features, real, subsets=kid_subsets,
-                                                       subset_size=size // kid_subsets, disjoint=True)
+            kid, kid_error = kid_half_sampling(features, real, draws=kid_draws)
             precision, recall = precision_recall(real, features, k=k)
             return {"kid": kid, "kid standard error": kid_error, "precision": precision, "recall": recall,
                     "memorisation ratio": memorisation_ratio(features, train_features, real),
@@ -188,7 +198,7 @@ class Judge:
                                                        "class histogram": class_histogram(predicted, num_classes)}
         if other_real is not None:
             result.update({f"floor {key}": value for key, value in
-                           scores(self.features(np.asarray(other_real)[:size])).items()})
+                           scores(self._features_and_predictions(np.asarray(other_real)[:size])[0]).items()})
         return result
 
     def frechet_scale(self, reference: np.ndarray, other_real: np.ndarray, untrained: np.ndarray) -> dict[str, float]:

@@ -265,6 +265,26 @@ def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, su
     return float(np.mean(values)), error
 
 
+def kid_half_sampling(features_a: np.ndarray, features_b: np.ndarray, draws: int = 50,
+                      seed: int = 0) -> tuple[float, float]:
+    """KID of two sets of one size n with the error of that one estimate: the mean and the standard deviation
+    of the values on ``draws`` random half-size subsets (n // 2 items of each set).
+
+    The mean of many half-set values approaches the full-set U-statistic (all the pairs). Given the sets, the
+    half-set values vary by Var(KID at n/2) - Var(KID at n), which is Var(KID at n) where the distributions
+    differ (the variance falls as 1 / n) and 3 Var(KID at n) where they agree (it falls as 1 / n^2): the error
+    is right for a model unlike the data and up to sqrt(3) too large, on the safe side, near the floor.
+    """
+    if len(features_a) != len(features_b):
+        raise ValueError(f"KID with a half-sampling error compares sets of one size, got {len(features_a)} and "
+                         f"{len(features_b)}")
+    if draws < 2 or len(features_a) < 4:
+        raise ValueError(f"need draws >= 2 and at least 4 items, got {draws}, {len(features_a)}")
+    mean, error_of_mean = kernel_inception_distance(features_a, features_b, subsets=draws,
+                                                    subset_size=len(features_a) // 2, seed=seed)
+    return mean, error_of_mean * np.sqrt(draws)  # the deviation of the draws, not of their mean
+
+
 def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     squares_x, squares_y = (x**2).sum(1), (y**2).sum(1)
     return np.clip(squares_x[:, None] + squares_y[None, :] - 2 * x @ y.T, 0, None)
