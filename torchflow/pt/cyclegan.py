@@ -143,3 +143,36 @@ def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 def reconstruction_loss(images: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
     """Mean absolute error (L1): the cycle-consistency loss, and the identity loss."""
     return (images - reconstructed).abs().mean()
+
+
+def train_step(generators: tuple[Generator, Generator], discriminators: tuple[Discriminator, Discriminator],
+               optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer], real_a: torch.Tensor,
+               real_b: torch.Tensor, cycle_weight: float = 10.0, identity_weight: float = 0.0) -> dict[str, float]:
+    """One CycleGAN step: both generators, then both discriminators on the same translations.
+
+    ``generators`` is (G_AB, G_BA), ``discriminators`` (D_A, D_B), ``optimizers`` (the one over both
+    generators' weights, the one over both discriminators'). The generators minimise their two
+    least-squares adversarial losses + ``cycle_weight`` x the two cycle L1 losses (+ ``identity_weight``
+    x the two identity L1 losses, computed only when weighted: two more passes each); their loss
+    flows through the discriminators into the generators. The discriminators then score the same
+    translations ``detach()``-ed. Returns the summed ``adversarial``, ``cycle``, ``identity`` losses
+    (before their weights), the generators' total loss and the discriminators' summed loss.
+    """
+    (g_ab, g_ba), (d_a, d_b), (optimizer_g, optimizer_d) = generators, discriminators, optimizers
+    fake_b, fake_a = g_ab(real_a), g_ba(real_b)  # the generators' step
+    adversarial = generator_loss(d_b(fake_b)) + generator_loss(d_a(fake_a))
+    cycle = reconstruction_loss(real_a, g_ba(fake_b)) + reconstruction_loss(real_b, g_ab(fake_a))
+    identity = torch.zeros((), device=real_a.device)  # G_AB(b) = b and G_BA(a) = a, only when weighted
+    if identity_weight:
+        identity = reconstruction_loss(real_b, g_ab(real_b)) + reconstruction_loss(real_a, g_ba(real_a))
+    g_loss = adversarial + cycle_weight * cycle + identity_weight * identity
+    optimizer_g.zero_grad()
+    g_loss.backward()
+    optimizer_g.step()
+    d_loss = (discriminator_loss(d_a(real_a), d_a(fake_a.detach()))  # the discriminators' step
+              + discriminator_loss(d_b(real_b), d_b(fake_b.detach())))
+    optimizer_d.zero_grad()
+    d_loss.backward()
+    optimizer_d.step()
+    return dict(adversarial=adversarial.item(), cycle=cycle.item(), identity=identity.item(),
+                generators=g_loss.item(), discriminators=d_loss.item())

@@ -147,3 +147,38 @@ def generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
 def reconstruction_loss(images: tf.Tensor, reconstructed: tf.Tensor) -> tf.Tensor:
     """Mean absolute error (L1): the cycle-consistency loss, and the identity loss."""
     return tf.reduce_mean(tf.abs(images - reconstructed))
+
+
+def train_step(generators: tuple[Generator, Generator], discriminators: tuple[Discriminator, Discriminator],
+               optimizers: tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer], real_a: tf.Tensor,
+               real_b: tf.Tensor, cycle_weight: float = 10.0, identity_weight: float = 0.0) -> dict[str, tf.Tensor]:
+    """One CycleGAN step: both generators, then both discriminators on the same translations.
+
+    ``generators`` is (G_AB, G_BA), ``discriminators`` (D_A, D_B), ``optimizers`` (the one over both
+    generators' variables, the one over both discriminators', each built on the concatenated lists).
+    The generators' tape records the translations and all their losses (the identity losses only
+    when weighted: a Python test, decided once when a ``tf.function`` traces it); the discriminators'
+    tape then scores the same translations through ``tf.stop_gradient`` (PyTorch's ``detach``).
+    Returns the summed ``adversarial``, ``cycle``, ``identity`` losses (before their weights), the
+    generators' total loss and the discriminators' summed loss. Wrap it in ``tf.function``.
+    """
+    (g_ab, g_ba), (d_a, d_b), (optimizer_g, optimizer_d) = generators, discriminators, optimizers
+    g_variables = g_ab.trainable_variables + g_ba.trainable_variables
+    d_variables = d_a.trainable_variables + d_b.trainable_variables
+    with tf.GradientTape() as g_tape:  # the generators' step
+        fake_b, fake_a = g_ab(real_a, training=True), g_ba(real_b, training=True)
+        adversarial = generator_loss(d_b(fake_b, training=True)) + generator_loss(d_a(fake_a, training=True))
+        cycle = (reconstruction_loss(real_a, g_ba(fake_b, training=True))
+                 + reconstruction_loss(real_b, g_ab(fake_a, training=True)))
+        identity = tf.zeros((), dtype=cycle.dtype)  # G_AB(b) = b and G_BA(a) = a, only when weighted
+        if identity_weight:
+            identity = (reconstruction_loss(real_b, g_ab(real_b, training=True))
+                        + reconstruction_loss(real_a, g_ba(real_a, training=True)))
+        g_loss = adversarial + cycle_weight * cycle + identity_weight * identity
+    optimizer_g.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
+    fake_a, fake_b = tf.stop_gradient(fake_a), tf.stop_gradient(fake_b)
+    with tf.GradientTape() as d_tape:  # the discriminators' step
+        d_loss = (discriminator_loss(d_a(real_a, training=True), d_a(fake_a, training=True))
+                  + discriminator_loss(d_b(real_b, training=True), d_b(fake_b, training=True)))
+    optimizer_d.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
+    return dict(adversarial=adversarial, cycle=cycle, identity=identity, generators=g_loss, discriminators=d_loss)
