@@ -89,7 +89,7 @@ hp = SimpleNamespace(
     gammas=(0.2, 0.8),
     lambda_k=0.005,  # the paper's 0.001 leaves k_t, and so gamma, too slow to act in a few hundred steps
     k_start=0.5,
-    steps=torchflow.scaled(smoke=10, cpu=400, full=20_000),
+    steps=torchflow.scaled(smoke=20, cpu=400, full=20_000),
     log_every=torchflow.scaled(smoke=5, cpu=20, full=200),
     score_count=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),  # images per Fréchet distance
     diversity_count=500,  # images per diversity score
@@ -106,7 +106,7 @@ run.expect(TRADE, at_least=torchflow.scaled(smoke=None, cpu=1.1, full=1.1))  # v
 # error (a D that maximised it, or never stepped, would not).
 REAL_FALL = "L(x), last logged / first logged (γ = {})"
 for gamma in hp.gammas:
-    run.expect(REAL_FALL.format(gamma), at_most=torchflow.scaled(smoke=0.95, cpu=None, full=None))
+    run.expect(REAL_FALL.format(gamma), at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # 0.61 on both sources
 hp
 
 # %%

@@ -93,8 +93,8 @@ hp = SimpleNamespace(
     adam_epsilon=1e-8,
     cycle_weight=10.0,  # lambda
     identity_weight=0.0,  # lambda_id: the paper's 0.5 lambda held the boots back (validation split)
-    steps=torchflow.scaled(smoke=4, cpu=600, full=10_000),
-    log_every=torchflow.scaled(smoke=2, cpu=25, full=100),
+    steps=torchflow.scaled(smoke=16, cpu=600, full=10_000),
+    log_every=torchflow.scaled(smoke=4, cpu=25, full=100),
     test_size=torchflow.scaled(smoke=200, cpu=None, full=None),  # test images of each domain scored; None: all
     seed=0,
 )
@@ -109,7 +109,7 @@ if len(torchflow.available_frameworks()) == 2:
 # The smoke run's behaviour check: in its few steps the generators' step lowers the cycle loss (a cycle
 # loss left out of the generators' objective, or a step that never updates them, would not).
 CYCLE_FALL = "cycle loss, last logged / first logged (training batches)"
-run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.9, cpu=None, full=None))
+run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # measured 0.72 (both sources)
 hp
 
 # %%
