@@ -62,8 +62,10 @@ twins are written with the layers APIs, as the DCGAN page's.
 # Fashion-MNIST classes stand in for horse2zebra, which the book cannot ship
 # offline; the networks are small (two stride-2 levels and two residual blocks
 # instead of nine, 28×28 images, a PatchGAN of two stride-2 and two 3×3
-# layers whose 49 scores each see a 34×34 window, zero-padded, instead of
-# 70×70 patches); the batch holds several images instead of one; the
+# layers whose 49 scores are each computed from a 26×26 window of the image,
+# zero-padded at the borders, instead of 70×70 patches: its receptive field,
+# measured in ``tests/test_losses_gan_conv.py``; the instance norms also give
+# every score each image's own statistics, which see all of it); the batch holds several images instead of one; the
 # generators pad with zeros instead of reflections (Keras has no reflection
 # padding layer, and ``"same"`` zeros match PyTorch's ``padding``); and the
 # paper's history of 50 past translations, from which the discriminators draw

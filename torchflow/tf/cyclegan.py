@@ -6,9 +6,11 @@ ones. No noise: the input of a generator is an image of the other domain. Sized 
 28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
 generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
 blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
-stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
-around its place (more than the image: a shallower one, whose 18x18 patches could
-not see a boot's whole shaft, left the boot-to-sneaker translation behind).
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each computed from a 26x26
+window of the image around its place (4 + 3 x 2 + 2 x 4 + 2 x 4 pixels, measured by a
+gradient in ``tests/test_losses_gan_conv.py``; the instance norms add each image's own
+statistics, which see all of it; a shallower one, whose 18x18 windows could not see a
+boot's whole shaft, left the boot-to-sneaker translation behind).
 
 Normalisation is the paper's instance norm: each image's channel normalised by its
 own mean and (biased) variance over the pixels, no learned scale or shift, no running
@@ -125,7 +127,7 @@ class Discriminator(keras.Model):
             _conv(4 * channels, 3), instance_norm(), keras.layers.LeakyReLU(negative_slope=0.2),
             # state size. 7 x 7 x (4c)
             _conv(1, 3, bias=True),
-            # state size. 7 x 7 x 1: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
+            # state size. 7 x 7 x 1: one logit per 26x26 window of the image
         ])
         self(tf.zeros([1, image_size, image_size, image_channels]))  # create the weights now
 
