@@ -37,7 +37,6 @@ adam = dict(lr=learning_rate, betas=(beta_1, 0.999), eps=1e-8)
 g_opt, d_opt = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)
 fixed = torch.as_tensor(np.random.default_rng(7).uniform(-1, 1, (count, latent)).astype(np.float32))
 train_x = torch.as_tensor(fit[:, None])
-L = began.reconstruction_loss
 
 
 def score():
@@ -51,19 +50,9 @@ rng = np.random.default_rng(1)
 started, k, measures = time.process_time(), k_start, []
 for step, index in enumerate(batch_indices(len(fit), batch, steps, seed=0), 1):
     z = torch.as_tensor(rng.uniform(-1, 1, (batch, latent)).astype(np.float32))
-    real, fake = train_x[index], G(z)
-    loss_real = L(real, D(real))
-    d_loss = loss_real - k * L(fake.detach(), D(fake.detach()))
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
-    g_loss = L(fake, D(fake))
-    g_opt.zero_grad()
-    g_loss.backward()
-    g_opt.step()
-    balance = gamma * loss_real.item() - g_loss.item()
-    k = min(max(k + lambda_k * balance, 0.0), 1.0)
-    measures.append(loss_real.item() + abs(balance))
+    losses = began.train_step(G, D, (g_opt, d_opt), train_x[index], z, k, gamma, lambda_k)  # the page's step
+    k = losses["k"]
+    measures.append(losses["m_global"])
     if step % (steps // 4) == 0:
         frechet, diversity = score()
         print(f"batch={batch} lr={learning_rate} gamma={gamma} {extra} step {step}: "

@@ -69,27 +69,14 @@ for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed
     for optimizer in (g_opt, d_opt):
         optimizer.param_groups[0]["lr"] = learning_rate * (
             1.0 if decay_from >= 1 else min(1.0, (1 - (step - 1) / steps) / (1 - decay_from)))
-    fake_b, fake_a = G_AB(real_a), G_BA(real_b)
-    g_loss = (cyclegan.generator_loss(D_B(fake_b)) + cyclegan.generator_loss(D_A(fake_a))
-              + cycle_weight * (cyclegan.reconstruction_loss(real_a, G_BA(fake_b))
-                      + cyclegan.reconstruction_loss(real_b, G_AB(fake_a))))
-    if identity:
-        g_loss = g_loss + identity * (cyclegan.reconstruction_loss(real_b, G_AB(real_b))
-                                      + cyclegan.reconstruction_loss(real_a, G_BA(real_a)))
-    g_opt.zero_grad()
-    g_loss.backward()
-    g_opt.step()
-    d_loss = (cyclegan.discriminator_loss(D_A(real_a), D_A(fake_a.detach()))
-              + cyclegan.discriminator_loss(D_B(real_b), D_B(fake_b.detach())))
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
+    losses = cyclegan.train_step((G_AB, G_BA), (D_A, D_B), (g_opt, d_opt), real_a, real_b, cycle_weight,
+                                 identity)  # the page's step
     if ema:
         with torch.no_grad():
             for averaged, trained in zip(itertools.chain(EMA_AB.parameters(), EMA_BA.parameters()),
                                          itertools.chain(G_AB.parameters(), G_BA.parameters())):
                 averaged.lerp_(trained, 1 - ema)
     if step % (steps // 4) == 0:
-        print(f"step {step}: G {g_loss.item():.3f} D {d_loss.item():.3f}; {score()}; "
+        print(f"step {step}: G {losses['generators']:.3f} D {losses['discriminators']:.3f}; {score()}; "
               + (f"EMA {ema}: {score(EMA_AB, EMA_BA)}; " if ema else "")
               + f"{time.process_time() - started:.0f} s CPU", flush=True)

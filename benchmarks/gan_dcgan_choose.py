@@ -48,15 +48,7 @@ rng = np.random.default_rng(1)
 started = time.process_time()
 for step, index in enumerate(batch_indices(len(fit), batch, steps, seed=0), 1):
     z = torch.as_tensor(rng.standard_normal((batch, 100)).astype(np.float32))
-    fake = G(z)
-    d_loss = dcgan.discriminator_loss(D(train_x[index]), D(fake.detach()))
-    d_opt.zero_grad()
-    d_loss.backward()
-    d_opt.step()
-    g_loss = dcgan.generator_loss(D(fake))
-    g_opt.zero_grad()
-    g_loss.backward()
-    g_opt.step()
+    dcgan.train_step(G, D, (g_opt, d_opt), train_x[index], z)  # the page's step
     if step % (steps // 4) == 0:
         print(f"c={channels} batch={batch} step {step}: Fréchet distance {score('eval'):.1f} (eval mode), "
               f"{score('train'):.1f} (training mode); {time.process_time() - started:.0f} s CPU", flush=True)

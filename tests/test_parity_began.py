@@ -114,7 +114,8 @@ def test_both_twins_declare_glorot_weights_and_zero_biases():
 
 def test_twins_have_the_same_signatures():
     assert_same_signatures(pt_began, tf_began,
-                           ("Generator", "Discriminator", "Encoder", "Decoder", "reconstruction_loss"))
+                           ("Generator", "Discriminator", "Encoder", "Decoder", "reconstruction_loss", "train_step",
+                            "balance_update", "convergence_measure"))
 
 
 @pytest.mark.parametrize("module", [pt_began, tf_began], ids=["torch", "tensorflow"])
@@ -128,7 +129,8 @@ def test_bad_arguments_are_clear_errors(module):
 
 
 def _trajectory(steps=50, dtype="float32", batch_size=16):
-    """The page's step (D on L(x) - k L(G(z)), then G on L(G(z)), then the k_t update), ``steps`` times.
+    """The page's step (each twin's ``train_step``: D on L(x) - k L(G(z)), then G on L(G(z)), then the k_t
+    update), ``steps`` times. The PyTorch twin holds k_t as a Python number, the TensorFlow twin as a variable.
 
     Returns (loss drift, weight drift, update drift, losses); the k_t values are part of the losses.
     """
@@ -144,38 +146,20 @@ def _trajectory(steps=50, dtype="float32", batch_size=16):
         tf_k = tf.Variable(0.0, dtype=dtype)
     tf_g_opt.build(tf_g.trainable_variables)
     tf_d_opt.build(tf_d.trainable_variables)
-    torch_k = torch.zeros((), dtype=getattr(torch, dtype))
-    L = pt_began.reconstruction_loss
+    torch_k = 0.0
 
     def torch_update(real, z):
         nonlocal torch_k
-        x, fake = torch.as_tensor(real), torch_g(torch.as_tensor(z))
-        loss_real = L(x, torch_d(x))
-        d_loss = loss_real - torch_k * L(fake.detach(), torch_d(fake.detach()))
-        d_opt.zero_grad()
-        d_loss.backward()
-        d_opt.step()
-        g_loss = L(fake, torch_d(fake))
-        g_opt.zero_grad()
-        g_loss.backward()
-        g_opt.step()
-        torch_k = (torch_k + LAMBDA_K * (GAMMA * loss_real.detach() - g_loss.detach())).clamp(0, 1)
-        return d_loss.item(), g_loss.item(), torch_k.item()
-
-    T = tf_began.reconstruction_loss
+        losses = pt_began.train_step(torch_g, torch_d, (g_opt, d_opt), torch.as_tensor(real), torch.as_tensor(z),
+                                     torch_k, GAMMA, LAMBDA_K)
+        torch_k = losses["k"]
+        return losses["d_loss"], losses["loss_fake"], torch_k
 
     @tf.function
     def tf_update(real, z):
-        with tf.GradientTape() as g_tape:
-            fake = tf_g(z)
-            with tf.GradientTape() as d_tape:
-                loss_real = T(real, tf_d(real))
-                d_loss = loss_real - tf_k * T(tf.stop_gradient(fake), tf_d(tf.stop_gradient(fake)))
-            tf_d_opt.apply_gradients(zip(d_tape.gradient(d_loss, tf_d.trainable_variables), tf_d.trainable_variables))
-            g_loss = T(fake, tf_d(fake))
-        tf_g_opt.apply_gradients(zip(g_tape.gradient(g_loss, tf_g.trainable_variables), tf_g.trainable_variables))
-        tf_k.assign(tf.clip_by_value(tf_k + LAMBDA_K * (GAMMA * loss_real - g_loss), 0, 1))
-        return d_loss, g_loss, tf_k.read_value()
+        losses = tf_began.train_step(tf_g, tf_d, (tf_g_opt, tf_d_opt), real, z, tf_k, GAMMA, LAMBDA_K)
+        tf_k.assign(losses["k"])
+        return losses["d_loss"], losses["loss_fake"], tf_k.read_value()
 
     images = real_images(256)[0].astype(dtype) * 2 - 1
     rng = np.random.default_rng(0)

@@ -179,7 +179,8 @@ def test_shapes_of_translations_and_patch_scores():
 
 def test_twins_have_the_same_signatures():
     assert_same_signatures(pt_cyclegan, tf_cyclegan, ("Generator", "Discriminator", "ResidualBlock",
-                                                      "discriminator_loss", "generator_loss", "reconstruction_loss"))
+                                                      "discriminator_loss", "generator_loss", "reconstruction_loss",
+                                                      "train_step"))
 
 
 @pytest.mark.parametrize("module", [pt_cyclegan, tf_cyclegan], ids=["torch", "tensorflow"])
@@ -198,9 +199,9 @@ def test_bad_arguments_are_clear_errors(module):
 
 # ----------------------------------------------------------------- trajectories
 def _trajectory(steps=50, dtype="float32", batch_size=4):
-    """The page's step for ``steps`` steps on the same batches of real sneakers and ankle boots, from one set of
-    weights: one Adam step on both generators (adversarial + 10 cycle + 5 identity), then one on both
-    discriminators (the same translations, cut from the generators' graphs).
+    """The page's step (each twin's ``train_step``) for ``steps`` steps on the same batches of real sneakers and
+    ankle boots, from one set of weights: one Adam step on both generators (adversarial + 10 cycle + 5 identity),
+    then one on both discriminators (the same translations, cut from the generators' graphs).
 
     Returns (loss drift, weight drift, update drift, losses) over the four networks.
     """
@@ -228,33 +229,16 @@ def _trajectory(steps=50, dtype="float32", batch_size=4):
     tf_d_opt.build(d_vars)
 
     def torch_update(real_a, real_b):
-        g_loss, _, parts = _losses(torch_models, torch.as_tensor(real_a), torch.as_tensor(real_b), pt_cyclegan, None,
-                                   lambda t: t.detach())
-        g_opt.zero_grad()
-        g_loss.backward()
-        g_opt.step()
-        fake_a, fake_b = parts["fake_a"].detach(), parts["fake_b"].detach()
-        D_A, D_B = torch_models["D_A"], torch_models["D_B"]
-        d_loss = (pt_cyclegan.discriminator_loss(D_A(torch.as_tensor(real_a)), D_A(fake_a))
-                  + pt_cyclegan.discriminator_loss(D_B(torch.as_tensor(real_b)), D_B(fake_b)))
-        d_opt.zero_grad()
-        d_loss.backward()
-        d_opt.step()
-        return g_loss.item(), d_loss.item()
+        generators, discriminators = ([torch_models[n] for n in names] for names in (NETWORKS[:2], NETWORKS[2:]))
+        losses = pt_cyclegan.train_step(generators, discriminators, (g_opt, d_opt), torch.as_tensor(real_a),
+                                        torch.as_tensor(real_b), CYCLE, IDENTITY)
+        return losses["generators"], losses["discriminators"]
 
     @tf.function
     def tf_update(real_a, real_b):
-        with tf.GradientTape() as g_tape:
-            g_loss, _, parts = _losses(tf_models, real_a, real_b, tf_cyclegan, True, tf.stop_gradient)
-        tf_g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        fake_a, fake_b = tf.stop_gradient(parts["fake_a"]), tf.stop_gradient(parts["fake_b"])
-        with tf.GradientTape() as d_tape:
-            d_loss = (tf_cyclegan.discriminator_loss(tf_models["D_A"](real_a, training=True),
-                                                     tf_models["D_A"](fake_a, training=True))
-                      + tf_cyclegan.discriminator_loss(tf_models["D_B"](real_b, training=True),
-                                                       tf_models["D_B"](fake_b, training=True)))
-        tf_d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        return g_loss, d_loss
+        losses = tf_cyclegan.train_step([tf_models[n] for n in NETWORKS[:2]], [tf_models[n] for n in NETWORKS[2:]],
+                                        (tf_g_opt, tf_d_opt), real_a, real_b, CYCLE, IDENTITY)
+        return losses["generators"], losses["discriminators"]
 
     images, labels = real_images(600)
     images = images.astype(dtype) * 2 - 1

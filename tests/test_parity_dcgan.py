@@ -184,7 +184,8 @@ def test_both_twins_declare_the_dcgan_initialisation():
 
 
 def test_twins_have_the_same_signatures():
-    assert_same_signatures(pt_dcgan, tf_dcgan, ("Generator", "Discriminator", "discriminator_loss", "generator_loss"))
+    assert_same_signatures(pt_dcgan, tf_dcgan, ("Generator", "Discriminator", "discriminator_loss", "generator_loss",
+                                                "train_step"))
 
 
 @pytest.mark.parametrize("module", [pt_dcgan, tf_dcgan], ids=["torch", "tensorflow"])
@@ -201,7 +202,8 @@ def test_bad_arguments_are_clear_errors(module):
 
 # ----------------------------------------------------------------- trajectories
 def _trajectory(steps=50, dtype="float32", batch_size=16):
-    """The page's step, D then G, for ``steps`` steps on the same real batches and noise, from one set of weights.
+    """The page's step (each twin's ``train_step``: D, then G) for ``steps`` steps on the same real batches and
+    noise, from one set of weights.
 
     Returns (loss drift, weight drift, update drift, losses) over both networks (see ``parity.trajectory_drifts``).
     """
@@ -223,28 +225,13 @@ def _trajectory(steps=50, dtype="float32", batch_size=16):
     tf_d_opt.build(tf_d.trainable_variables)
 
     def torch_update(real, z):
-        fake = torch_g(torch.as_tensor(z))
-        d_loss = pt_dcgan.discriminator_loss(torch_d(torch.as_tensor(real)), torch_d(fake.detach()))
-        d_opt.zero_grad()
-        d_loss.backward()
-        d_opt.step()
-        g_loss = pt_dcgan.generator_loss(torch_d(fake))
-        g_opt.zero_grad()
-        g_loss.backward()
-        g_opt.step()
-        return d_loss.item(), g_loss.item()
+        losses = pt_dcgan.train_step(torch_g, torch_d, (g_opt, d_opt), torch.as_tensor(real), torch.as_tensor(z))
+        return losses["d_loss"], losses["g_loss"]
 
     @tf.function
     def tf_update(real, z):
-        with tf.GradientTape() as g_tape:
-            fake = tf_g(z, training=True)
-            with tf.GradientTape() as d_tape:
-                d_loss = tf_dcgan.discriminator_loss(tf_d(real, training=True),
-                                                     tf_d(tf.stop_gradient(fake), training=True))
-            tf_d_opt.apply_gradients(zip(d_tape.gradient(d_loss, tf_d.trainable_variables), tf_d.trainable_variables))
-            g_loss = tf_dcgan.generator_loss(tf_d(fake, training=True))
-        tf_g_opt.apply_gradients(zip(g_tape.gradient(g_loss, tf_g.trainable_variables), tf_g.trainable_variables))
-        return d_loss, g_loss
+        losses = tf_dcgan.train_step(tf_g, tf_d, (tf_g_opt, tf_d_opt), real, z)
+        return losses["d_loss"], losses["g_loss"]
 
     images = real_images(256)[0].astype(dtype) * 2 - 1
     rng = np.random.default_rng(0)

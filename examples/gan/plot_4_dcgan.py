@@ -89,7 +89,11 @@ hp = SimpleNamespace(
 )
 FRECHET, RATIO = "Fréchet distance (judge features)", "Fréchet distance / untrained generator's"
 GAP = "gap between the twins' Fréchet distances (relative)"
+SEPARATION = "σ(D(x)) − σ(D(G(z))), training batches of the last log"  # each twin's result["separation"]
 run.expect(RATIO, at_most=torchflow.scaled(smoke=None, cpu=1 / 3, full=1 / 3))
+# The smoke run's behaviour check: after its few steps a working D step scores real batches above generated
+# ones (swapped labels or a step that never updates D would not).
+run.expect(SEPARATION, at_least=torchflow.scaled(smoke=0.2, cpu=None, full=None))  # measured 0.40 (full data and embedded subset)
 if len(torchflow.available_frameworks()) == 2:
     run.expect(GAP, at_most=torchflow.scaled(smoke=None, cpu=0.25, full=0.25))
 hp
@@ -152,8 +156,10 @@ def to_unit(images):
 # share: it calls a twin's ``train_step`` (a D step, then a G step), averages
 # the losses and :math:`\sigma(D(x))`, :math:`\sigma(D(G(z)))` of the training
 # batches every ``log_every`` steps, and keeps the fixed-noise images at each
-# snapshot. Images are generated in evaluation mode: batch norm then uses its
-# running statistics, so an image does not depend on the others in its batch.
+# snapshot; ``separation`` is the last average of :math:`\sigma(D(x))` minus
+# that of :math:`\sigma(D(G(z)))` (the smoke run's check). Images are
+# generated in evaluation mode: batch norm then uses its running statistics,
+# so an image does not depend on the others in its batch.
 fixed_noise = fixed_normal((64, hp.latent_dim), seed=1)
 score_noise = fixed_normal((score_count, hp.latent_dim), seed=2)
 results = {}
@@ -168,7 +174,8 @@ def train(train_step, generate, clock):
     for step, index in enumerate(batch_indices(len(train_images), hp.batch_size, hp.steps, hp.seed), 1):
         noise = noise_rng.standard_normal((hp.batch_size, hp.latent_dim)).astype(np.float32)
         with clock:
-            totals += train_step(index, noise)
+            losses = train_step(index, noise)  # a dict of numbers (PyTorch) or of tensors (TensorFlow)
+            totals += [float(losses[key]) for key in ("d_loss", "g_loss", "d_real", "d_fake")]
         if step % hp.log_every == 0:
             for key, value in zip(history, (step, *(totals / hp.log_every))):
                 history[key].append(value)
@@ -177,7 +184,7 @@ def train(train_step, generate, clock):
             snapshots[step] = generate(fixed_noise)
             print(f"step {step}: D loss {history['d_loss'][-1]:.3f}, G loss {history['g_loss'][-1]:.3f}, "
                   f"D(x) {history['d_real'][-1]:.2f}, D(G(z)) {history['d_fake'][-1]:.2f}")
-    return dict(history=history, snapshots=snapshots)
+    return dict(history=history, snapshots=snapshots, separation=history["d_real"][-1] - history["d_fake"][-1])
 
 
 # %%
@@ -208,6 +215,10 @@ def train(train_step, generate, clock):
 #          :language: python
 #          :pyobject: _init
 #
+#       .. literalinclude:: /../torchflow/pt/dcgan.py
+#          :language: python
+#          :pyobject: train_step
+#
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/dcgan.py
@@ -222,21 +233,26 @@ def train(train_step, generate, clock):
 #          :language: python
 #          :pyobject: _batch_norm
 #
+#       .. literalinclude:: /../torchflow/tf/dcgan.py
+#          :language: python
+#          :pyobject: train_step
+#
 # Training the PyTorch twin
 # -------------------------
-# ``netG(z)`` runs once a step. The D step scores it ``detach()``-ed, so that
-# ``backward`` stops at D's input; the G step scores the *same* tensor with the
-# updated D, and its gradient flows through D into G. Both networks are in
-# training mode (batch statistics), and the discriminator's real and generated
-# batches go through it separately, as in the DCGAN tutorial, so each is
-# normalised by its own statistics.
+# The step is the module's ``train_step`` (in the tab above; the tests and the
+# study call the same function). ``netG(z)`` runs once a step. The D step scores
+# it ``detach()``-ed, so that ``backward`` stops at D's input; the G step scores
+# the *same* tensor with the updated D, and its gradient flows through D into G.
+# Both networks are in training mode (batch statistics), and the discriminator's
+# real and generated batches go through it separately, as in the DCGAN tutorial,
+# so each is normalised by its own statistics.
 if run.trains("torch"):
     import copy
 
     import torch
 
     from torchflow.device import torch_device
-    from torchflow.pt.dcgan import Discriminator, Generator, discriminator_loss, generator_loss
+    from torchflow.pt.dcgan import Discriminator, Generator, train_step
 
     torch.manual_seed(hp.seed)
     torch_dev = torch_device()
@@ -248,20 +264,8 @@ if run.trains("torch"):
     optimizerD = torch.optim.Adam(netD.parameters(), **adam)
     optimizerG = torch.optim.Adam(netG.parameters(), **adam)
 
-    def train_step(index, noise):
-        real, z = train_x[index], torch.as_tensor(noise, device=torch_dev)
-        fake = netG(z)
-        real_logits, fake_logits = netD(real), netD(fake.detach())  # D step: no gradient into G
-        d_loss = discriminator_loss(real_logits, fake_logits)
-        optimizerD.zero_grad()
-        d_loss.backward()
-        optimizerD.step()
-        g_loss = generator_loss(netD(fake))  # G step: the updated D, through D into G
-        optimizerG.zero_grad()
-        g_loss.backward()
-        optimizerG.step()
-        return (d_loss.item(), g_loss.item(), torch.sigmoid(real_logits).mean().item(),
-                torch.sigmoid(fake_logits).mean().item())
+    def torch_train_step(index, noise):
+        return train_step(netG, netD, (optimizerG, optimizerD), train_x[index], torch.as_tensor(noise, device=torch_dev))
 
     @torch.no_grad()
     def generate(noise):
@@ -272,19 +276,20 @@ if run.trains("torch"):
 
     untrained = generate(score_noise)
     clock = StepClock()
-    results["torch"] = dict(train(train_step, generate, clock), clock=clock, device=str(torch_dev),
+    results["torch"] = dict(train(torch_train_step, generate, clock), clock=clock, device=str(torch_dev),
                             untrained=untrained, samples=generate(score_noise))
 
 # %%
 # Training the TensorFlow twin
 # ----------------------------
-# The same step. The generator runs once, under the outer tape ``g_tape``; the D
-# step's inner tape sees its images through ``tf.stop_gradient`` (PyTorch's
-# ``detach``), and its update is applied *inside* ``g_tape``, so that the G
-# loss is computed with the updated D, as in PyTorch, without running the
-# generator a second time (which would also update its batch-norm statistics
-# twice). ``training=True`` selects batch statistics, PyTorch's ``train()``. The
-# step is one ``tf.function`` graph; XLA (``jit_compile=True``) made this model's
+# The same step, the TensorFlow module's ``train_step``. The generator runs
+# once, under the outer tape ``g_tape``; the D step's inner tape sees its images
+# through ``tf.stop_gradient`` (PyTorch's ``detach``), and its update is applied
+# *inside* ``g_tape``, so that the G loss is computed with the updated D, as in
+# PyTorch, without running the generator a second time (which would also update
+# its batch-norm statistics twice). ``training=True`` selects batch statistics,
+# PyTorch's ``train()``. The page wraps the step, with the batch's gather, in
+# one ``tf.function`` graph; XLA (``jit_compile=True``) made this model's
 # step slower on a CPU, so it is off (``benchmarks/gan-dcgan-cpu.md``).
 if run.trains("tensorflow"):
     import keras
@@ -293,7 +298,7 @@ if run.trains("tensorflow"):
     from torchflow.convert import copy_weights
     from torchflow.device import tf_device
     from torchflow.families import family
-    from torchflow.tf.dcgan import Discriminator, Generator, discriminator_loss, generator_loss
+    from torchflow.tf.dcgan import Discriminator, Generator, train_step
 
     keras.utils.set_random_seed(hp.seed)
     tf_dev = tf_device()
@@ -310,20 +315,7 @@ if run.trains("tensorflow"):
 
     @tf.function
     def tf_train_step(index, z):
-        real = tf.gather(train_x, index)
-        with tf.GradientTape() as g_tape:
-            fake = netG(z, training=True)
-            with tf.GradientTape() as d_tape:  # D step: no gradient into G
-                real_logits = netD(real, training=True)
-                fake_logits = netD(tf.stop_gradient(fake), training=True)
-                d_loss = discriminator_loss(real_logits, fake_logits)
-            gradients = d_tape.gradient(d_loss, netD.trainable_variables)
-            optimizerD.apply_gradients(zip(gradients, netD.trainable_variables))
-            g_loss = generator_loss(netD(fake, training=True))  # G step: the updated D, through D into G
-        gradients = g_tape.gradient(g_loss, netG.trainable_variables)
-        optimizerG.apply_gradients(zip(gradients, netG.trainable_variables))
-        return tf.stack([d_loss, g_loss, tf.reduce_mean(tf.sigmoid(real_logits)),
-                         tf.reduce_mean(tf.sigmoid(fake_logits))])
+        return train_step(netG, netD, (optimizerG, optimizerD), tf.gather(train_x, index), z)
 
     def generate(noise):
         return to_unit(np.concatenate([netG(noise[i : i + 500], training=False).numpy()
@@ -332,7 +324,7 @@ if run.trains("tensorflow"):
     untrained = generate(score_noise)
     clock = StepClock()
     with tf.device(tf_dev):
-        results["tensorflow"] = dict(train(lambda index, noise: tf_train_step(index, noise).numpy(), generate, clock),
+        results["tensorflow"] = dict(train(tf_train_step, generate, clock),
                                      clock=clock, device=tf_dev, untrained=untrained, samples=generate(score_noise))
 
 # %%

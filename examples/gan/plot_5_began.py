@@ -89,7 +89,7 @@ hp = SimpleNamespace(
     gammas=(0.2, 0.8),
     lambda_k=0.005,  # the paper's 0.001 leaves k_t, and so gamma, too slow to act in a few hundred steps
     k_start=0.5,
-    steps=torchflow.scaled(smoke=10, cpu=400, full=20_000),
+    steps=torchflow.scaled(smoke=20, cpu=400, full=20_000),
     log_every=torchflow.scaled(smoke=5, cpu=20, full=200),
     score_count=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),  # images per Fréchet distance
     diversity_count=500,  # images per diversity score
@@ -102,6 +102,11 @@ TRADE = f"diversity, γ = {high} / γ = {low}"
 for gamma in hp.gammas:
     run.expect(FALL.format(gamma), at_most=torchflow.scaled(smoke=None, cpu=0.9, full=0.9))
 run.expect(TRADE, at_least=torchflow.scaled(smoke=None, cpu=1.1, full=1.1))  # visibly more diverse
+# The smoke run's behaviour check: in its few steps a working D step lowers the real images' reconstruction
+# error (a D that maximised it, or never stepped, would not).
+REAL_FALL = "L(x), last logged / first logged (γ = {})"
+for gamma in hp.gammas:
+    run.expect(REAL_FALL.format(gamma), at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # 0.61 on both sources
 hp
 
 # %%
@@ -149,9 +154,10 @@ def to_unit(images):
 # twin's initial weights, copied into the TensorFlow twin by
 # :func:`torchflow.convert.copy_weights`) and see the same batches and the same
 # noise: one experiment run twice, apart from float32 rounding.
-# ``train`` is the loop they share: it calls a ``train_step`` (a D step, a G
-# step and the update of :math:`k_t`) and averages :math:`M_\text{global}`,
-# :math:`k_t` and both reconstruction errors every ``log_every`` steps.
+# ``train`` is the loop they share: it calls a twin's ``train_step`` (a D step,
+# a G step and the update of :math:`k_t`, which goes in and comes out) and
+# averages :math:`M_\text{global}`, :math:`k_t` and both reconstruction errors
+# every ``log_every`` steps.
 score_noise = fixed_uniform((score_count, hp.latent_dim), seed=2)
 results = {}
 initial_weights = {}  # the PyTorch twin's networks before training, for the TensorFlow twin
@@ -163,7 +169,8 @@ def train(train_step, clock, gamma):
     for step, index in enumerate(batch_indices(len(train_images), hp.batch_size, hp.steps, hp.seed), 1):
         noise = noise_rng.uniform(-1, 1, (hp.batch_size, hp.latent_dim)).astype(np.float32)
         with clock:
-            totals += train_step(index, noise)
+            losses = train_step(index, noise)  # a dict of numbers (PyTorch) or of tensors (TensorFlow)
+            totals += [float(losses[key]) for key in ("m_global", "k", "loss_real", "loss_fake")]
         if step % hp.log_every == 0:
             for key, value in zip(history, (step, *(totals / hp.log_every))):
                 history[key].append(value)
@@ -202,6 +209,14 @@ def train(train_step, clock, gamma):
 #          :language: python
 #          :pyobject: Discriminator
 #
+#       .. literalinclude:: /../torchflow/pt/began.py
+#          :language: python
+#          :pyobject: train_step
+#
+#       .. literalinclude:: /../torchflow/pt/began.py
+#          :language: python
+#          :pyobject: balance_update
+#
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/began.py
@@ -216,19 +231,29 @@ def train(train_step, clock, gamma):
 #          :language: python
 #          :pyobject: Discriminator
 #
+#       .. literalinclude:: /../torchflow/tf/began.py
+#          :language: python
+#          :pyobject: train_step
+#
+#       .. literalinclude:: /../torchflow/tf/began.py
+#          :language: python
+#          :pyobject: balance_update
+#
 # Training the PyTorch twin
 # -------------------------
-# One step: the D step on :math:`\mathcal{L}(x) - k_t\mathcal{L}(G(z))` with the
-# generated batch ``detach()``-ed, the G step on :math:`\mathcal{L}(G(z))`
-# through the updated discriminator, then the controller. :math:`k_t` is a plain
-# number: no gradient flows through it.
+# One step, the module's ``train_step`` (in the tab above; the tests and the
+# study call the same function): the D step on
+# :math:`\mathcal{L}(x) - k_t\mathcal{L}(G(z))` with the generated batch
+# ``detach()``-ed, the G step on :math:`\mathcal{L}(G(z))` through the updated
+# discriminator, then the controller (``balance_update``). :math:`k_t` is a
+# plain number: no gradient flows through it; the step returns the next one.
 if run.trains("torch"):
     import copy
 
     import torch
 
     from torchflow.device import torch_device
-    from torchflow.pt.began import Discriminator, Generator, reconstruction_loss
+    from torchflow.pt.began import Discriminator, Generator, train_step
 
     torch_dev = torch_device()
     train_x = torch.as_tensor(train_images, device=torch_dev)
@@ -239,24 +264,14 @@ if run.trains("torch"):
         optimizerD, optimizerG = torch.optim.Adam(netD.parameters(), **adam), torch.optim.Adam(netG.parameters(), **adam)
         k = hp.k_start
 
-        def train_step(index, noise):
+        def torch_train_step(index, noise):
             nonlocal k
-            real, z = train_x[index], torch.as_tensor(noise, device=torch_dev)
-            fake = netG(z)
-            loss_real = reconstruction_loss(real, netD(real))
-            d_loss = loss_real - k * reconstruction_loss(fake.detach(), netD(fake.detach()))  # no gradient into G
-            optimizerD.zero_grad()
-            d_loss.backward()
-            optimizerD.step()
-            loss_fake = reconstruction_loss(fake, netD(fake))  # G step: the updated D, through D into G
-            optimizerG.zero_grad()
-            loss_fake.backward()
-            optimizerG.step()
-            balance = gamma * loss_real.item() - loss_fake.item()
-            k = min(max(k + hp.lambda_k * balance, 0.0), 1.0)  # the proportional controller
-            return loss_real.item() + abs(balance), k, loss_real.item(), loss_fake.item()
+            losses = train_step(netG, netD, (optimizerG, optimizerD), train_x[index],
+                                torch.as_tensor(noise, device=torch_dev), k, gamma, hp.lambda_k)
+            k = losses["k"]  # k_{t+1}, for the next step
+            return losses
 
-        return train_step
+        return torch_train_step
 
     for gamma in hp.gammas:
         torch.manual_seed(hp.seed)
@@ -276,9 +291,10 @@ if run.trains("torch"):
 # %%
 # Training the TensorFlow twin
 # ----------------------------
-# The same step in one ``tf.function``: the generator runs once under the
-# outer tape, the D step's tape sees its images through ``tf.stop_gradient``,
-# and :math:`k_t` is a non-trainable ``tf.Variable`` that the step assigns.
+# The same step, the TensorFlow module's ``train_step``, in one ``tf.function``:
+# the generator runs once under the outer tape, the D step's tape sees its
+# images through ``tf.stop_gradient``, and :math:`k_t` is a non-trainable
+# ``tf.Variable`` to which the page's graph assigns the step's next value.
 # Both networks start from the PyTorch twin's initial weights when it ran.
 if run.trains("tensorflow"):
     import keras
@@ -287,7 +303,7 @@ if run.trains("tensorflow"):
     from torchflow.convert import copy_weights
     from torchflow.device import tf_device
     from torchflow.families import family
-    from torchflow.tf.began import Discriminator, Generator, reconstruction_loss
+    from torchflow.tf.began import Discriminator, Generator, train_step
 
     tf_dev = tf_device()
     with tf.device(tf_dev):
@@ -302,23 +318,13 @@ if run.trains("tensorflow"):
         k = tf.Variable(hp.k_start, trainable=False)
 
         @tf.function
-        def train_step(index, z):
-            real = tf.gather(train_x, index)
-            with tf.GradientTape() as g_tape:
-                fake = netG(z)
-                with tf.GradientTape() as d_tape:
-                    loss_real = reconstruction_loss(real, netD(real))
-                    d_loss = loss_real - k * reconstruction_loss(tf.stop_gradient(fake), netD(tf.stop_gradient(fake)))
-                optimizerD.apply_gradients(zip(d_tape.gradient(d_loss, netD.trainable_variables),
-                                               netD.trainable_variables))
-                loss_fake = reconstruction_loss(fake, netD(fake))  # G step: the updated D, through D into G
-            optimizerG.apply_gradients(zip(g_tape.gradient(loss_fake, netG.trainable_variables),
-                                           netG.trainable_variables))
-            balance = gamma * loss_real - loss_fake
-            k.assign(tf.clip_by_value(k + hp.lambda_k * balance, 0.0, 1.0))  # the proportional controller
-            return tf.stack([loss_real + tf.abs(balance), k, loss_real, loss_fake])
+        def tf_train_step(index, z):
+            losses = train_step(netG, netD, (optimizerG, optimizerD), tf.gather(train_x, index), z, k, gamma,
+                                hp.lambda_k)
+            k.assign(losses["k"])  # k_{t+1}, for the next step
+            return losses
 
-        return lambda index, noise: train_step(index, noise).numpy()
+        return tf_train_step
 
     for gamma in hp.gammas:
         keras.utils.set_random_seed(hp.seed)
@@ -383,6 +389,7 @@ def metrics(runs):
     found = {TRADE: runs[high]["diversity"] / runs[low]["diversity"]}
     for gamma, r in runs.items():
         found[FALL.format(gamma)] = r["fall"]
+        found[REAL_FALL.format(gamma)] = r["history"]["loss_real"][-1] / r["history"]["loss_real"][0]
         found[f"Fréchet distance (judge features), γ = {gamma}"] = r["frechet"]
         found[f"diversity (judge features), γ = {gamma}"] = r["diversity"]
     return found

@@ -62,8 +62,10 @@ twins are written with the layers APIs, as the DCGAN page's.
 # Fashion-MNIST classes stand in for horse2zebra, which the book cannot ship
 # offline; the networks are small (two stride-2 levels and two residual blocks
 # instead of nine, 28×28 images, a PatchGAN of two stride-2 and two 3×3
-# layers whose 49 scores each see a 34×34 window, zero-padded, instead of
-# 70×70 patches); the batch holds several images instead of one; the
+# layers whose 49 scores are each computed from a 26×26 window of the image,
+# zero-padded at the borders, instead of 70×70 patches: its receptive field,
+# measured in ``tests/test_losses_gan_conv.py``; the instance norms also give
+# every score each image's own statistics, which see all of it); the batch holds several images instead of one; the
 # generators pad with zeros instead of reflections (Keras has no reflection
 # padding layer, and ``"same"`` zeros match PyTorch's ``padding``); and the
 # paper's history of 50 past translations, from which the discriminators draw
@@ -93,8 +95,8 @@ hp = SimpleNamespace(
     adam_epsilon=1e-8,
     cycle_weight=10.0,  # lambda
     identity_weight=0.0,  # lambda_id: the paper's 0.5 lambda held the boots back (validation split)
-    steps=torchflow.scaled(smoke=4, cpu=600, full=10_000),
-    log_every=torchflow.scaled(smoke=2, cpu=25, full=100),
+    steps=torchflow.scaled(smoke=16, cpu=600, full=10_000),
+    log_every=torchflow.scaled(smoke=4, cpu=25, full=100),
     test_size=torchflow.scaled(smoke=200, cpu=None, full=None),  # test images of each domain scored; None: all
     seed=0,
 )
@@ -106,6 +108,10 @@ run.expect(RATE_AB, at_least=TARGET)
 run.expect(RATE_BA, at_least=TARGET)
 if len(torchflow.available_frameworks()) == 2:
     run.expect(GAP, at_most=torchflow.scaled(smoke=None, cpu=0.25, full=0.25))
+# The smoke run's behaviour check: in its few steps the generators' step lowers the cycle loss (a cycle
+# loss left out of the generators' objective, or a step that never updates them, would not).
+CYCLE_FALL = "cycle loss, last logged / first logged (training batches)"
+run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # measured 0.72 (both sources)
 hp
 
 # %%
@@ -189,7 +195,8 @@ def train(train_step, clock):
                   batch_indices(len(x_b), hp.batch_size, hp.steps, hp.seed + 1))
     for step, (index_a, index_b) in enumerate(batches, 1):
         with clock:
-            totals += train_step(index_a, index_b)
+            losses = train_step(index_a, index_b)  # a dict of numbers (PyTorch) or of tensors (TensorFlow)
+            totals += [float(losses[key]) for key in LOSSES]
         if step % hp.log_every == 0:
             history["steps"].append(step)
             for key, value in zip(LOSSES, totals / hp.log_every):
@@ -197,7 +204,7 @@ def train(train_step, clock):
             totals[:] = 0
     print("after {} steps: adversarial {:.3f}, cycle {:.3f}, identity {:.3f}, discriminators {:.3f}".format(
         hp.steps, *(history[k][-1] for k in LOSSES)))
-    return dict(history=history)
+    return dict(history=history, cycle_fall=history["cycle"][-1] / history["cycle"][0])
 
 
 # %%
@@ -235,6 +242,10 @@ def train(train_step, clock):
 #          :language: python
 #          :pyobject: instance_norm
 #
+#       .. literalinclude:: /../torchflow/pt/cyclegan.py
+#          :language: python
+#          :pyobject: train_step
+#
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/cyclegan.py
@@ -249,12 +260,18 @@ def train(train_step, clock):
 #          :language: python
 #          :pyobject: instance_norm
 #
+#       .. literalinclude:: /../torchflow/tf/cyclegan.py
+#          :language: python
+#          :pyobject: train_step
+#
 # Training the PyTorch twin
 # -------------------------
-# One optimiser holds both generators' weights (``itertools.chain``), another
-# both discriminators'. The generators' loss flows through the discriminators
-# into the generators; the discriminators then score the same translations
-# ``detach()``-ed, so that their ``backward`` stops at their input.
+# The step is the module's ``train_step`` (in the tab above; the tests and the
+# study call the same function). One optimiser holds both generators' weights
+# (``itertools.chain``), another both discriminators'. The generators' loss
+# flows through the discriminators into the generators; the discriminators then
+# score the same translations ``detach()``-ed, so that their ``backward`` stops
+# at their input.
 if run.trains("torch"):
     import copy
     import itertools
@@ -262,7 +279,7 @@ if run.trains("torch"):
     import torch
 
     from torchflow.device import torch_device
-    from torchflow.pt.cyclegan import Discriminator, Generator, discriminator_loss, generator_loss, reconstruction_loss
+    from torchflow.pt.cyclegan import Discriminator, Generator, train_step
 
     torch.manual_seed(hp.seed)
     torch_dev = torch_device()
@@ -274,24 +291,9 @@ if run.trains("torch"):
     optimizer_G = torch.optim.Adam(itertools.chain(G_AB.parameters(), G_BA.parameters()), **adam)
     optimizer_D = torch.optim.Adam(itertools.chain(D_A.parameters(), D_B.parameters()), **adam)
 
-    def train_step(index_a, index_b):
-        real_a, real_b = train_a_t[index_a], train_b_t[index_b]
-        fake_b, fake_a = G_AB(real_a), G_BA(real_b)  # the generators' step
-        adversarial = generator_loss(D_B(fake_b)) + generator_loss(D_A(fake_a))
-        cycle = reconstruction_loss(real_a, G_BA(fake_b)) + reconstruction_loss(real_b, G_AB(fake_a))
-        identity = torch.zeros(())  # G_AB(b) = b and G_BA(a) = a, only when weighted (two more passes each)
-        if hp.identity_weight:
-            identity = reconstruction_loss(real_b, G_AB(real_b)) + reconstruction_loss(real_a, G_BA(real_a))
-        g_loss = adversarial + hp.cycle_weight * cycle + hp.identity_weight * identity
-        optimizer_G.zero_grad()
-        g_loss.backward()
-        optimizer_G.step()
-        d_loss = (discriminator_loss(D_A(real_a), D_A(fake_a.detach()))  # the discriminators' step
-                  + discriminator_loss(D_B(real_b), D_B(fake_b.detach())))
-        optimizer_D.zero_grad()
-        d_loss.backward()
-        optimizer_D.step()
-        return adversarial.item(), cycle.item(), identity.item(), d_loss.item()
+    def torch_train_step(index_a, index_b):
+        return train_step((G_AB, G_BA), (D_A, D_B), (optimizer_G, optimizer_D), train_a_t[index_a],
+                          train_b_t[index_b], hp.cycle_weight, hp.identity_weight)
 
     @torch.no_grad()
     def translate(generator, images):
@@ -299,16 +301,17 @@ if run.trains("torch"):
 
     clock = StepClock()
     generators = dict(G_AB=G_AB, G_BA=G_BA)
-    results["torch"] = dict(train(train_step, clock), clock=clock, device=str(torch_dev),
+    results["torch"] = dict(train(torch_train_step, clock), clock=clock, device=str(torch_dev),
                             translate=lambda name, images, g=generators, f=translate: f(g[name], images))
 
 # %%
 # Training the TensorFlow twin
 # ----------------------------
-# The same step, one ``tf.function`` graph: the generators' tape records the
-# translations and all their losses; its gradients update both generators' variables
-# (one Adam over the concatenated lists); the discriminators' tape then scores
-# the same translations through ``tf.stop_gradient`` (PyTorch's ``detach``).
+# The same step, the TensorFlow module's ``train_step``, in one ``tf.function``
+# graph: the generators' tape records the translations and all their losses; its
+# gradients update both generators' variables (one Adam over the concatenated
+# lists); the discriminators' tape then scores the same translations through
+# ``tf.stop_gradient`` (PyTorch's ``detach``).
 # The four networks start from the PyTorch twin's initial weights when it ran.
 if run.trains("tensorflow"):
     import keras
@@ -317,7 +320,7 @@ if run.trains("tensorflow"):
     from torchflow.convert import copy_weights
     from torchflow.device import tf_device
     from torchflow.families import family
-    from torchflow.tf.cyclegan import Discriminator, Generator, discriminator_loss, generator_loss, reconstruction_loss
+    from torchflow.tf.cyclegan import Discriminator, Generator, train_step
 
     keras.utils.set_random_seed(hp.seed)
     tf_dev = tf_device()
@@ -328,34 +331,15 @@ if run.trains("tensorflow"):
     for name, model in dict(G_AB=G_AB, G_BA=G_BA, D_A=D_A, D_B=D_B).items():
         if name in initial_weights:
             copy_weights(initial_weights[name], model, family("cyclegan"))
-    g_variables = G_AB.trainable_variables + G_BA.trainable_variables
-    d_variables = D_A.trainable_variables + D_B.trainable_variables
     optimizer_G, optimizer_D = (keras.optimizers.Adam(learning_rate=hp.learning_rate, beta_1=hp.beta_1,
                                                       epsilon=hp.adam_epsilon) for _ in "GD")
-    optimizer_G.build(g_variables)
-    optimizer_D.build(d_variables)
+    optimizer_G.build(G_AB.trainable_variables + G_BA.trainable_variables)  # one Adam over both generators
+    optimizer_D.build(D_A.trainable_variables + D_B.trainable_variables)
 
     @tf.function
     def tf_train_step(index_a, index_b):
-        real_a, real_b = tf.gather(train_a_tf, index_a), tf.gather(train_b_tf, index_b)
-        with tf.GradientTape() as g_tape:  # the generators' step
-            fake_b, fake_a = G_AB(real_a, training=True), G_BA(real_b, training=True)
-            adversarial = (generator_loss(D_B(fake_b, training=True))
-                           + generator_loss(D_A(fake_a, training=True)))
-            cycle = (reconstruction_loss(real_a, G_BA(fake_b, training=True))
-                     + reconstruction_loss(real_b, G_AB(fake_a, training=True)))
-            identity = tf.zeros(())  # a Python test: decided once, when the graph is traced
-            if hp.identity_weight:
-                identity = (reconstruction_loss(real_b, G_AB(real_b, training=True))
-                            + reconstruction_loss(real_a, G_BA(real_a, training=True)))
-            g_loss = adversarial + hp.cycle_weight * cycle + hp.identity_weight * identity
-        optimizer_G.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
-        fake_a, fake_b = tf.stop_gradient(fake_a), tf.stop_gradient(fake_b)
-        with tf.GradientTape() as d_tape:  # the discriminators' step
-            d_loss = (discriminator_loss(D_A(real_a, training=True), D_A(fake_a, training=True))
-                      + discriminator_loss(D_B(real_b, training=True), D_B(fake_b, training=True)))
-        optimizer_D.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
-        return tf.stack([adversarial, cycle, identity, d_loss])
+        return train_step((G_AB, G_BA), (D_A, D_B), (optimizer_G, optimizer_D), tf.gather(train_a_tf, index_a),
+                          tf.gather(train_b_tf, index_b), hp.cycle_weight, hp.identity_weight)
 
     def tf_translate(generator, images):
         images = np.ascontiguousarray(np.asarray(images).transpose(0, 2, 3, 1))
@@ -366,7 +350,7 @@ if run.trains("tensorflow"):
     clock = StepClock()
     with tf.device(tf_dev):
         results["tensorflow"] = dict(
-            train(lambda index_a, index_b: tf_train_step(index_a, index_b).numpy(), clock), clock=clock,
+            train(tf_train_step, clock), clock=clock,
             device=tf_dev, translate=lambda name, images, g=dict(G_AB=G_AB, G_BA=G_BA): tf_translate(g[name], images))
 
 # %%
@@ -401,7 +385,7 @@ if len(results) == 2:
     print("the twins differ by " + ", ".join(f"{g:.1%} ({metric})" for metric, g in gaps.items())
           + " of their mean")
 run.record_all(results, lambda r: {**{metric: r[key] for metric, key in KEYS.items()},
-                                   **({GAP: gap} if len(results) == 2 else {})})
+                                   **({GAP: gap} if len(results) == 2 else {}), CYCLE_FALL: r["cycle_fall"]})
 run.verdict()
 
 # %%

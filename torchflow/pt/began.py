@@ -3,7 +3,8 @@
 Boundary equilibrium GAN: the discriminator is an *autoencoder* (an encoder to a
 small code, a decoder back to an image), and its output is the reconstruction,
 not a probability. The generator has the decoder's architecture (not its
-weights). The losses are L1 reconstruction errors (see the page). Sized for 28x28
+weights). The losses are L1 reconstruction errors (see the page); one training step
+(:func:`train_step`) is a D step, a G step and the update of the balance k_t. Sized for 28x28
 images and a CPU: two resolution levels, widths set by ``channels`` (n), and
 one convolution a level where the paper has two.
 
@@ -117,3 +118,39 @@ class Discriminator(nn.Module):
 def reconstruction_loss(images: torch.Tensor, reconstructions: torch.Tensor) -> torch.Tensor:
     """L(v) = mean |v - D(v)|: the L1 reconstruction error, averaged over pixels and batch."""
     return (images - reconstructions).abs().mean()
+
+
+def balance_update(k: float, loss_real: float, loss_fake: float, gamma: float, lambda_k: float) -> float:
+    """The proportional controller: k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)."""
+    return min(max(k + lambda_k * (gamma * loss_real - loss_fake), 0.0), 1.0)
+
+
+def convergence_measure(loss_real: float, loss_fake: float, gamma: float) -> float:
+    """M_global = L(x) + |gamma L(x) - L(G(z))|: the real images' error plus the controller's."""
+    return loss_real + abs(gamma * loss_real - loss_fake)
+
+
+def train_step(generator: Generator, discriminator: Discriminator,
+               optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+               real: torch.Tensor, noise: torch.Tensor, k: float, gamma: float, lambda_k: float) -> dict[str, float]:
+    """One BEGAN step: D on L(x) - k_t L(G(z)), then G on L(G(z)) through the updated D, then k_t.
+
+    ``optimizers`` is (the generator's, the discriminator's); ``k`` is k_t, a plain number (no
+    gradient flows through it). Returns the D loss, L(x) (``loss_real``), L(G(z)) (``loss_fake``,
+    scored by the updated D), M_global and k_{t+1} (``k``: pass it to the next step).
+    """
+    optimizer_g, optimizer_d = optimizers
+    fake = generator(noise)
+    loss_real = reconstruction_loss(real, discriminator(real))
+    d_loss = loss_real - k * reconstruction_loss(fake.detach(), discriminator(fake.detach()))  # no gradient into G
+    optimizer_d.zero_grad()
+    d_loss.backward()
+    optimizer_d.step()
+    loss_fake = reconstruction_loss(fake, discriminator(fake))  # G step: the updated D, through D into G
+    optimizer_g.zero_grad()
+    loss_fake.backward()
+    optimizer_g.step()
+    loss_real, loss_fake = loss_real.item(), loss_fake.item()
+    return dict(d_loss=d_loss.item(), loss_real=loss_real, loss_fake=loss_fake,
+                m_global=convergence_measure(loss_real, loss_fake, gamma),
+                k=balance_update(k, loss_real, loss_fake, gamma, lambda_k))

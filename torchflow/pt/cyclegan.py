@@ -6,9 +6,11 @@ ones. No noise: the input of a generator is an image of the other domain. Sized 
 28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
 generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
 blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
-stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
-around its place (more than the image: a shallower one, whose 18x18 patches could
-not see a boot's whole shaft, left the boot-to-sneaker translation behind).
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each computed from a 26x26
+window of the image around its place (4 + 3 x 2 + 2 x 4 + 2 x 4 pixels, measured by a
+gradient in ``tests/test_losses_gan_conv.py``; the instance norms add each image's own
+statistics, which see all of it; a shallower one, whose 18x18 windows could not see a
+boot's whole shaft, left the boot-to-sneaker translation behind).
 
 Normalisation is the paper's instance norm: each image's channel normalised by its
 own mean and (biased) variance over the pixels, no learned scale or shift, no running
@@ -122,7 +124,7 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(0.2),
             # state size. (4c) x 7 x 7
             nn.Conv2d(4 * channels, 1, 3, 1, 1),
-            # state size. 1 x 7 x 7: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
+            # state size. 1 x 7 x 7: one logit per 26x26 window of the image
         )
         self.apply(_init)
 
@@ -143,3 +145,36 @@ def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 def reconstruction_loss(images: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
     """Mean absolute error (L1): the cycle-consistency loss, and the identity loss."""
     return (images - reconstructed).abs().mean()
+
+
+def train_step(generators: tuple[Generator, Generator], discriminators: tuple[Discriminator, Discriminator],
+               optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer], real_a: torch.Tensor,
+               real_b: torch.Tensor, cycle_weight: float = 10.0, identity_weight: float = 0.0) -> dict[str, float]:
+    """One CycleGAN step: both generators, then both discriminators on the same translations.
+
+    ``generators`` is (G_AB, G_BA), ``discriminators`` (D_A, D_B), ``optimizers`` (the one over both
+    generators' weights, the one over both discriminators'). The generators minimise their two
+    least-squares adversarial losses + ``cycle_weight`` x the two cycle L1 losses (+ ``identity_weight``
+    x the two identity L1 losses, computed only when weighted: two more passes each); their loss
+    flows through the discriminators into the generators. The discriminators then score the same
+    translations ``detach()``-ed. Returns the summed ``adversarial``, ``cycle``, ``identity`` losses
+    (before their weights), the generators' total loss and the discriminators' summed loss.
+    """
+    (g_ab, g_ba), (d_a, d_b), (optimizer_g, optimizer_d) = generators, discriminators, optimizers
+    fake_b, fake_a = g_ab(real_a), g_ba(real_b)  # the generators' step
+    adversarial = generator_loss(d_b(fake_b)) + generator_loss(d_a(fake_a))
+    cycle = reconstruction_loss(real_a, g_ba(fake_b)) + reconstruction_loss(real_b, g_ab(fake_a))
+    identity = torch.zeros((), device=real_a.device)  # G_AB(b) = b and G_BA(a) = a, only when weighted
+    if identity_weight:
+        identity = reconstruction_loss(real_b, g_ab(real_b)) + reconstruction_loss(real_a, g_ba(real_a))
+    g_loss = adversarial + cycle_weight * cycle + identity_weight * identity
+    optimizer_g.zero_grad()
+    g_loss.backward()
+    optimizer_g.step()
+    d_loss = (discriminator_loss(d_a(real_a), d_a(fake_a.detach()))  # the discriminators' step
+              + discriminator_loss(d_b(real_b), d_b(fake_b.detach())))
+    optimizer_d.zero_grad()
+    d_loss.backward()
+    optimizer_d.step()
+    return dict(adversarial=adversarial.item(), cycle=cycle.item(), identity=identity.item(),
+                generators=g_loss.item(), discriminators=d_loss.item())

@@ -16,7 +16,8 @@ running variance is the unbiased one in both (the Keras twin's ``BatchNorm``).
 
 The discriminator returns a *logit* per image; the losses apply the sigmoid
 inside the binary cross-entropy (``binary_cross_entropy_with_logits``), which
-is the notes' ``Sigmoid`` + ``BCELoss`` computed without overflow.
+is the notes' ``Sigmoid`` + ``BCELoss`` computed without overflow. One training
+step (:func:`train_step`) is a D step, then a G step through the updated D.
 
     generator:     z (B, 100) -> (B, 100, 1, 1) -> conv-T 7x7      (B, 4c, 7, 7)   BN, ReLU
                               -> conv-T 4x4/2  (B, 2c, 14, 14) BN, ReLU
@@ -111,3 +112,28 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """BCE(D(G(z)), 1): the non-saturating generator loss, -log D(G(z)) averaged."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def train_step(generator: Generator, discriminator: Discriminator,
+               optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+               real: torch.Tensor, noise: torch.Tensor) -> dict[str, float]:
+    """One DCGAN step: D on a real and a generated batch, then G on the same batch through the updated D.
+
+    ``optimizers`` is (the generator's, the discriminator's). Returns both losses and D's mean
+    probability that the real batch (``d_real``) and the generated one (``d_fake``) are real, as D
+    scored them in its step. ``G(z)`` runs once: the D step scores it ``detach()``-ed, so that
+    ``backward`` stops at D's input; the G step's gradient flows through D into G.
+    """
+    optimizer_g, optimizer_d = optimizers
+    fake = generator(noise)
+    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())  # D step: no gradient into G
+    d_loss = discriminator_loss(real_logits, fake_logits)
+    optimizer_d.zero_grad()
+    d_loss.backward()
+    optimizer_d.step()
+    g_loss = generator_loss(discriminator(fake))  # G step: the updated D, through D into G
+    optimizer_g.zero_grad()
+    g_loss.backward()
+    optimizer_g.step()
+    return dict(d_loss=d_loss.item(), g_loss=g_loss.item(), d_real=torch.sigmoid(real_logits).mean().item(),
+                d_fake=torch.sigmoid(fake_logits).mean().item())

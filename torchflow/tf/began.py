@@ -3,7 +3,8 @@
 Boundary equilibrium GAN: the discriminator is an *autoencoder* (an encoder to a
 small code, a decoder back to an image), and its output is the reconstruction,
 not a probability. The generator has the decoder's architecture (not its
-weights). The losses are L1 reconstruction errors (see the page). Sized for 28x28
+weights). The losses are L1 reconstruction errors (see the page); one training step
+(:func:`train_step`) is a D step, a G step and the update of the balance k_t. Sized for 28x28
 images and a CPU: two resolution levels, widths set by ``channels`` (n), and
 one convolution a level where the paper has two.
 
@@ -116,3 +117,41 @@ class Discriminator(keras.Model):
 def reconstruction_loss(images: tf.Tensor, reconstructions: tf.Tensor) -> tf.Tensor:
     """L(v) = mean |v - D(v)|: the L1 reconstruction error, averaged over pixels and batch."""
     return tf.reduce_mean(tf.abs(images - reconstructions))
+
+
+def balance_update(k: tf.Tensor, loss_real: tf.Tensor, loss_fake: tf.Tensor, gamma: float,
+                   lambda_k: float) -> tf.Tensor:
+    """The proportional controller: k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)."""
+    return tf.clip_by_value(k + lambda_k * (gamma * loss_real - loss_fake), 0.0, 1.0)
+
+
+def convergence_measure(loss_real: tf.Tensor, loss_fake: tf.Tensor, gamma: float) -> tf.Tensor:
+    """M_global = L(x) + |gamma L(x) - L(G(z))|: the real images' error plus the controller's."""
+    return loss_real + tf.abs(gamma * loss_real - loss_fake)
+
+
+def train_step(generator: Generator, discriminator: Discriminator,
+               optimizers: tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer],
+               real: tf.Tensor, noise: tf.Tensor, k: tf.Tensor, gamma: float, lambda_k: float) -> dict[str, tf.Tensor]:
+    """One BEGAN step: D on L(x) - k_t L(G(z)), then G on L(G(z)) through the updated D, then k_t.
+
+    ``optimizers`` is (the generator's, the discriminator's), built on their networks' variables;
+    ``k`` is k_t (a tensor or a non-trainable ``tf.Variable``: no gradient flows through it). Returns
+    the D loss, L(x) (``loss_real``), L(G(z)) (``loss_fake``, scored by the updated D), M_global and
+    k_{t+1} (``k``: assign it to the variable). The generator runs once, under the outer tape; the D
+    step's tape sees its images through ``tf.stop_gradient``. Wrap it in ``tf.function``.
+    """
+    optimizer_g, optimizer_d = optimizers
+    with tf.GradientTape() as g_tape:
+        fake = generator(noise)
+        with tf.GradientTape() as d_tape:
+            loss_real = reconstruction_loss(real, discriminator(real))
+            d_loss = loss_real - k * reconstruction_loss(tf.stop_gradient(fake), discriminator(tf.stop_gradient(fake)))
+        optimizer_d.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
+                                        discriminator.trainable_variables))
+        loss_fake = reconstruction_loss(fake, discriminator(fake))  # G step: the updated D, through D into G
+    optimizer_g.apply_gradients(zip(g_tape.gradient(loss_fake, generator.trainable_variables),
+                                    generator.trainable_variables))
+    return dict(d_loss=d_loss, loss_real=loss_real, loss_fake=loss_fake,
+                m_global=convergence_measure(loss_real, loss_fake, gamma),
+                k=balance_update(k, loss_real, loss_fake, gamma, lambda_k))

@@ -6,9 +6,11 @@ ones. No noise: the input of a generator is an image of the other domain. Sized 
 28x28 images and a CPU: the paper's encoder -- residual blocks -- decoder
 generator with two stride-2 levels (28 -> 14 -> 7 and back), ``blocks`` residual
 blocks at 7x7, widths set by ``channels`` (c); a PatchGAN discriminator with two
-stride-2 levels and two 3x3 layers, a 7x7 map of logits, each seeing a 34x34 window
-around its place (more than the image: a shallower one, whose 18x18 patches could
-not see a boot's whole shaft, left the boot-to-sneaker translation behind).
+stride-2 levels and two 3x3 layers, a 7x7 map of logits, each computed from a 26x26
+window of the image around its place (4 + 3 x 2 + 2 x 4 + 2 x 4 pixels, measured by a
+gradient in ``tests/test_losses_gan_conv.py``; the instance norms add each image's own
+statistics, which see all of it; a shallower one, whose 18x18 windows could not see a
+boot's whole shaft, left the boot-to-sneaker translation behind).
 
 Normalisation is the paper's instance norm: each image's channel normalised by its
 own mean and (biased) variance over the pixels, no learned scale or shift, no running
@@ -125,7 +127,7 @@ class Discriminator(keras.Model):
             _conv(4 * channels, 3), instance_norm(), keras.layers.LeakyReLU(negative_slope=0.2),
             # state size. 7 x 7 x (4c)
             _conv(1, 3, bias=True),
-            # state size. 7 x 7 x 1: one logit per 34x34 patch (zero-padded: the whole image, seen from its place)
+            # state size. 7 x 7 x 1: one logit per 26x26 window of the image
         ])
         self(tf.zeros([1, image_size, image_size, image_channels]))  # create the weights now
 
@@ -147,3 +149,38 @@ def generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
 def reconstruction_loss(images: tf.Tensor, reconstructed: tf.Tensor) -> tf.Tensor:
     """Mean absolute error (L1): the cycle-consistency loss, and the identity loss."""
     return tf.reduce_mean(tf.abs(images - reconstructed))
+
+
+def train_step(generators: tuple[Generator, Generator], discriminators: tuple[Discriminator, Discriminator],
+               optimizers: tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer], real_a: tf.Tensor,
+               real_b: tf.Tensor, cycle_weight: float = 10.0, identity_weight: float = 0.0) -> dict[str, tf.Tensor]:
+    """One CycleGAN step: both generators, then both discriminators on the same translations.
+
+    ``generators`` is (G_AB, G_BA), ``discriminators`` (D_A, D_B), ``optimizers`` (the one over both
+    generators' variables, the one over both discriminators', each built on the concatenated lists).
+    The generators' tape records the translations and all their losses (the identity losses only
+    when weighted: a Python test, decided once when a ``tf.function`` traces it); the discriminators'
+    tape then scores the same translations through ``tf.stop_gradient`` (PyTorch's ``detach``).
+    Returns the summed ``adversarial``, ``cycle``, ``identity`` losses (before their weights), the
+    generators' total loss and the discriminators' summed loss. Wrap it in ``tf.function``.
+    """
+    (g_ab, g_ba), (d_a, d_b), (optimizer_g, optimizer_d) = generators, discriminators, optimizers
+    g_variables = g_ab.trainable_variables + g_ba.trainable_variables
+    d_variables = d_a.trainable_variables + d_b.trainable_variables
+    with tf.GradientTape() as g_tape:  # the generators' step
+        fake_b, fake_a = g_ab(real_a, training=True), g_ba(real_b, training=True)
+        adversarial = generator_loss(d_b(fake_b, training=True)) + generator_loss(d_a(fake_a, training=True))
+        cycle = (reconstruction_loss(real_a, g_ba(fake_b, training=True))
+                 + reconstruction_loss(real_b, g_ab(fake_a, training=True)))
+        identity = tf.zeros((), dtype=cycle.dtype)  # G_AB(b) = b and G_BA(a) = a, only when weighted
+        if identity_weight:
+            identity = (reconstruction_loss(real_b, g_ab(real_b, training=True))
+                        + reconstruction_loss(real_a, g_ba(real_a, training=True)))
+        g_loss = adversarial + cycle_weight * cycle + identity_weight * identity
+    optimizer_g.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
+    fake_a, fake_b = tf.stop_gradient(fake_a), tf.stop_gradient(fake_b)
+    with tf.GradientTape() as d_tape:  # the discriminators' step
+        d_loss = (discriminator_loss(d_a(real_a, training=True), d_a(fake_a, training=True))
+                  + discriminator_loss(d_b(real_b, training=True), d_b(fake_b, training=True)))
+    optimizer_d.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
+    return dict(adversarial=adversarial, cycle=cycle, identity=identity, generators=g_loss, discriminators=d_loss)

@@ -18,7 +18,8 @@ each side, as PyTorch's ``padding=1``; the transposed one likewise doubles the s
 
 The discriminator returns a *logit* per image; the losses apply the sigmoid
 inside the binary cross-entropy (``sigmoid_cross_entropy_with_logits``), which
-is the notes' ``Sigmoid`` + ``BCELoss`` computed without overflow.
+is the notes' ``Sigmoid`` + ``BCELoss`` computed without overflow. One training
+step (:func:`train_step`) is a D step, then a G step through the updated D.
 
     generator:     z (B, 100) -> (B, 1, 1, 100) -> conv-T 7x7      (B, 7, 7, 4c)   BN, ReLU
                               -> conv-T 4x4/2  (B, 14, 14, 2c) BN, ReLU
@@ -129,3 +130,32 @@ def discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Ten
 def generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """BCE(D(G(z)), 1): the non-saturating generator loss, -log D(G(z)) averaged."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits), fake_logits))
+
+
+def train_step(generator: Generator, discriminator: Discriminator,
+               optimizers: tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer],
+               real: tf.Tensor, noise: tf.Tensor) -> dict[str, tf.Tensor]:
+    """One DCGAN step: D on a real and a generated batch, then G on the same batch through the updated D.
+
+    ``optimizers`` is (the generator's, the discriminator's), built on their networks' variables.
+    Returns both losses and D's mean probability that the real batch (``d_real``) and the generated
+    one (``d_fake``) are real, as D scored them in its step. The generator runs once, under the
+    outer tape; the D step sees its images through ``tf.stop_gradient`` (PyTorch's ``detach``) and
+    its update is applied *inside* the outer tape, so that the G loss is computed with the updated
+    D without running G a second time (which would update its batch-norm statistics twice).
+    Wrap it in ``tf.function`` to run it as one graph.
+    """
+    optimizer_g, optimizer_d = optimizers
+    with tf.GradientTape() as g_tape:
+        fake = generator(noise, training=True)
+        with tf.GradientTape() as d_tape:  # D step: no gradient into G
+            real_logits = discriminator(real, training=True)
+            fake_logits = discriminator(tf.stop_gradient(fake), training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        gradients = d_tape.gradient(d_loss, discriminator.trainable_variables)
+        optimizer_d.apply_gradients(zip(gradients, discriminator.trainable_variables))
+        g_loss = generator_loss(discriminator(fake, training=True))  # G step: the updated D, through D into G
+    gradients = g_tape.gradient(g_loss, generator.trainable_variables)
+    optimizer_g.apply_gradients(zip(gradients, generator.trainable_variables))
+    return dict(d_loss=d_loss, g_loss=g_loss, d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
+                d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)))
