@@ -69,9 +69,9 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.judge import Judge
 from torchflow.plot import plot_styled_curves, show_grid, side_by_side
-from torchflow.training import StepClock, batch_indices, fixed_normal
+from torchflow.training import batch_indices, fixed_normal
 
-run = torchflow.Run("dcgan")
+run = torchflow.Run()
 hp = SimpleNamespace(
     latent_dim=100,
     channels=16,  # c: the generator goes 4c -> 2c -> 1 channels, the discriminator 2c -> 4c -> 1
@@ -83,19 +83,24 @@ hp = SimpleNamespace(
     steps=torchflow.scaled(smoke=20, cpu=1_200, full=20_000),
     log_every=torchflow.scaled(smoke=10, cpu=50, full=200),
     snapshots=torchflow.scaled(smoke=(10, 20), cpu=(100, 300, 600, 1_200), full=(500, 2_000, 8_000, 20_000)),
-    score_count=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),  # images per Fréchet distance
+    score_count=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),  # images in every scored set
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),  # None: all of it
     seed=0,
 )
-FRECHET, RATIO = "Fréchet distance (judge features)", "Fréchet distance / untrained generator's"
-GAP = "gap between the twins' Fréchet distances (relative)"
+KID, PRECISION, RECALL, MEMORY = "KID (judge features)", "precision", "recall", "memorisation ratio"
 SEPARATION = "σ(D(x)) − σ(D(G(z))), training batches of the last log"  # each twin's result["separation"]
-run.expect(RATIO, at_most=torchflow.scaled(smoke=None, cpu=1 / 3, full=1 / 3))
+# Quality targets that copies of training images and class prototypes fail (the baselines below show it):
+# beat a class-conditional Gaussian in pixel space on KID, cover a share of the real images (recall), put
+# most samples on the real images' manifold (precision), and not sit on training images (memorisation).
+run.expect(KID, below_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
+run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.25, full=0.5))
+run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.5, full=0.6))
+run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 # The smoke run's behaviour check: after its few steps a working D step scores real batches above generated
 # ones (swapped labels or a step that never updates D would not).
 run.expect(SEPARATION, at_least=torchflow.scaled(smoke=0.2, cpu=None, full=None))  # measured 0.40 (full data and embedded subset)
-if len(torchflow.available_frameworks()) == 2:
-    run.expect(GAP, at_most=torchflow.scaled(smoke=None, cpu=0.25, full=0.25))
+run.chosen_by("16 channels, batch 32, 1,200 steps", study="benchmarks/gan-dcgan-cpu.md",
+              evidence="Fréchet distance on a validation split of the training set")
 hp
 
 # %%
@@ -120,15 +125,11 @@ fig = draw_flows(flows, title="DCGAN discriminator: an image down to a logit")
 # ------------------
 # Fashion-MNIST, with pixels scaled to :math:`[-1, 1]`, the range of the
 # generator's tanh. A GAN has no held-out loss that says how good its images
-# are; the book scores them with its *judge*, a small CNN classifier trained
-# once on the Fashion-MNIST training set and cached: the Fréchet distance
-# between Gaussians fitted to the judge's penultimate features of generated and
-# of real test images (the recipe of the FID, with a task-specific network). Two
-# numbers give its scale: another set of real test images of the same size
-# (about what a perfect generator would reach) and each twin's generator before
-# training. The width, batch size and number of steps were chosen on a
-# validation split of the training set (``benchmarks/gan-dcgan-cpu.md``), never on the
-# test images.
+# are; the book scores them in the feature space of its *judge*, a small CNN
+# classifier trained once on the Fashion-MNIST training set and cached
+# (:mod:`torchflow.judge`). Every scored set has the same size, because the
+# scores depend on it. The width, batch size and number of steps were chosen on
+# a validation split of the training set, never on the test images.
 train = load_images("fashion-mnist", "train").take(hp.train_size)
 test = load_images("fashion-mnist", "test")
 run.use_data(train, test)
@@ -138,7 +139,8 @@ train_images = (train.images[:, None] / np.float32(127.5) - 1).astype(np.float32
 test_images = (test.images / np.float32(255)).astype(np.float32)  # the judge reads [0, 1]
 score_count = min(hp.score_count, len(test_images) // 2)
 reference, other_real = test_images[:score_count], test_images[score_count : 2 * score_count]
-print(f"{len(train_images):,} training images; Fréchet distances over {score_count:,} images")
+train_unit = (train.images / np.float32(255)).astype(np.float32)  # the training images as the judge reads them
+print(f"{len(train_images):,} training images; every scored set has {score_count:,} images")
 
 
 def to_unit(images):
@@ -251,11 +253,11 @@ if run.trains("torch"):
 
     import torch
 
-    from torchflow.device import torch_device
     from torchflow.pt.dcgan import Discriminator, Generator, train_step
 
+    torch_twin = run.twin("torch", mode="eager")
     torch.manual_seed(hp.seed)
-    torch_dev = torch_device()
+    torch_dev = torch_twin.device
     train_x = torch.as_tensor(train_images, device=torch_dev)
     netG = Generator(hp.latent_dim, hp.channels, image_size=hp.image_size).to(torch_dev)
     netD = Discriminator(hp.channels, image_size=hp.image_size).to(torch_dev)
@@ -274,10 +276,8 @@ if run.trains("torch"):
         netG.train()
         return to_unit(images.cpu().numpy())
 
-    untrained = generate(score_noise)
-    clock = StepClock()
-    results["torch"] = dict(train(torch_train_step, generate, clock), clock=clock, device=str(torch_dev),
-                            untrained=untrained, samples=generate(score_noise))
+    results["torch"] = dict(train(torch_train_step, generate, torch_twin.clock), samples=generate(score_noise),
+                            twin=torch_twin)
 
 # %%
 # Training the TensorFlow twin
@@ -296,12 +296,12 @@ if run.trains("tensorflow"):
     import tensorflow as tf
 
     from torchflow.convert import copy_weights
-    from torchflow.device import tf_device
     from torchflow.families import family
     from torchflow.tf.dcgan import Discriminator, Generator, train_step
 
+    tf_twin = run.twin("tensorflow", mode="tf.function")
     keras.utils.set_random_seed(hp.seed)
-    tf_dev = tf_device()
+    tf_dev = tf_twin.device
     with tf.device(tf_dev):
         train_x = tf.constant(train_images.transpose(0, 2, 3, 1))  # channels last
         netG = Generator(hp.latent_dim, hp.channels, image_size=hp.image_size)
@@ -321,32 +321,122 @@ if run.trains("tensorflow"):
         return to_unit(np.concatenate([netG(noise[i : i + 500], training=False).numpy()
                                        for i in range(0, len(noise), 500)]))
 
-    untrained = generate(score_noise)
-    clock = StepClock()
     with tf.device(tf_dev):
-        results["tensorflow"] = dict(train(tf_train_step, generate, clock),
-                                     clock=clock, device=tf_dev, untrained=untrained, samples=generate(score_noise))
+        results["tensorflow"] = dict(train(tf_train_step, generate, tf_twin.clock), samples=generate(score_noise),
+                                     twin=tf_twin)
+
+# %%
+# Scoring a generator, and what a score must rule out
+# ----------------------------------------------------
+# Three numbers in judge features, each against the real test images
+# (``reference``), with sets of the same size:
+#
+# * the **kernel inception distance** (KID; Bińkowski et al., 2018): the
+#   unbiased squared maximum mean discrepancy with a cubic polynomial kernel,
+#   over disjoint blocks, which gives its standard error (the Fréchet distance
+#   is biased by set size, KID is not);
+# * **precision and recall** (Kynkäänniemi et al., 2019): the share of samples
+#   inside the real images' k-nearest-neighbour balls (are they realistic?),
+#   and the share of real images inside the samples' (is all of the data
+#   covered?);
+# * the **memorisation ratio**: the median distance of a sample to its nearest
+#   training image over that of a real test image (about 1 for new images, 0
+#   for copies).
+#
+# A score means something only if it tells a generator from what needs no
+# training. So the same scores are computed for 50 training images copied
+# over and over (a collapsed generator), for as many distinct training images
+# copied (a perfect memoriser), for the class means (prototypes), and for a
+# class-conditional diagonal Gaussian in pixel space (a real, if blurry,
+# generative model, the one the network must beat); and for a second set of real
+# test images, the floor no generator can pass.
+from torchflow.baselines import class_prototypes, diagonal_gaussian, training_copies
+from torchflow.metrics import proportion_standard_error
+
+picker = np.random.default_rng(hp.seed)
+few = train_unit[picker.choice(len(train_unit), 50, replace=False)]
+contenders = {  # name: (images, kind)
+    "50 training images, copied": (training_copies(few, score_count, hp.seed)[0], "copy"),
+    f"{score_count:,} training images, copied": (train_unit[picker.choice(len(train_unit), score_count,
+                                                                            replace=False)], "copy"),
+    "class prototypes": (class_prototypes(train_unit, train.labels, score_count)[0], "copy"),
+    "diagonal Gaussian per class": (diagonal_gaussian(train_unit, train.labels, score_count, hp.seed)[0], "model"),
+}
+
+
+def quality(images):
+    """KID (± its standard error), precision, recall (± binomial errors), memorisation; and the floor."""
+    q = judge.quality(images, reference, train_unit, other_real=other_real)
+    values = {KID: q["kid"], PRECISION: q["precision"], RECALL: q["recall"], MEMORY: q["memorisation ratio"]}
+    noise = {KID: q["kid standard error"], PRECISION: proportion_standard_error(q["precision"], q["size"]),
+             RECALL: proportion_standard_error(q["recall"], q["size"])}
+    return values, noise, q
+
+
+for name, (images, kind) in contenders.items():
+    values, noise, q = quality(images)
+    for metric, value in values.items():
+        if metric == MEMORY and kind == "model":
+            continue  # a ratio above 1 is no better than 1: only copies are judged on it
+        run.baseline(metric, value, name, noise=noise.get(metric), kind=kind)
+for metric, key in ((KID, "kid"), (PRECISION, "precision"), (RECALL, "recall"), (MEMORY, "memorisation ratio")):
+    run.baseline(metric, q[f"floor {key}"], f"{score_count:,} more real test images", kind="floor",
+                 noise=q["floor kid standard error"] if metric == KID else None)
+for r in results.values():
+    r["values"], r["noise"], r["quality"] = quality(r["samples"])
+    r["twin"].record({**r["values"], SEPARATION: r["separation"]}, noise=r["noise"])
+print(repr(run.compare([KID, PRECISION, RECALL, MEMORY])))
 
 # %%
 # Results
 # -------
-# The Fréchet distance of each twin's samples against real test images after
-# the last step, on the scale of its untrained generator (the target: at most a
-# third of it) and of real images against real images; and how far apart the
-# twins' distances are (the target: within 25 % of their mean).
-for name, r in results.items():
-    r["scale"] = judge.frechet_scale(reference, other_real, r["untrained"])
-    r["final"] = judge.frechet_distance(r["samples"], reference)
-    print(f"{torchflow.frameworks.label(name)}: Fréchet distance {r['final']:.1f} after {hp.steps} steps; "
-          f"untrained generator {r['scale']['untrained']:.1f}, real test images {r['scale']['real']:.2f} "
-          f"(ratio to untrained {r['final'] / r['scale']['untrained']:.3f})")
-finals = [r["final"] for r in results.values()]
-gap = (max(finals) - min(finals)) / np.mean(finals)
-if len(results) == 2:
-    print(f"the twins' Fréchet distances differ by {gap:.1%} of their mean")
-run.record_all(results, lambda r: {FRECHET: r["final"], RATIO: r["final"] / r["scale"]["untrained"],
-                                   **({GAP: gap} if len(results) == 2 else {})})
-run.verdict()
+# Each twin's scores against the targets, beside the strongest baseline (the
+# Gaussian), with the copies and the real-image floor listed under the table.
+verdict = run.verdict()
+verdict
+
+# %%
+gaussian = run.strongest_baseline(KID)
+for twin_result in run.twins:
+    kid = twin_result.metrics[KID]
+    print(f"{torchflow.frameworks.label(twin_result.framework)}: KID {kid:.3f} "
+          f"({'below' if kid < gaussian.value else 'above'} the {gaussian.name}'s {gaussian.value:.3f}), recall "
+          f"{twin_result.metrics[RECALL]:.2f}, precision {twin_result.metrics[PRECISION]:.2f}, memorisation ratio "
+          f"{twin_result.metrics[MEMORY]:.2f}")
+for line in verdict.below_baseline:
+    print("Not beaten:", line)
+
+# %%
+# What the baselines look like
+# ----------------------------
+# Eight images of each contender: the copies look perfect and are useless as
+# a generator; the prototypes and the Gaussian's samples are blurred averages.
+fig, axes = plt.subplots(len(contenders), 1, figsize=(8, 1.3 * len(contenders)))
+for ax, (name, (images, _)) in zip(axes, contenders.items()):
+    show_grid(images[:8], ncols=8, ax=ax, title=name)
+fig.suptitle("what needs no training")
+fig.tight_layout()
+
+# %%
+# Which classes the samples are
+# -----------------------------
+# The judge's class of every scored sample, against the real test images'
+# share of each class (a tenth); a generator that forgot a class, or
+# collapsed onto a few, shows here. The judge itself errs on about
+# ``1 - judge.test_accuracy`` of real images, mostly between shirts, pullovers
+# and coats.
+classes = train.classes
+fig, ax = plt.subplots(figsize=(9, 3.2))
+width = 0.8 / (len(results) + 1)
+histograms = {"real test images": judge.quality(other_real, reference, train_unit)["class histogram"]}
+histograms |= {torchflow.frameworks.label(name): r["quality"]["class histogram"] for name, r in results.items()}
+for i, (name, histogram) in enumerate(histograms.items()):
+    ax.bar(np.arange(10) + i * width, histogram, width, label=name)
+ax.set(xticks=np.arange(10) + width * len(results) / 2, ylabel="share of samples",
+       title="the judge's class of each sample")
+ax.set_xticklabels(classes, rotation=30, fontsize=8)
+ax.legend(fontsize=8)
+fig.tight_layout()
 
 # %%
 # The fixed noise along training
@@ -368,7 +458,7 @@ fig = side_by_side({name: np.concatenate([r["snapshots"][s][:8] for s in rows]) 
 # :math:`\sigma(D(G(z)))` (``d_real``, solid, and ``d_fake``, dashed), on the
 # batches of its D step. At the game's
 # equilibrium both would be 1/2; the loss of the generator a GAN trains is not a
-# measure of quality, the Fréchet distance above is.
+# measure of quality; the scores above are.
 fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
 histories = {name: r["history"] for name, r in results.items()}
 plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss", xlabel="training step")
@@ -389,10 +479,9 @@ _ = show_grid(reference[:64], ncols=8, ax=ax, title="real test images")
 # Comparison
 # ----------
 # The two twins share the architecture, the initial weights, the batch-norm
-# conventions, the optimiser settings, the batches and the noise. Their scores,
-# and the time per training step:
-for name, r in results.items():
-    print(f"{torchflow.frameworks.label(name)}: Fréchet distance {r['final']:.1f} "
-          f"({r['final'] / r['scale']['untrained']:.3f} of the untrained generator's), "
-          f"{1000 * r['clock'].seconds_per_step:.1f} ms per step")
+# conventions, the optimiser settings, the batches and the noise; the table
+# puts their scores, the baselines' and the time per training step side by side.
+run.compare()
+
+# %%
 record = run.finish()
