@@ -128,6 +128,13 @@ MATCHING, FRECHET, RATIO = ("code-to-class matching accuracy", "Fréchet distanc
                             "Fréchet distance / untrained generator's")
 run.expect(MATCHING, at_least=torchflow.scaled(smoke=None, cpu=0.50, full=0.50))
 run.expect(RATIO, at_most=torchflow.scaled(smoke=None, cpu=1 / 3, full=1 / 3))
+# The smoke run's check of the step itself: after 40 steps Q reads the categorical code back better than
+# chance (log 10 - its cross-entropy > 0; a step that does not train Q, or trains it on the wrong images,
+# stays near 0), and D scores real images above generated ones.
+BOUND, GAP = ("information bound on the categorical code at the last step (nats)",
+              "D(x) - D(G(z, c)) at the last step (1,000 test images, 1,000 fixed codes)")
+run.expect(BOUND, at_least=torchflow.scaled(smoke=0.1, cpu=None, full=None))
+run.expect(GAP, at_least=torchflow.scaled(smoke=0.05, cpu=None, full=None))
 hp
 
 # %%
@@ -366,7 +373,9 @@ for name, r in results.items():
           f"{r['frechet']:.1f} (untrained generator {r['scale']['untrained']:.1f}, real test images "
           f"{r['scale']['real']:.2f}; ratio to untrained {r['frechet'] / r['scale']['untrained']:.3f})")
 run.record_all(results, lambda r: {MATCHING: r["matching"], FRECHET: r["frechet"],
-                                   RATIO: r["frechet"] / r["scale"]["untrained"]})
+                                   RATIO: r["frechet"] / r["scale"]["untrained"],
+                                   BOUND: np.log(hp.num_categories) - r["history"]["categorical"][-1],
+                                   GAP: r["history"]["d_real"][-1] - r["history"]["d_fake"][-1]})
 run.verdict()
 
 # %%
