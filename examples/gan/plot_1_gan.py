@@ -106,7 +106,8 @@ FRECHET, RATIO = "Fréchet distance (judge features)", "Fréchet distance / untr
 GAP = "D(x) - D(G(z)) at the last step (1,000 test images, 1,000 fixed noise vectors)"
 run.expect(RATIO, at_most=torchflow.scaled(smoke=0.95, cpu=1 / 3, full=1 / 3))
 # The smoke run's check of the step itself: after 40 steps D tells real from fake (a D step with its labels
-# swapped or on the wrong batch does not) and G has moved towards the data (a G step that trains D, or no one).
+# swapped or on the wrong batch does not), and G's samples are nearer the test images than the untrained
+# generator's (a G step that trains D instead, or nothing, leaves the ratio near 1).
 run.expect(GAP, at_least=torchflow.scaled(smoke=0.3, cpu=None, full=None))
 hp
 
