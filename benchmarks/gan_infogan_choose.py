@@ -63,6 +63,7 @@ def main() -> None:
     judge = Judge.load("fashion-mnist")
 
     from torchflow.pt.gan import InfoGAN as TorchInfoGAN
+    from torchflow.pt.gan import infogan_train_step
 
     kwargs = dict(noise_dim=args.noise, num_continuous=args.continuous, hidden_dim=args.d_hidden,
                   generator_hidden_dim=args.g_hidden, shared_body=args.shared)
@@ -79,22 +80,10 @@ def main() -> None:
         g_opt = torch.optim.Adam(g_list, lr=args.lr_g, **opt)
         data = torch.as_tensor(train_x)
 
-        def step_fn(index, noise, cats, cont):
+        def step_fn(index, noise, cats, cont):  # the page's step (with --shared, Q is trained in D's step)
             z, c1, c2 = torch.as_tensor(noise), torch.as_tensor(cats), torch.as_tensor(cont)
-            fake = model.generate(z, model.code(c1, c2)).detach()
-            d_loss = model.discriminator_loss(data[index], fake)
-            if args.shared:
-                categorical, continuous = model.info_loss(fake, c1, c2)
-                d_loss = d_loss + args.lam_cat * categorical + args.lam_cont * continuous
-            d_opt.zero_grad()
-            d_loss.backward()
-            d_opt.step()
-            adversarial, categorical, continuous = model.generator_info_losses(z, c1, c2)
-            g_loss = adversarial + args.lam_cat * categorical + args.lam_cont * continuous
-            g_opt.zero_grad()
-            g_loss.backward()
-            g_opt.step()
-            return categorical.item()
+            losses = infogan_train_step(model, (d_opt, g_opt), data[index], z, c1, c2, args.lam_cat, args.lam_cont)
+            return losses["categorical"].item()
 
         @torch.no_grad()
         def generate(noise, cats, cont):
@@ -107,6 +96,7 @@ def main() -> None:
         from torchflow.convert import copy_weights
         from torchflow.families import family
         from torchflow.tf.gan import InfoGAN as TFInfoGAN
+        from torchflow.tf.gan import infogan_train_step as tf_infogan_train_step
 
         keras.utils.set_random_seed(args.seed)
         model = TFInfoGAN(**kwargs, seed=args.seed)
@@ -121,18 +111,9 @@ def main() -> None:
 
         @tf.function(jit_compile=True)
         def graph_step(index, noise, cats, cont):
-            fake = tf.stop_gradient(model.generate(noise, model.code(cats, cont)))
-            with tf.GradientTape() as tape:
-                d_loss = model.discriminator_loss(tf.gather(data, index), fake)
-                if args.shared:
-                    categorical, continuous = model.info_loss(fake, cats, cont)
-                    d_loss = d_loss + args.lam_cat * categorical + args.lam_cont * continuous
-            d_opt.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
-            with tf.GradientTape() as tape:
-                adversarial, categorical, continuous = model.generator_info_losses(noise, cats, cont)
-                g_loss = adversarial + args.lam_cat * categorical + args.lam_cont * continuous
-            g_opt.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-            return categorical
+            losses = tf_infogan_train_step(model, ((d_opt, d_vars), (g_opt, g_vars)), tf.gather(data, index), noise,
+                                           cats, cont, args.lam_cat, args.lam_cont)
+            return losses["categorical"]
 
         def step_fn(index, noise, cats, cont):
             return float(graph_step(index, noise, cats, cont))

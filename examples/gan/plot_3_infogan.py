@@ -128,6 +128,13 @@ MATCHING, FRECHET, RATIO = ("code-to-class matching accuracy", "Fréchet distanc
                             "Fréchet distance / untrained generator's")
 run.expect(MATCHING, at_least=torchflow.scaled(smoke=None, cpu=0.50, full=0.50))
 run.expect(RATIO, at_most=torchflow.scaled(smoke=None, cpu=1 / 3, full=1 / 3))
+# The smoke run's check of the step itself: after 40 steps Q reads the categorical code back better than
+# chance (log 10 - its cross-entropy > 0; a step that does not train Q, or trains it on the wrong images,
+# stays near 0), and D scores real images above generated ones.
+BOUND, GAP = ("information bound on the categorical code at the last step (nats)",
+              "D(x) - D(G(z, c)) at the last step (1,000 test images, 1,000 fixed codes)")
+run.expect(BOUND, at_least=torchflow.scaled(smoke=0.1, cpu=None, full=None))
+run.expect(GAP, at_least=torchflow.scaled(smoke=0.05, cpu=None, full=None))
 hp
 
 # %%
@@ -188,7 +195,7 @@ def scores(generate):
     return accuracy, judge.frechet_distance(samples, reference), predictions
 
 
-def train(train_step, generate, discriminate, clock):
+def train(step_fn, generate, discriminate, clock):
     """``hp.steps`` steps of (D step, G-and-Q step); the curves, and the scores at each snapshot."""
     rng = np.random.default_rng(hp.seed + 1)
     history = dict(steps=[], d_loss=[], g_loss=[], categorical=[], continuous=[], d_real=[], d_fake=[])
@@ -200,7 +207,7 @@ def train(train_step, generate, discriminate, clock):
         categories = rng.integers(0, hp.num_categories, hp.batch_size)
         continuous = rng.uniform(-1, 1, (hp.batch_size, hp.num_continuous)).astype(np.float32)
         with clock:
-            totals += train_step(index, noise, categories, continuous)
+            totals += step_fn(index, noise, categories, continuous)
         if step % hp.log_every == 0:
             real, *fake_draws = probe
             for key, value in zip(history, (step, *(totals / hp.log_every), discriminate(real).mean(),
@@ -218,11 +225,13 @@ def train(train_step, generate, discriminate, clock):
 
 
 # %%
-# The model
-# ---------
+# The model and its training step
+# --------------------------------
 # :class:`~torchflow.pt.gan.InfoGAN` adds Q's weights, the ``q_weights`` list
 # (with ``shared_body`` the two heads; ``q_hidden`` is then D's hidden layer),
-# and the information loss:
+# and the information loss; ``infogan_train_step`` (below the model in each
+# tab) is one step of training, which the page's loops, the parity tests and
+# the study that chose the recipe all call:
 #
 # .. tab-set::
 #
@@ -232,25 +241,37 @@ def train(train_step, generate, discriminate, clock):
 #          :language: python
 #          :pyobject: InfoGAN
 #
+#       .. literalinclude:: /../torchflow/pt/gan.py
+#          :language: python
+#          :pyobject: infogan_train_step
+#
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python
 #          :pyobject: InfoGAN
 #
+#       .. literalinclude:: /../torchflow/tf/gan.py
+#          :language: python
+#          :pyobject: infogan_train_step
+#
+# With ``shared_body`` the D step is the GAN's plus the information loss on
+# the same (detached) fakes, weighted by the two :math:`\lambda`; its optimiser
+# holds D's and Q's weights. The G step generates once and scores the images
+# with D (the adversarial loss) and with Q (the information loss, with the same
+# weights); its optimiser holds G's weights only.
+#
 # Training the PyTorch twin
 # -------------------------
-# The D step is the GAN's plus the information loss on the same (detached)
-# fakes; its optimiser holds D's and Q's weights. The G step generates once and
-# scores the images with D (the adversarial loss) and with Q (the information
-# loss); its optimiser holds G's weights only. The TensorFlow twin will start
-# from this twin's initial weights (``initial``, an untrained copy).
+# Two optimisers, D's and Q's lists for one, G's for the other, and the loop
+# calling ``infogan_train_step``. The TensorFlow twin will start from this
+# twin's initial weights (``initial``, an untrained copy).
 initial = None
 if run.trains("torch"):
     import torch
 
     from torchflow.device import torch_device
-    from torchflow.pt.gan import InfoGAN
+    from torchflow.pt.gan import InfoGAN, infogan_train_step
 
     torch.manual_seed(hp.seed)
     torch_dev = torch_device()
@@ -262,21 +283,11 @@ if run.trains("torch"):
                                     lr=hp.d_learning_rate, **adam)
     g_optimizer = torch.optim.Adam(torch_model.generator_weights, lr=hp.g_learning_rate, **adam)
 
-    def train_step(index, noise, categories, continuous):
-        x = train_x[index]
+    def step(index, noise, categories, continuous):
         z, c1, c23 = (torch.as_tensor(a, device=torch_dev) for a in (noise, categories, continuous))
-        fake = torch_model.generate(z, torch_model.code(c1, c23)).detach()  # D step: no gradient into G
-        categorical, cont = torch_model.info_loss(fake, c1, c23)
-        d_loss = torch_model.discriminator_loss(x, fake)
-        dq_optimizer.zero_grad()
-        (d_loss + hp.categorical_weight * categorical + hp.continuous_weight * cont).backward()  # D and Q
-        dq_optimizer.step()
-        adversarial, categorical, cont = torch_model.generator_info_losses(z, c1, c23)
-        g_loss = adversarial + hp.categorical_weight * categorical + hp.continuous_weight * cont  # G alone
-        g_optimizer.zero_grad()
-        g_loss.backward()
-        g_optimizer.step()
-        return d_loss.item(), adversarial.item(), categorical.item(), cont.item()
+        losses = infogan_train_step(torch_model, (dq_optimizer, g_optimizer), train_x[index], z, c1, c23,
+                                    hp.categorical_weight, hp.continuous_weight)
+        return [loss.item() for loss in losses.values()]  # D, G's adversarial, categorical, continuous
 
     @torch.no_grad()
     def generate(noise, categories, continuous):
@@ -289,7 +300,7 @@ if run.trains("torch"):
 
     untrained = generate(*scored)
     clock = StepClock()
-    results["torch"] = dict(train(train_step, generate, discriminate, clock), clock=clock, device=str(torch_dev),
+    results["torch"] = dict(train(step, generate, discriminate, clock), clock=clock, device=str(torch_dev),
                             untrained=untrained, generate=generate)
 
 # %%
@@ -298,7 +309,7 @@ if run.trains("torch"):
 # The same two steps, from the PyTorch twin's initial weights (copied with
 # :func:`torchflow.convert.copy_weights`) and on the same batches, noise and
 # codes: the twins are one experiment, apart from float rounding. The first
-# tape's variables are D's and Q's lists, the second's G's.
+# optimiser's variables are D's and Q's lists, the second's G's.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
@@ -306,7 +317,7 @@ if run.trains("tensorflow"):
     from torchflow.convert import copy_weights
     from torchflow.device import tf_device
     from torchflow.families import family
-    from torchflow.tf.gan import InfoGAN
+    from torchflow.tf.gan import InfoGAN, infogan_train_step
 
     keras.utils.set_random_seed(hp.seed)
     tf_dev = tf_device()
@@ -323,20 +334,12 @@ if run.trains("tensorflow"):
 
     @tf.function(jit_compile=True)
     def graph_step(index, noise, categories, continuous):
-        x = tf.gather(train_x, index)
-        fake = tf.stop_gradient(tf_model.generate(noise, tf_model.code(categories, continuous)))
-        with tf.GradientTape() as tape:
-            d_loss = tf_model.discriminator_loss(x, fake)
-            categorical, cont = tf_model.info_loss(fake, categories, continuous)
-            dq_loss = d_loss + hp.categorical_weight * categorical + hp.continuous_weight * cont  # D and Q
-        dq_optimizer.apply_gradients(zip(tape.gradient(dq_loss, dq_vars), dq_vars))
-        with tf.GradientTape() as tape:
-            adversarial, categorical, cont = tf_model.generator_info_losses(noise, categories, continuous)
-            g_loss = adversarial + hp.categorical_weight * categorical + hp.continuous_weight * cont  # G alone
-        g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        return tf.stack([d_loss, adversarial, categorical, cont])
+        losses = infogan_train_step(tf_model, ((dq_optimizer, dq_vars), (g_optimizer, g_vars)),
+                                    tf.gather(train_x, index), noise, categories, continuous,
+                                    hp.categorical_weight, hp.continuous_weight)
+        return tf.stack(list(losses.values()))  # D, G's adversarial, categorical, continuous
 
-    def train_step(index, noise, categories, continuous):
+    def step(index, noise, categories, continuous):
         return graph_step(index, noise, categories, continuous).numpy()
 
     def generate(noise, categories, continuous):
@@ -349,7 +352,7 @@ if run.trains("tensorflow"):
     untrained = generate(*scored)
     clock = StepClock()
     with tf.device(tf_dev):
-        results["tensorflow"] = dict(train(train_step, generate, discriminate, clock), clock=clock, device=tf_dev,
+        results["tensorflow"] = dict(train(step, generate, discriminate, clock), clock=clock, device=tf_dev,
                                      untrained=untrained, generate=generate)
 
 # %%
@@ -370,7 +373,9 @@ for name, r in results.items():
           f"{r['frechet']:.1f} (untrained generator {r['scale']['untrained']:.1f}, real test images "
           f"{r['scale']['real']:.2f}; ratio to untrained {r['frechet'] / r['scale']['untrained']:.3f})")
 run.record_all(results, lambda r: {MATCHING: r["matching"], FRECHET: r["frechet"],
-                                   RATIO: r["frechet"] / r["scale"]["untrained"]})
+                                   RATIO: r["frechet"] / r["scale"]["untrained"],
+                                   BOUND: np.log(hp.num_categories) - r["history"]["categorical"][-1],
+                                   GAP: r["history"]["d_real"][-1] - r["history"]["d_fake"][-1]})
 run.verdict()
 
 # %%

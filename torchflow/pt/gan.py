@@ -251,3 +251,54 @@ class InfoGAN(GAN):
         logits, means = self.q(flow["generated"])
         return {**flow, "q_hidden": self.q_hidden(flow["generated"]),
                 "Q(c_cat|x)": torch.softmax(logits, 1), "Q mean(c_cont|x)": means}
+
+
+# ------------------------------------------------------------ the training steps
+def train_step(model: GAN, optimizers: tuple, images: torch.Tensor, noise: torch.Tensor,
+               labels: torch.Tensor | None = None, saturating: bool = False) -> dict[str, torch.Tensor]:
+    """One D step, then one G step, of a GAN or a CGAN (``labels``: the batch's classes, given to both).
+
+    ``optimizers`` is (D's optimiser, G's optimiser), each holding its network's list; the same optimiser
+    twice, holding every weight, is the page's one-optimiser demonstration. Returns the D loss (before
+    D's update) and the G loss (after it), detached.
+    """
+    d_optimizer, g_optimizer = optimizers
+    fake = model.generate(noise, labels).detach()  # D step: backward stops at D's input, nothing reaches G
+    d_loss = model.discriminator_loss(images, fake, labels)
+    d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()  # D's weights (a shared optimiser: G's have no gradient, Adam skips them)
+    g_loss = model.generator_loss(noise, labels, saturating=saturating)  # G step: through the new D, into G
+    g_optimizer.zero_grad()
+    g_loss.backward()  # D's weights get gradients too: the G optimiser does not hold them
+    g_optimizer.step()
+    return {"discriminator": d_loss.detach(), "generator": g_loss.detach()}
+
+
+def infogan_train_step(model: InfoGAN, optimizers: tuple, images: torch.Tensor, noise: torch.Tensor,
+                       categories: torch.Tensor, continuous: torch.Tensor, categorical_weight: float = 1.0,
+                       continuous_weight: float = 1.0, q_with_discriminator: bool | None = None,
+                       ) -> dict[str, torch.Tensor]:
+    """One D step, then one G step, of InfoGAN with the code (``categories``, ``continuous``).
+
+    The information loss, lambda_cat * cross-entropy + lambda_cont * 1/2 squared error, joins the G step
+    always, and the D step when Q is trained with D (``q_with_discriminator``, by default ``shared_body``:
+    the paper; Q's weights are then in D's optimiser, otherwise in G's). Returns the D loss (the GAN
+    part, before D's update), G's adversarial loss and the G step's two information losses, detached.
+    """
+    d_optimizer, g_optimizer = optimizers
+    q_with_discriminator = model.shared_body if q_with_discriminator is None else q_with_discriminator
+    fake = model.generate(noise, model.code(categories, continuous)).detach()  # D step: no gradient into G
+    categorical, cont = model.info_loss(fake, categories, continuous)  # Q reading the code back
+    d_loss = model.discriminator_loss(images, fake)
+    information = categorical_weight * categorical + continuous_weight * cont
+    d_optimizer.zero_grad()
+    (d_loss + information if q_with_discriminator else d_loss).backward()
+    d_optimizer.step()
+    adversarial, categorical, cont = model.generator_info_losses(noise, categories, continuous)  # G step
+    information = categorical_weight * categorical + continuous_weight * cont
+    g_optimizer.zero_grad()
+    (adversarial + information).backward()  # G learns to draw images whose code Q reads back
+    g_optimizer.step()
+    return {"discriminator": d_loss.detach(), "generator": adversarial.detach(),
+            "categorical": categorical.detach(), "continuous": cont.detach()}

@@ -248,3 +248,57 @@ class InfoGAN(GAN):
         logits, means = self.q(flow["generated"])
         return {**flow, "q_hidden": self.q_hidden(flow["generated"]),
                 "Q(c_cat|x)": tf.nn.softmax(logits, 1), "Q mean(c_cont|x)": means}
+
+
+# ------------------------------------------------------------ the training steps
+def train_step(model: GAN, optimizers: tuple, images: tf.Tensor, noise: tf.Tensor,
+               labels: tf.Tensor | None = None, saturating: bool = False) -> dict[str, tf.Tensor]:
+    """One D step, then one G step, of a GAN or a CGAN (``labels``: the batch's classes, given to both).
+
+    ``optimizers`` is ((D's optimiser, its var_list), (G's optimiser, its var_list)): a Keras optimiser
+    does not hold its variables, so each comes with the list it may change (TF 1's ``var_list``); the
+    same optimiser twice with every variable is the page's one-optimiser demonstration. Trace it
+    inside a ``tf.function``. Returns the D loss (before D's update) and the G loss (after it).
+    """
+    (d_optimizer, d_vars), (g_optimizer, g_vars) = optimizers
+    fake = tf.stop_gradient(model.generate(noise, labels))  # D step: the tape records nothing of G
+    with tf.GradientTape() as tape:
+        d_loss = model.discriminator_loss(images, fake, labels)
+    gradients = tape.gradient(d_loss, d_vars)  # None for a variable the loss does not reach: skipped
+    d_optimizer.apply_gradients([(g, v) for g, v in zip(gradients, d_vars) if g is not None])
+    with tf.GradientTape() as tape:  # G step: through the new D, into G
+        g_loss = model.generator_loss(noise, labels, saturating=saturating)
+    gradients = tape.gradient(g_loss, g_vars)
+    g_optimizer.apply_gradients([(g, v) for g, v in zip(gradients, g_vars) if g is not None])
+    return {"discriminator": d_loss, "generator": g_loss}
+
+
+def infogan_train_step(model: InfoGAN, optimizers: tuple, images: tf.Tensor, noise: tf.Tensor,
+                       categories: tf.Tensor, continuous: tf.Tensor, categorical_weight: float = 1.0,
+                       continuous_weight: float = 1.0, q_with_discriminator: bool | None = None,
+                       ) -> dict[str, tf.Tensor]:
+    """One D step, then one G step, of InfoGAN with the code (``categories``, ``continuous``).
+
+    The information loss, lambda_cat * cross-entropy + lambda_cont * 1/2 squared error, joins the G step
+    always, and the D step when Q is trained with D (``q_with_discriminator``, by default ``shared_body``:
+    the paper; Q's weights are then in D's var_list, otherwise in G's). ``optimizers`` as for
+    :func:`train_step`. Returns the D loss (the GAN part, before D's update), G's adversarial loss and
+    the G step's two information losses.
+    """
+    (d_optimizer, d_vars), (g_optimizer, g_vars) = optimizers
+    q_with_discriminator = model.shared_body if q_with_discriminator is None else q_with_discriminator
+    fake = tf.stop_gradient(model.generate(noise, model.code(categories, continuous)))  # D step: nothing of G
+    with tf.GradientTape() as tape:
+        d_loss = model.discriminator_loss(images, fake)
+        categorical, cont = model.info_loss(fake, categories, continuous)  # Q reading the code back
+        information = categorical_weight * categorical + continuous_weight * cont
+        dq_loss = d_loss + information if q_with_discriminator else d_loss
+    gradients = tape.gradient(dq_loss, d_vars)
+    d_optimizer.apply_gradients([(g, v) for g, v in zip(gradients, d_vars) if g is not None])
+    with tf.GradientTape() as tape:  # G step
+        adversarial, categorical, cont = model.generator_info_losses(noise, categories, continuous)
+        information = categorical_weight * categorical + continuous_weight * cont
+        g_loss = adversarial + information  # G learns to draw images whose code Q reads back
+    gradients = tape.gradient(g_loss, g_vars)
+    g_optimizer.apply_gradients([(g, v) for g, v in zip(gradients, g_vars) if g is not None])
+    return {"discriminator": d_loss, "generator": adversarial, "categorical": categorical, "continuous": cont}
