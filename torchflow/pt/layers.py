@@ -1,4 +1,4 @@
-"""What the families share: Keras-like initialisation, batch norm, explicit weights, argument checks -- the PyTorch twin.
+"""What the families share: Keras-like initialisation, batch norm, explicit weights, checks -- the PyTorch twin.
 
 Every family module of :mod:`torchflow.pt` imports PyTorch and this module, and no other
 family (``tests/test_module_imports.py`` keeps it so); :mod:`torchflow.tf.layers` holds the

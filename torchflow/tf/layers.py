@@ -1,4 +1,4 @@
-"""What the families share: Keras-like initialisation, batch norm, explicit weights, argument checks -- the TensorFlow twin.
+"""What the families share: Keras-like initialisation, batch norm, explicit weights, checks -- the TensorFlow twin.
 
 Every family module of :mod:`torchflow.tf` imports TensorFlow (and Keras) and this module,
 and no other family (``tests/test_module_imports.py`` keeps it so); :mod:`torchflow.pt.layers`
