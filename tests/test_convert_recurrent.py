@@ -21,7 +21,7 @@ import torch  # isort: skip
 from torch import nn  # isort: skip
 
 from torchflow.convert import copy_torch_to_keras, keras_state, recurrent_to_keras, recurrent_to_torch
-from torchflow.initialisation import keras_recurrent_init
+from torchflow.pt.layers import keras_recurrent_init
 
 IN, HIDDEN, BATCH, STEPS = 5, 7, 3, 6
 TORCH = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}

@@ -4,7 +4,7 @@ Keras 3 seeds an initializer made without a seed from Python's ``random`` *when 
 module-level ``keras.initializers.RandomNormal`` (the DCGAN and CycleGAN twins had one) was seeded
 at import time, before :func:`torchflow.seed.seed_everything`, so the initial weights changed from
 process to process, and every layer of one shape got the same weights. The twins now make one
-initializer a layer (:func:`torchflow.tf.dcgan.normal_weights`). These tests train in two fresh
+initializer a layer (:func:`torchflow.tf.layers.normal_weights`). These tests train in two fresh
 processes and compare the weights bit for bit, and check that same-shaped layers differ.
 """
 
@@ -19,6 +19,7 @@ import keras  # isort: skip
 import torchflow
 from torchflow.tf import cyclegan as tf_cyclegan
 from torchflow.tf import dcgan as tf_dcgan
+from torchflow.tf import layers as tf_layers
 
 TRAIN_TWICE = """
 import hashlib, numpy as np, torchflow, keras, tensorflow as tf
@@ -50,7 +51,7 @@ def test_same_shaped_layers_start_from_different_weights():
     kernels = [w.numpy() for w in generator.weights if w.shape == (3, 3, 16, 16)]  # the residual blocks' four
     assert len(kernels) == 4
     assert all(not np.array_equal(a, b) for i, a in enumerate(kernels) for b in kernels[i + 1:])
-    first, second = tf_dcgan.normal_weights(), tf_dcgan.normal_weights()
+    first, second = tf_layers.normal_weights(), tf_layers.normal_weights()
     assert not np.array_equal(first((4, 4)), second((4, 4)))
 
 

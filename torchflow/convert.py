@@ -18,7 +18,7 @@ Recurrent layers (``nn.RNN``/``nn.LSTM``/``nn.GRU`` and their cells against Kera
   ``reset_after=True`` (its default, and the only variant that is PyTorch's GRU) has
   the same two, as a (2, 3H) array; Keras' LSTM and SimpleRNN have one, which is the
   sum of PyTorch's two. Going back, the single bias becomes ``bias_ih`` and
-  ``bias_hh`` is zero: the convention of :func:`torchflow.initialisation.keras_recurrent_init`,
+  ``bias_hh`` is zero: the convention of :func:`torchflow.pt.layers.keras_recurrent_init`,
   which keeps ``bias_hh`` at zero and frozen so that both twins train one bias.
 
 An ``Embedding`` has the same (rows, dim) table in both frameworks, and so has a Keras

@@ -123,6 +123,9 @@ FAMILIES: Mapping[str, Family] = {
         Family("seq2seq", "seq2seq", "Encoder-decoder GRUs with attention",
                ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "LuongAttnDecoderRNN"), "layers",
                pages=("plot_1_translation", "plot_2_chatbot")),
+        # what the families share (no page of its own: every family module imports it, and no other family)
+        Family("layers", "layers", "Shared layers: initialisation, batch norm, explicit weights, checks",
+               ("BatchNorm", "ExplicitWeights", "embedding", "normal_weights", "check_positive"), "layers"),
     )
 }
 

@@ -213,9 +213,9 @@ def train(train_step, generate, clock):
 #          :language: python
 #          :pyobject: Discriminator
 #
-#       .. literalinclude:: /../torchflow/pt/dcgan.py
+#       .. literalinclude:: /../torchflow/pt/layers.py
 #          :language: python
-#          :pyobject: _init
+#          :pyobject: normal_weights
 #
 #       .. literalinclude:: /../torchflow/pt/dcgan.py
 #          :language: python

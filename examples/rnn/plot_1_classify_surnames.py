@@ -35,7 +35,7 @@ lengths, where padding must not change what the network predicts.
 # (batch, seq, letters), Keras' only layout, so that they take the same arrays.
 #
 # Both twins initialise their GRU as Keras does (Glorot input kernel, orthogonal
-# recurrent kernel, zero biases: :func:`torchflow.initialisation.keras_recurrent_init`
+# recurrent kernel, zero biases: :func:`torchflow.pt.layers.keras_recurrent_init`
 # draws PyTorch's GRU that way), and the parity tests
 # (``tests/test_parity_rnn.py``) copy one set of weights into both, the GRU's
 # gate order (PyTorch r, z, n; Keras z, r, n) mapped by :mod:`torchflow.convert`,

@@ -41,7 +41,7 @@ TensorFlow twin (``keras.layers.LSTM``) on Fashion-MNIST.
 # ``weight_ih`` (4H, 28) and two biases, ``bias_ih`` and ``bias_hh``; Keras keeps
 # ``kernel`` (28, 4H) and one bias, with the forget gate's part set to 1 at
 # initialisation (``unit_forget_bias``), so that a new network starts by
-# remembering. :func:`torchflow.initialisation.keras_recurrent_init` gives PyTorch's
+# remembering. :func:`torchflow.pt.layers.keras_recurrent_init` gives PyTorch's
 # LSTM the same start and freezes ``bias_hh`` at zero, so that both twins train
 # one bias; :mod:`torchflow.convert` moves weights between the layouts
 # (``tests/test_parity_rnn.py``).

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.initialisation import glorot
+from torchflow.pt.layers import glorot
 
 
 def feature_size(image_size: int) -> int:

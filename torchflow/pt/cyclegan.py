@@ -41,6 +41,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from torchflow.pt.layers import normal_weights as _init
+
 EPSILON = 1e-5  # instance norm's
 
 
@@ -49,14 +51,6 @@ def _check(channels: int, image_size: int, blocks: int = 0) -> None:
         raise ValueError(f"channels must be positive and blocks non-negative, got {channels} and {blocks}")
     if image_size < 4 or image_size % 4:
         raise ValueError(f"image_size must be a positive multiple of 4 (two stride-2 levels), got {image_size}")
-
-
-def _init(module: nn.Module) -> None:
-    """N(0, 0.02) convolution weights, zero biases (the paper's)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
 
 
 def instance_norm(channels: int) -> nn.InstanceNorm2d:

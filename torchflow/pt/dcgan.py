@@ -33,6 +33,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torchflow.pt.layers import BatchNorm as _batch_norm
+from torchflow.pt.layers import normal_weights as _init
+
 
 def _check(latent_dim: int, channels: int, image_size: int) -> int:
     if latent_dim < 1 or channels < 1:
@@ -40,19 +43,6 @@ def _check(latent_dim: int, channels: int, image_size: int) -> int:
     if image_size < 4 or image_size % 4:
         raise ValueError(f"image_size must be a positive multiple of 4 (two stride-2 levels), got {image_size}")
     return image_size // 4
-
-
-def _init(module: nn.Module) -> None:
-    """N(0, 0.02) convolution weights; batch norm scale N(1, 0.02), shift 0 (the DCGAN paper's)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
-
-
-def _batch_norm(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)  # Keras' momentum=0.9
 
 
 class Generator(nn.Module):

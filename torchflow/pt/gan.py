@@ -25,9 +25,11 @@ that each optimiser is given only the weights it may change.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from torchflow.pt.layers import ExplicitWeights
+from torchflow.pt.layers import check_positive as _positive
 
 
 def init_weight(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
@@ -40,13 +42,7 @@ def dense(name: str, fan_in: int, fan_out: int, generator: torch.Generator) -> d
     return {f"{name}_w": init_weight(fan_in, fan_out, generator), f"{name}_b": torch.zeros(fan_out, requires_grad=True)}
 
 
-def _positive(**sizes: int) -> None:
-    for name, size in sizes.items():
-        if size < 1:
-            raise ValueError(f"{name} must be >= 1, got {size}")
-
-
-class GAN:
+class GAN(ExplicitWeights):
     """A GAN of two one-hidden-layer perceptrons; ``num_classes > 0`` makes it conditional (:class:`CGAN`)."""
 
     def __init__(self, noise_dim: int = 100, hidden_dim: int = 128, image_dim: int = 784,
@@ -63,10 +59,6 @@ class GAN:
         }
 
     # ------------------------------------------------------------ the weight lists
-    def parameters(self) -> list[torch.Tensor]:
-        """Every weight (for saving and copying; training gives each optimiser its own list)."""
-        return list(self.weights.values())
-
     @property
     def discriminator_weights(self) -> list[torch.Tensor]:
         """The list the discriminator's optimiser is given."""
@@ -76,11 +68,6 @@ class GAN:
     def generator_weights(self) -> list[torch.Tensor]:
         """The list the generator's optimiser is given."""
         return [w for name, w in self.weights.items() if name.startswith("generator")]
-
-    def to(self, device) -> GAN:
-        for name, weight in self.weights.items():
-            self.weights[name] = weight.detach().to(device).requires_grad_()
-        return self
 
     # ------------------------------------------------------------ the two networks
     def condition(self, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -150,17 +137,6 @@ class GAN:
             "discriminator_input": discriminator_input, "discriminator_hidden": discriminator_hidden,
             "D(x)": self.discriminate(images, self.discriminator_labels(labels))[:, None],
         }
-
-    # ------------------------------------------------------------ weights as arrays
-    def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: weight.detach().cpu().numpy().copy() for name, weight in self.weights.items()}
-
-    def set_weights(self, values: dict[str, np.ndarray]) -> None:
-        for name, weight in self.weights.items():
-            if tuple(values[name].shape) != tuple(weight.shape):
-                raise ValueError(f"{name}: expected shape {tuple(weight.shape)}, got {values[name].shape}")
-            with torch.no_grad():
-                weight.copy_(torch.as_tensor(values[name]))
 
 
 class CGAN(GAN):

@@ -4,7 +4,7 @@ Used as the book's *judge*: it scores generated images (label accuracy of
 conditional samples, Fréchet distance in its feature space).
 
 Initialisation, the same in both twins: Glorot uniform weights and zero biases
-(declared; see :mod:`torchflow.pt.cnn`).
+(declared; see :mod:`torchflow.pt.layers`).
 
     image (B, 1, 28, 28) -> conv 3x3, 16 -> relu -> max-pool 2   -> (B, 16, 14, 14)
                          -> conv 3x3, 32 -> relu -> max-pool 2   -> (B, 32, 7, 7)
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.initialisation import glorot
+from torchflow.pt.layers import glorot
 
 
 class JudgeNet(nn.Module):

@@ -29,8 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torchflow.initialisation import glorot
-from torchflow.pt.word_embeddings import embedding
+from torchflow.pt.layers import embedding, glorot
 
 
 class SkipGramNCE(nn.Module):

@@ -19,7 +19,7 @@ PyTorch's ``momentum=0.1`` is Keras' ``momentum=0.9`` (one weights the new batch
 the other the old estimate), and the running variance is updated with the
 unbiased batch variance (n / (n - 1) times the biased one that normalises the
 batch, n values per channel) in both twins: PyTorch does so itself, the Keras
-twin through :class:`BatchNorm`.
+twin through :class:`torchflow.tf.layers.BatchNorm`.
 
     image (B, 1, 28, 28) -> stem conv 7x7/2 (B, 64, 14, 14) -> max-pool 3x3/2 (B, 64, 7, 7)
       -> layer1 (B, 64, 7, 7) -> layer2 (B, 128, 4, 4) -> layer3 (B, 256, 2, 2) -> layer4 (B, 512, 1, 1)
@@ -31,6 +31,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from torchflow.pt.layers import BatchNorm
+
 
 def _conv(in_channels: int, channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> nn.Conv2d:
     """A bias-free convolution, He normal over the fan-out (torchvision's)."""
@@ -40,7 +42,7 @@ def _conv(in_channels: int, channels: int, kernel_size: int, stride: int = 1, pa
 
 
 def _batch_norm(channels: int) -> nn.BatchNorm2d:
-    norm = nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)  # Keras' momentum=0.9
+    norm = BatchNorm(channels)  # momentum 0.1 (Keras' 0.9), eps 1e-5
     nn.init.ones_(norm.weight)
     nn.init.zeros_(norm.bias)
     return norm

@@ -5,7 +5,7 @@ Four models, each a one-layer recurrent module (``nn.RNN``, ``nn.GRU`` or
 batch-first in both twins, so that they take the same arrays.
 
 Initialisation, the same in both twins: PyTorch's recurrent layer is given
-Keras' default scheme by :func:`torchflow.initialisation.keras_recurrent_init` (Glorot
+Keras' default scheme by :func:`torchflow.pt.layers.keras_recurrent_init` (Glorot
 input kernel, orthogonal recurrent kernel, zero biases, LSTM forget bias 1, the
 second bias of the LSTM and the plain RNN frozen at zero: Keras has one); dense
 layers are Glorot uniform with zero biases; embeddings U(-0.05, 0.05).
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from torchflow.initialisation import glorot, keras_recurrent_init
+from torchflow.pt.layers import glorot, keras_recurrent_init
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 

@@ -27,7 +27,7 @@ Three decoders:
 
 Initialisation, the same in both twins: embeddings U(-0.05, 0.05) (Keras' default; PyTorch's
 is N(0, 1)), dense layers Glorot uniform with zero biases, GRUs as Keras draws them
-(:func:`torchflow.initialisation.keras_recurrent_init`: Glorot input kernel, orthogonal recurrent
+(:func:`torchflow.pt.layers.keras_recurrent_init`: Glorot input kernel, orthogonal recurrent
 kernel, zero biases; PyTorch's gate order and two biases are Keras' ``reset_after=True`` GRU,
 mapped by :mod:`torchflow.convert`).
 """
@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torchflow.initialisation import glorot, keras_recurrent_init
+from torchflow.pt.layers import glorot, keras_recurrent_init
 
 PAD, SOS, EOS = 0, 1, 2
 METHODS = ("dot", "general", "concat")

@@ -15,7 +15,7 @@ and the bilinear sampler reads the input there:
 transformed image. Dropout is active in ``train()`` mode only.
 
 Initialisation, the same in both twins (declared, not each framework's
-default): Glorot uniform weights and zero biases (see :mod:`torchflow.pt.cnn`),
+default): Glorot uniform weights and zero biases (see :mod:`torchflow.pt.layers`),
 except the localiser's last layer: zero weights and the identity as its bias,
 so that training starts from theta = identity.
 
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torchflow.initialisation import glorot
+from torchflow.pt.layers import glorot
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # theta, row by row
 

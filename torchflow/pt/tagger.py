@@ -15,7 +15,7 @@ has its letters. Dimension flow::
 
 Id 0 pads words and characters (padding goes at the end: a one-way LSTM's states at
 the real words do not see it). Initialisation, the same in both twins: embedding rows
-U(-1, 1), the LSTMs with Keras' scheme (:func:`torchflow.initialisation.keras_recurrent_init`:
+U(-1, 1), the LSTMs with Keras' scheme (:func:`torchflow.pt.layers.keras_recurrent_init`:
 Glorot input kernel, orthogonal recurrent kernel, one bias, forget bias 1), the dense
 layer Glorot uniform with zero biases.
 """
@@ -25,20 +25,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.initialisation import glorot, keras_recurrent_init
-from torchflow.pt.word_embeddings import embedding
-
-
-def _check(**sizes: int) -> None:
-    small = {name: size for name, size in sizes.items() if size < 1}
-    if small:
-        raise ValueError("sizes must be >= 1: " + ", ".join(f"{k}={v}" for k, v in small.items()))
+from torchflow.pt.layers import check_positive, embedding, glorot, keras_recurrent_init
 
 
 class LSTMTagger(nn.Module):
     def __init__(self, vocab_size: int, tagset_size: int, embedding_dim: int = 6, hidden_dim: int = 16) -> None:
         super().__init__()
-        _check(vocab_size=vocab_size, tagset_size=tagset_size, embedding_dim=embedding_dim, hidden_dim=hidden_dim)
+        check_positive(vocab_size=vocab_size, tagset_size=tagset_size, embedding_dim=embedding_dim,
+                       hidden_dim=hidden_dim)
         self.embeddings = embedding(vocab_size, embedding_dim)
         self.lstm = keras_recurrent_init(nn.LSTM(embedding_dim, hidden_dim, batch_first=True))
         self.hidden2tag = glorot(nn.Linear(hidden_dim, tagset_size))
@@ -56,9 +50,9 @@ class CharLSTMTagger(nn.Module):
     def __init__(self, vocab_size: int, tagset_size: int, alphabet_size: int, embedding_dim: int = 6,
                  hidden_dim: int = 16, char_embedding_dim: int = 3, char_hidden_dim: int = 3) -> None:
         super().__init__()
-        _check(vocab_size=vocab_size, tagset_size=tagset_size, alphabet_size=alphabet_size,
-               embedding_dim=embedding_dim, hidden_dim=hidden_dim, char_embedding_dim=char_embedding_dim,
-               char_hidden_dim=char_hidden_dim)
+        check_positive(vocab_size=vocab_size, tagset_size=tagset_size, alphabet_size=alphabet_size,
+                       embedding_dim=embedding_dim, hidden_dim=hidden_dim, char_embedding_dim=char_embedding_dim,
+                       char_hidden_dim=char_hidden_dim)
         self.embeddings = embedding(vocab_size, embedding_dim)
         self.char_embeddings = embedding(alphabet_size, char_embedding_dim)
         self.char_lstm = keras_recurrent_init(nn.LSTM(char_embedding_dim, char_hidden_dim, batch_first=True))

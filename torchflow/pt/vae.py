@@ -17,9 +17,10 @@ Every weight is a tensor created by hand; layers are matrix products.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from torchflow.pt.layers import ExplicitWeights
 
 
 def init_weight(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.Tensor:
@@ -31,7 +32,7 @@ def init_bias(size: int) -> torch.Tensor:
     return torch.zeros(size, requires_grad=True)
 
 
-class VAE:
+class VAE(ExplicitWeights):
     """Variational autoencoder; ``num_classes > 0`` makes it conditional (see :class:`CVAE`)."""
 
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128, latent_dim: int = 100,
@@ -51,15 +52,6 @@ class VAE:
             "decoder_output_w": init_weight(hidden_dim, input_dim, generator),
             "decoder_output_b": init_bias(input_dim),
         }
-
-    def parameters(self) -> list[torch.Tensor]:
-        """The explicit list of weights an optimiser may change."""
-        return list(self.weights.values())
-
-    def to(self, device) -> VAE:
-        for name, weight in self.weights.items():
-            self.weights[name] = weight.detach().to(device).requires_grad_()
-        return self
 
     def condition(self, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """Append the one-hot label to ``inputs`` (a no-op for the plain VAE)."""
@@ -118,16 +110,6 @@ class VAE:
             "latent": latent, "decoder_input": decoder_input, "decoder_hidden": decoder_hidden,
             "output": torch.sigmoid(self.decode(latent, labels)),
         }
-
-    def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: weight.detach().cpu().numpy().copy() for name, weight in self.weights.items()}
-
-    def set_weights(self, values: dict[str, np.ndarray]) -> None:
-        for name, weight in self.weights.items():
-            if tuple(values[name].shape) != tuple(weight.shape):
-                raise ValueError(f"{name}: expected shape {tuple(weight.shape)}, got {values[name].shape}")
-            with torch.no_grad():
-                weight.copy_(torch.as_tensor(values[name]))
 
 
 class CVAE(VAE):

@@ -23,18 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torchflow.initialisation import glorot
-
-EMBEDDING_INIT = 1.0  # embedding rows U(-EMBEDDING_INIT, EMBEDDING_INIT)
-
-
-def embedding(vocab_size: int, embedding_dim: int) -> nn.Embedding:
-    """An embedding table with rows drawn U(-1, 1) (see the module docstring)."""
-    if vocab_size < 1 or embedding_dim < 1:
-        raise ValueError(f"vocab_size and embedding_dim must be >= 1, got {vocab_size} and {embedding_dim}")
-    table = nn.Embedding(vocab_size, embedding_dim)
-    nn.init.uniform_(table.weight, -EMBEDDING_INIT, EMBEDDING_INIT)
-    return table
+from torchflow.pt.layers import embedding, glorot
 
 
 class NGramLM(nn.Module):

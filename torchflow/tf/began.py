@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
+from torchflow.tf.layers import GLOROT
 
 
 def _check(latent_dim: int, channels: int, image_size: int) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}  # see the module docstring
+from torchflow.tf.layers import GLOROT
 
 
 def feature_size(image_size: int) -> int:

@@ -17,7 +17,7 @@ own mean and (biased) variance over the pixels, no learned scale or shift, no ru
 statistics (so training and evaluation mode compute the same), epsilon 1e-5 (Keras'
 default is 1e-3): ``keras.layers.GroupNormalization(groups=-1)``, one group per
 channel, is PyTorch's ``InstanceNorm2d``. Initialisation, the paper's, declared in
-both twins: every convolution's weights N(0, 0.02) (:func:`torchflow.tf.dcgan.normal_weights`,
+both twins: every convolution's weights N(0, 0.02) (:func:`torchflow.tf.layers.normal_weights`,
 one initializer a layer), biases zero; a convolution followed by instance norm has no bias (the norm removes
 it). Padding is zeros (the paper pads the generator with reflections): ``"same"`` is
 PyTorch's ``padding=k // 2`` for the 3x3 and 7x7 stride-1 convolutions, and its
@@ -41,7 +41,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.dcgan import normal_weights
+from torchflow.tf.layers import normal_weights
 
 EPSILON = 1e-5  # instance norm's
 

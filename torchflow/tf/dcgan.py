@@ -12,7 +12,7 @@ weights N(0, 0.02) (the notes write N(0, 0.2): a slip; 0.02 is the paper's),
 batch-norm scales N(1, 0.02) and shifts 0; no convolution has a bias (the batch
 norm after it, or the loss, absorbs it). Batch norm: PyTorch's ``momentum=0.1``
 is Keras' ``momentum=0.9``, epsilon 1e-5 in both (Keras' default is 1e-3), and the
-running variance is the unbiased one in both (:class:`torchflow.tf.resnet.BatchNorm`).
+running variance is the unbiased one in both (:class:`torchflow.tf.layers.BatchNorm`).
 A 4x4 stride-2 convolution with ``padding="same"`` on an even size pads one pixel on
 each side, as PyTorch's ``padding=1``; the transposed one likewise doubles the size.
 
@@ -34,19 +34,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.resnet import BatchNorm
-
-
-def normal_weights() -> keras.initializers.RandomNormal:
-    """N(0, 0.02): a new initializer for each layer.
-
-    Keras 3 gives an initializer made without a seed a fixed integer seed, drawn from Python's
-    ``random`` when it is made: one module-level instance would be seeded at import time (before
-    any :func:`~torchflow.seed.seed_everything`, so differently in every process) and would give
-    every layer of the same shape the same weights. Made per layer, after the seed is set, the
-    initial weights repeat from run to run and differ from layer to layer.
-    """
-    return keras.initializers.RandomNormal(0.0, 0.02)
+from torchflow.tf.layers import BatchNorm, normal_weights
 
 
 def _check(latent_dim: int, channels: int, image_size: int) -> int:

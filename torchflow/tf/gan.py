@@ -25,8 +25,10 @@ that each optimiser is given only the variables it may change (TF's ``var_list``
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
+
+from torchflow.tf.layers import ExplicitWeights
+from torchflow.tf.layers import check_positive as _positive
 
 
 def init_weight(fan_in: int, fan_out: int, generator: tf.random.Generator) -> tf.Variable:
@@ -39,18 +41,12 @@ def dense(name: str, fan_in: int, fan_out: int, generator: tf.random.Generator) 
     return {f"{name}_w": init_weight(fan_in, fan_out, generator), f"{name}_b": tf.Variable(tf.zeros([fan_out]))}
 
 
-def _positive(**sizes: int) -> None:
-    for name, size in sizes.items():
-        if size < 1:
-            raise ValueError(f"{name} must be >= 1, got {size}")
-
-
 def _bce(logits: tf.Tensor, target: float) -> tf.Tensor:
     """Binary cross-entropy with logits against a constant target, averaged over the batch."""
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(logits) + target, logits))
 
 
-class GAN:
+class GAN(ExplicitWeights):
     """A GAN of two one-hidden-layer perceptrons; ``num_classes > 0`` makes it conditional (:class:`CGAN`)."""
 
     def __init__(self, noise_dim: int = 100, hidden_dim: int = 128, image_dim: int = 784,
@@ -67,10 +63,6 @@ class GAN:
         }
 
     # ------------------------------------------------------------ the weight lists
-    def parameters(self) -> list[tf.Variable]:
-        """Every weight (for saving and copying; training gives each optimiser its own list)."""
-        return list(self.weights.values())
-
     @property
     def discriminator_weights(self) -> list[tf.Variable]:
         """The var_list of the discriminator's optimiser."""
@@ -148,16 +140,6 @@ class GAN:
             "discriminator_input": discriminator_input, "discriminator_hidden": discriminator_hidden,
             "D(x)": self.discriminate(images, self.discriminator_labels(labels))[:, None],
         }
-
-    # ------------------------------------------------------------ weights as arrays
-    def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: weight.numpy().copy() for name, weight in self.weights.items()}
-
-    def set_weights(self, values: dict[str, np.ndarray]) -> None:
-        for name, weight in self.weights.items():
-            if tuple(values[name].shape) != tuple(weight.shape):
-                raise ValueError(f"{name}: expected shape {tuple(weight.shape)}, got {values[name].shape}")
-            weight.assign(values[name])
 
 
 class CGAN(GAN):

@@ -4,7 +4,7 @@ Used as the book's *judge*: it scores generated images (label accuracy of
 conditional samples, Fréchet distance in its feature space).
 
 Initialisation, the same in both twins: Glorot uniform weights and zero biases
-(declared; see :mod:`torchflow.tf.cnn`).
+(declared; see :mod:`torchflow.tf.layers`).
 
     image (B, 28, 28, 1) -> conv 3x3, 16 -> relu -> max-pool 2   -> (B, 14, 14, 16)
                          -> conv 3x3, 32 -> relu -> max-pool 2   -> (B, 7, 7, 32)
@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.cnn import GLOROT
+from torchflow.tf.layers import GLOROT
 
 
 class JudgeNet(keras.Model):

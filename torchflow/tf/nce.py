@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.word_embeddings import GLOROT, embedding
+from torchflow.tf.layers import GLOROT, embedding
 
 
 class OutputTable(keras.layers.Layer):

@@ -20,7 +20,7 @@ PyTorch's ``momentum=0.1`` is Keras' ``momentum=0.9`` (one weights the new batch
 the other the old estimate), and the running variance is updated with the
 unbiased batch variance (n / (n - 1) times the biased one that normalises the
 batch, n values per channel) in both twins: PyTorch does so itself, the Keras
-twin through :class:`BatchNorm`.
+twin through :class:`torchflow.tf.layers.BatchNorm`.
 
     image (B, 28, 28, 1) -> stem conv 7x7/2 (B, 14, 14, 64) -> max-pool 3x3/2 (B, 7, 7, 64)
       -> layer1 (B, 7, 7, 64) -> layer2 (B, 4, 4, 128) -> layer3 (B, 2, 2, 256) -> layer4 (B, 1, 1, 512)
@@ -32,6 +32,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from torchflow.tf.layers import BatchNorm
+
 
 def _conv(channels: int, kernel_size: int, stride: int = 1, padding: int = 0) -> keras.layers.Layer:
     """A bias-free convolution, He normal over the fan-out (torchvision's); explicit padding first."""
@@ -39,27 +41,6 @@ def _conv(channels: int, kernel_size: int, stride: int = 1, padding: int = 0) ->
                                kernel_initializer=keras.initializers.VarianceScaling(
                                    2.0, mode="fan_out", distribution="untruncated_normal"))
     return keras.Sequential([keras.layers.ZeroPadding2D(padding), conv]) if padding else conv
-
-
-class BatchNorm(keras.layers.BatchNormalization):
-    """Keras' batch norm with PyTorch's update of the running variance.
-
-    In training, both frameworks normalise a batch by its biased variance (the mean
-    square deviation over the n values of a channel). PyTorch updates ``running_var``
-    with the unbiased one, n / (n - 1) times larger; Keras' own layer updates
-    ``moving_variance`` with the biased one (with batch 10 and 1x1 maps in ``layer4``
-    that makes PyTorch's estimate 11 % larger). This layer updates it as PyTorch does.
-    """
-
-    def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
-        if not (training and self.trainable):
-            return super().call(inputs, training=False)
-        mean, variance = tf.nn.moments(inputs, axes=[0, 1, 2])
-        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], inputs.dtype)  # n values per channel
-        self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
-        self.moving_variance.assign(self.momentum * self.moving_variance
-                                    + (1 - self.momentum) * variance * count / (count - 1))
-        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, self.epsilon)
 
 
 def _batch_norm() -> BatchNorm:

@@ -8,7 +8,7 @@ Initialisation, the same in both twins: Keras' defaults for the recurrent
 layer (Glorot input kernel, orthogonal recurrent kernel, zero biases, LSTM
 forget bias 1 from ``unit_forget_bias``; ``GRU(reset_after=True)``, which is
 PyTorch's GRU), which the PyTorch twin copies with
-:func:`torchflow.initialisation.keras_recurrent_init`; dense layers Glorot uniform with
+:func:`torchflow.pt.layers.keras_recurrent_init`; dense layers Glorot uniform with
 zero biases; embeddings U(-0.05, 0.05).
 
     SurnameClassifier  one-hot letters (B, T, L) -> rnn -> last *real* step (B, H) -> dense -> (B, languages)
@@ -22,8 +22,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from torchflow.tf.layers import GLOROT
+
 CELLS = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
-GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
 
 
 def recurrent_layer(cell: str, input_dim: int, hidden_dim: int, **kwargs) -> keras.layers.Layer:

@@ -35,9 +35,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from torchflow.tf.layers import GLOROT
+
 PAD, SOS, EOS = 0, 1, 2
 METHODS = ("dot", "general", "concat")
-GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}  # see the module docstring
 
 
 def _embedding(vocab_size: int, hidden_size: int) -> keras.layers.Embedding:

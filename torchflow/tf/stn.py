@@ -17,7 +17,7 @@ classifier then sees the transformed image. Dropout is active with
 ``training=True`` only.
 
 Initialisation, the same in both twins (declared, not each framework's
-default): Glorot uniform weights and zero biases (see :mod:`torchflow.tf.cnn`),
+default): Glorot uniform weights and zero biases (see :mod:`torchflow.tf.layers`),
 except the localiser's last layer: zero weights and the identity as its bias,
 so that training starts from theta = identity.
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.cnn import GLOROT
+from torchflow.tf.layers import GLOROT
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # theta, row by row
 

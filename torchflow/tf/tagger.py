@@ -24,19 +24,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from torchflow.tf.word_embeddings import GLOROT, embedding
-
-
-def _check(**sizes: int) -> None:
-    small = {name: size for name, size in sizes.items() if size < 1}
-    if small:
-        raise ValueError("sizes must be >= 1: " + ", ".join(f"{k}={v}" for k, v in small.items()))
+from torchflow.tf.layers import GLOROT, check_positive, embedding
 
 
 class LSTMTagger(keras.Model):
     def __init__(self, vocab_size: int, tagset_size: int, embedding_dim: int = 6, hidden_dim: int = 16) -> None:
         super().__init__()
-        _check(vocab_size=vocab_size, tagset_size=tagset_size, embedding_dim=embedding_dim, hidden_dim=hidden_dim)
+        check_positive(vocab_size=vocab_size, tagset_size=tagset_size, embedding_dim=embedding_dim,
+                       hidden_dim=hidden_dim)
         self.embeddings = embedding(vocab_size, embedding_dim)
         self.lstm = keras.layers.LSTM(hidden_dim, return_sequences=True)
         self.hidden2tag = keras.layers.Dense(tagset_size, **GLOROT)
@@ -55,9 +50,9 @@ class CharLSTMTagger(keras.Model):
     def __init__(self, vocab_size: int, tagset_size: int, alphabet_size: int, embedding_dim: int = 6,
                  hidden_dim: int = 16, char_embedding_dim: int = 3, char_hidden_dim: int = 3) -> None:
         super().__init__()
-        _check(vocab_size=vocab_size, tagset_size=tagset_size, alphabet_size=alphabet_size,
-               embedding_dim=embedding_dim, hidden_dim=hidden_dim, char_embedding_dim=char_embedding_dim,
-               char_hidden_dim=char_hidden_dim)
+        check_positive(vocab_size=vocab_size, tagset_size=tagset_size, alphabet_size=alphabet_size,
+                       embedding_dim=embedding_dim, hidden_dim=hidden_dim, char_embedding_dim=char_embedding_dim,
+                       char_hidden_dim=char_hidden_dim)
         self.embeddings = embedding(vocab_size, embedding_dim)
         self.char_embeddings = embedding(alphabet_size, char_embedding_dim)
         self.char_lstm = keras.layers.LSTM(char_hidden_dim, return_sequences=True)

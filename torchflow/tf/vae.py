@@ -17,8 +17,9 @@ Every weight is a tf.Variable created by hand; layers are matrix products.
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
+
+from torchflow.tf.layers import ExplicitWeights
 
 
 def init_weight(fan_in: int, fan_out: int, generator: tf.random.Generator) -> tf.Variable:
@@ -30,7 +31,7 @@ def init_bias(size: int) -> tf.Variable:
     return tf.Variable(tf.zeros([size]))
 
 
-class VAE:
+class VAE(ExplicitWeights):
     """Variational autoencoder; ``num_classes > 0`` makes it conditional (see :class:`CVAE`)."""
 
     def __init__(self, input_dim: int = 784, hidden_dim: int = 128, latent_dim: int = 100,
@@ -50,10 +51,6 @@ class VAE:
             "decoder_output_w": init_weight(hidden_dim, input_dim, generator),
             "decoder_output_b": init_bias(input_dim),
         }
-
-    def parameters(self) -> list[tf.Variable]:
-        """The explicit list of weights an optimiser may change (TF's ``var_list``)."""
-        return list(self.weights.values())
 
     def condition(self, inputs: tf.Tensor, labels: tf.Tensor | None) -> tf.Tensor:
         """Append the one-hot label to ``inputs`` (a no-op for the plain VAE)."""
@@ -112,15 +109,6 @@ class VAE:
             "latent": latent, "decoder_input": decoder_input, "decoder_hidden": decoder_hidden,
             "output": tf.sigmoid(self.decode(latent, labels)),
         }
-
-    def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: weight.numpy().copy() for name, weight in self.weights.items()}
-
-    def set_weights(self, values: dict[str, np.ndarray]) -> None:
-        for name, weight in self.weights.items():
-            if tuple(values[name].shape) != tuple(weight.shape):
-                raise ValueError(f"{name}: expected shape {tuple(weight.shape)}, got {values[name].shape}")
-            weight.assign(values[name])
 
 
 class CVAE(VAE):

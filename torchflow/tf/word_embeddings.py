@@ -23,17 +23,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-EMBEDDING_INIT = 1.0  # embedding rows U(-EMBEDDING_INIT, EMBEDDING_INIT)
-GLOROT = {"kernel_initializer": "glorot_uniform", "bias_initializer": "zeros"}
-
-
-def embedding(vocab_size: int, embedding_dim: int) -> keras.layers.Embedding:
-    """An embedding table with rows drawn U(-1, 1) (see the module docstring)."""
-    if vocab_size < 1 or embedding_dim < 1:
-        raise ValueError(f"vocab_size and embedding_dim must be >= 1, got {vocab_size} and {embedding_dim}")
-    return keras.layers.Embedding(vocab_size, embedding_dim,
-                                  embeddings_initializer=keras.initializers.RandomUniform(-EMBEDDING_INIT,
-                                                                                          EMBEDDING_INIT))
+from torchflow.tf.layers import GLOROT, embedding
 
 
 class NGramLM(keras.Model):
