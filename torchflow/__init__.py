@@ -17,8 +17,8 @@ if hasattr(_os, "sched_getaffinity"):
 
 from torchflow.budget import BUDGETS, get_budget, scaled
 from torchflow.frameworks import available_frameworks, framework_available, load_in_safe_order, skip_note
-from torchflow.seed import seed_everything
 from torchflow.run import Run
+from torchflow.seed import seed_everything
 
 load_in_safe_order()  # PyTorch and TensorFlow in one process, in any order (see its docstring)
 
