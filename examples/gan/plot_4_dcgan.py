@@ -140,6 +140,7 @@ test_images = (test.images / np.float32(255)).astype(np.float32)  # the judge re
 score_count = min(hp.score_count, len(test_images) // 2)
 reference, other_real = test_images[:score_count], test_images[score_count : 2 * score_count]
 train_unit = (train.images / np.float32(255)).astype(np.float32)  # the training images as the judge reads them
+train_labels, classes = train.labels, train.classes
 print(f"{len(train_images):,} training images; every scored set has {score_count:,} images")
 
 
@@ -359,8 +360,8 @@ contenders = {  # name: (images, kind)
     "50 training images, copied": (training_copies(few, score_count, hp.seed)[0], "copy"),
     f"{score_count:,} training images, copied": (train_unit[picker.choice(len(train_unit), score_count,
                                                                             replace=False)], "copy"),
-    "class prototypes": (class_prototypes(train_unit, train.labels, score_count)[0], "copy"),
-    "diagonal Gaussian per class": (diagonal_gaussian(train_unit, train.labels, score_count, hp.seed)[0], "model"),
+    "class prototypes": (class_prototypes(train_unit, train_labels, score_count)[0], "copy"),
+    "diagonal Gaussian per class": (diagonal_gaussian(train_unit, train_labels, score_count, hp.seed)[0], "model"),
 }
 
 
@@ -425,7 +426,6 @@ fig.tight_layout()
 # collapsed onto a few, shows here. The judge itself errs on about
 # ``1 - judge.test_accuracy`` of real images, mostly between shirts, pullovers
 # and coats.
-classes = train.classes
 fig, ax = plt.subplots(figsize=(9, 3.2))
 width = 0.8 / (len(results) + 1)
 histograms = {"real test images": judge.quality(other_real, reference, train_unit)["class histogram"]}
