@@ -202,3 +202,15 @@ def test_row_lstm_reads_rows_as_time_steps(framework):
     # the classifier reads the state after the last row, so it sees the change
     logits = [_numpy(model(_tensor(framework, x))) for x in (images, changed)]
     assert np.abs(logits[1] - logits[0]).max() > 1e-5
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_char_rnn_carries_its_state_across_batches(framework):
+    """Six characters in one call = three, then three more from the returned state (truncated BPTT's premise)."""
+    model = _module(framework, "rnn").CharRNN(vocab_size=9, embedding_dim=4, hidden_dim=5)
+    chars = np.array([[1, 4, 2, 8, 0, 3], [5, 5, 6, 7, 1, 2]])
+    whole, _ = model(_tensor(framework, chars))
+    first, state = model(_tensor(framework, chars[:, :3]))
+    second, _ = model(_tensor(framework, chars[:, 3:]), state)
+    np.testing.assert_allclose(np.concatenate([_numpy(first), _numpy(second)], 1), _numpy(whole), rtol=1e-5,
+                               atol=1e-6)
