@@ -287,6 +287,8 @@ def write_report(report: Report, path: Path, root: Path = ROOT, selection: str =
     counts = {r: sum(o.result == r for o in report.outcomes) for r in (KILLED, SURVIVED, ERROR)}
     total = len(report.outcomes)
     machine = f"{platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    if hasattr(os, "getloadavg"):  # the times below depend on what else the machine was running
+        machine += f", load average {os.getloadavg()[0]:.1f} at the end"
     lines = [
         "# Mutation check",
         "",
