@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s tests``, ``nox -s docs``, ``nox -s docs_gpu``, ``nox -s lint``.
+"""Sessions: ``nox -s tests``, ``nox -s docs``, ``nox -s docs_gpu``, ``nox -s lint``, ``nox -s mutants``.
 
 The heavy sessions (tests, docs, docs_gpu) share one virtual environment,
 ``.nox/torchflow``, with PyTorch, TensorFlow and the docs and test tools: several
@@ -59,6 +59,17 @@ def tests(session: nox.Session) -> None:
                 # the JUnit report gives the comparison page its parity-test status
                 f"--junitxml={ROOT / 'docs' / '_build' / 'test-results.xml'}",
                 external=True, env={"TORCHFLOW_BUDGET": "smoke"})
+
+
+@nox.session(venv_backend="none")
+def mutants(session: nox.Session) -> None:
+    """The mutation check: every mistake in tools/mutants/*.toml must fail its tests (benchmarks/mutants.md).
+
+    ``nox -s mutants -- --area gan``, ``-- --only ID ...``, ``-- --list``, ``-- --jobs 2`` (see tools/mutants.py).
+    """
+    python = heavy_env(session)
+    session.run(python, str(ROOT / "tools" / "mutants.py"), *session.posargs, external=True,
+                env={"TORCHFLOW_BUDGET": "smoke"})
 
 
 def _announce(session: nox.Session, python: str, budget: str) -> None:

@@ -155,3 +155,62 @@ def test_wrong_files_are_refused_with_the_file_and_the_fix(tmp_path):
         load_checkpoint(tmp_path / "missing.ckpt", framework="torch")
     with pytest.raises(ValueError, match="unknown framework"):
         save_checkpoint(tmp_path / "x.ckpt", {}, framework="jax", iteration=0, vocabularies={})
+
+
+def _tiny_torch(seed):
+    torch.manual_seed(seed)
+    model = torch.nn.Linear(3, 2)
+    return {"dense": model}, torch.optim.Adam(model.parameters(), lr=0.1)
+
+
+def _tiny_keras(seed):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    return {"dense": model}, keras.optimizers.Adam(learning_rate=0.1)
+
+
+def _tiny_steps(framework, models, optimizer, steps):
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    for _ in range(steps):
+        if framework == "torch":
+            optimizer.zero_grad()
+            (models["dense"](torch.as_tensor(x)) ** 2).sum().backward()
+            optimizer.step()
+        else:
+            variables = models["dense"].trainable_variables
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(models["dense"](x) ** 2)
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+
+def _optimiser_arrays(framework, optimizer):
+    if framework == "torch":
+        return [np.asarray(v) for s in optimizer.state_dict()["state"].values() for v in s.values()]
+    return [np.asarray(v) for v in optimizer.variables]
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_optimiser_state_iteration_and_generator_survive_a_round_trip(framework, tmp_path):
+    """A one-layer model after 3 Adam steps: the fresh objects get its step count and moments, the
+    iteration, and (PyTorch) the global generator -- each by value, not only "training still runs"."""
+    build, state_of, restore = ((_tiny_torch, checkpoint.torch_training_state, checkpoint.restore_torch)
+                                if framework == "torch" else
+                                (_tiny_keras, checkpoint.keras_training_state, checkpoint.restore_keras))
+    models, optimizer = build(0)
+    _tiny_steps(framework, models, optimizer, 3)
+    saved = _optimiser_arrays(framework, optimizer)
+    generator = torch.get_rng_state().clone()
+    path = save_checkpoint(tmp_path / "tiny.ckpt", state_of(models, optimizer), framework=framework, iteration=3,
+                           vocabularies={})
+    torch.rand(5)  # move the global generator on: the restore must bring it back
+
+    models, optimizer = build(1)
+    arrays, meta = load_checkpoint(path, framework=framework)
+    restore(arrays, models, optimizer)
+    assert meta["iteration"] == 3
+    restored = _optimiser_arrays(framework, optimizer)
+    assert len(restored) == len(saved) and any(np.any(a != 0) for a in saved)
+    for got, want in zip(restored, saved):
+        np.testing.assert_array_equal(got, want)
+    if framework == "torch":
+        assert torch.equal(torch.get_rng_state(), generator)
