@@ -1,7 +1,10 @@
 """Every example of the book, end to end, in the smoke budget, as a reader would run it.
 
 Each runs in its own process (as ``python examples/.../plot_x.py``), must exit
-cleanly, and must leave a record in which every twin reports finite metrics.
+cleanly, and must leave a record in which every twin reports finite metrics and
+which states at least one target for the smoke budget, every one of them reached:
+a target that a training step which does not learn would miss (accuracy above
+chance, a loss below the untrained model's, a training loss that fell).
 A downloaded example must also run where only one framework is installed:
 that is simulated by making the other framework's import fail.
 """
@@ -56,6 +59,9 @@ def test_example_runs_in_smoke_budget(path, tmp_path):
         assert all(math.isfinite(v) for v in twin["metrics"].values()), twin
         assert twin["seconds_per_step"], f"{path.name}: every twin records its time per training step"
     assert "Built with the 'smoke' budget" in stdout
+    # behaviour, not only finite numbers: every page states smoke targets that a broken step would miss
+    assert record["targets"], f"{path.name}: no target in the smoke budget (give run.expect a smoke= bound)"
+    assert record["misses"] == [], f"{path.name} missed smoke targets:\n" + "\n".join(record["misses"])
 
 
 @pytest.mark.examples

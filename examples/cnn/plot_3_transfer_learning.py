@@ -98,7 +98,7 @@ frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     # pretraining on the source task (standing in for ImageNet)
     source_size=torchflow.scaled(smoke=640, cpu=12_000, full=None),  # None: all 30,000
-    source_steps=torchflow.scaled(smoke=3, cpu=188, full=4_690),  # 188 batches of 64: one pass over 12,000
+    source_steps=torchflow.scaled(smoke=6, cpu=188, full=4_690),  # 188 batches of 64: one pass over 12,000
     source_batch_size=64,
     source_learning_rate=1e-3,  # Adam
     adam_epsilon=1e-8,
@@ -106,7 +106,7 @@ hp = SimpleNamespace(
     target_per_class=torchflow.scaled(smoke=10, cpu=20, full=20),  # labelled training images per target class
     validation_per_class=torchflow.scaled(smoke=10, cpu=60, full=100),  # to choose settings on
     target_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
-    source_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
+    source_test_size=torchflow.scaled(smoke=200, cpu=600, full=None),  # None: all 5,000
     epochs=torchflow.scaled(smoke=1, cpu=10, full=25),
     batch_size=10,
     # one per strategy, chosen on the validation set by benchmarks/transfer_seeds.py
@@ -120,6 +120,9 @@ strategies = ("fine-tune", "fixed features", "from scratch")
 run.expect("target test accuracy, fine-tune", at_least=torchflow.scaled(smoke=None, cpu=0.75, full=0.8))
 run.expect("fine-tune minus from scratch, mean validation accuracy over the epochs",
            at_least=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
+# smoke: the pretraining learned its five classes (chance 0.2; smoke pretrains 6 steps, scored on 200 images, to
+# be clear of it); the target task is too small to judge there
+run.expect("source accuracy", at_least=torchflow.scaled(smoke=0.4, cpu=None, full=None))
 LIMITATION = ("Known limitation: twenty labelled images per target class and this split of the classes were chosen, "
               "in earlier versions of this page, by looking at test accuracy, and have not been re-chosen on "
               "validation.")

@@ -125,6 +125,9 @@ MODELS = ("NGramLM", "CBOW", "SkipGram")
 AGREEMENT = "neighbour agreement"
 for model_name in MODELS:
     run.expect(f"{model_name} {AGREEMENT}", at_least=torchflow.scaled(smoke=None, cpu=0.075, full=0.1))
+    # smoke: test perplexity well below the uniform guess's, the vocabulary size (where an untrained model is)
+    run.expect(f"{model_name} test perplexity", at_most=torchflow.scaled(smoke=0.8 * hp.vocab_size, cpu=None,
+                                                                        full=None))
 hp
 
 # %%

@@ -125,6 +125,9 @@ AGREEMENT, SPEED = "neighbour agreement", "sampled step speed-up over the full s
 LOSSES = ("nce_loss", "softmax_loss")  # the sampled loss and the full softmax, timed against each other
 run.expect(AGREEMENT, at_least=torchflow.scaled(smoke=None, cpu=0.075, full=0.1))
 run.expect(SPEED, at_least=torchflow.scaled(smoke=None, cpu=1.0, full=1.0))
+# smoke: training took the validation NCE loss below the untrained model's (a step that does not learn: 1)
+UNTRAINED = "validation NCE loss, fraction of the untrained model's"
+run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.9, cpu=None, full=None))
 hp
 
 # %%
@@ -271,9 +274,10 @@ if run.trains("torch"):
         model = SkipGramNCE(len(vocabulary), dim).to(torch_dev)
         initial_weights[dim] = torch_state(model)
         optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=hp.adam_epsilon, fused=True)
-        clock = StepClock()
-        curve, valid_curve = train(make_train_step(model, optimizer), held_out(model), steps, clock)
-        found[dim] = dict(curve=curve, valid_curve=valid_curve, clock=clock,
+        clock, evaluate = StepClock(), held_out(model)
+        untrained = evaluate("valid")  # before any step
+        curve, valid_curve = train(make_train_step(model, optimizer), evaluate, steps, clock)
+        found[dim] = dict(curve=curve, valid_curve=valid_curve, untrained=untrained, clock=clock,
                           embeddings=model.embeddings.weight.detach().cpu().numpy(),
                           test_softmax=softmax_cross_entropy(model, "test"))
 
@@ -335,9 +339,10 @@ if run.trains("tensorflow"):
             if dim in initial_weights:
                 copy_torch_to_keras(initial_weights[dim], model)
             optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=hp.adam_epsilon)
-            clock = StepClock()
-            curve, valid_curve = train(make_train_step(model, optimizer), held_out(model), steps, clock)
-            found[dim] = dict(curve=curve, valid_curve=valid_curve, clock=clock,
+            clock, evaluate = StepClock(), held_out(model)
+            untrained = evaluate("valid")  # before any step
+            curve, valid_curve = train(make_train_step(model, optimizer), evaluate, steps, clock)
+            found[dim] = dict(curve=curve, valid_curve=valid_curve, untrained=untrained, clock=clock,
                               embeddings=model.embeddings.embeddings.numpy(),
                               test_softmax=softmax_cross_entropy(model, "test"))
 
@@ -363,7 +368,8 @@ if run.trains("tensorflow"):
 for r in results.values():
     r["agreement"] = agreement(r["main"]["embeddings"])
     r["speed_up"] = r["timing"]["softmax_loss"].seconds_per_step / r["timing"]["nce_loss"].seconds_per_step
-run.record_all(results, lambda r: {AGREEMENT: r["agreement"], SPEED: r["speed_up"]})
+run.record_all(results, lambda r: {AGREEMENT: r["agreement"], SPEED: r["speed_up"],
+                                   UNTRAINED: r["main"]["valid_curve"][-1] / r["main"]["untrained"]})
 run.verdict()
 
 # %%

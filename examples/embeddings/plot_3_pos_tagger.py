@@ -162,6 +162,12 @@ for name, (w, _, _, unseen) in (("validation", valid_arrays), ("test", test_arra
           f"{unseen.sum() / (w != 0).sum():.1%} of them never seen in training")
 print(f"training: {len(train_words):,} sentences; vocabulary {len(vocabulary):,} words seen at least "
       f"{hp.min_count} times; alphabet {len(alphabet)} characters; tags: {', '.join(tagset)}")
+# The tag a model that learned only the tags' frequencies would always answer: its share of the test words.
+common = np.bincount([tagset.index(t) for s in train_tags for t in s], minlength=len(tagset)).argmax()
+common_share = float((test_arrays[2][test_arrays[0] != 0] == common).mean())
+print(f"the most frequent training tag, {tagset[common]}, is {common_share:.1%} of the test words")
+# smoke: the character tagger beats always answering that tag (a step that does not learn does not)
+run.expect("CharLSTMTagger test accuracy", at_least=torchflow.scaled(smoke=common_share + 0.05, cpu=None, full=None))
 
 
 def accuracy(predicted, tag_ids, word_ids, unseen):

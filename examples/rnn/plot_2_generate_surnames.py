@@ -81,6 +81,9 @@ hp = SimpleNamespace(
 )
 METRIC = "judged as the requested language"
 run.expect(METRIC, at_least=torchflow.scaled(smoke=None, cpu=0.5, full=0.6))
+# smoke: training took the held-out loss well below the untrained model's (a step that does not learn: 1)
+UNTRAINED = "held-out loss, fraction of the untrained model's"
+run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))
 hp
 
 # %%
@@ -248,6 +251,7 @@ if run.trains("torch"):
         return torch_model.next_letter_loss(*(torch.as_tensor(a) for a in batch(index))).item()
 
     clock, curve = StepClock(), []
+    untrained = torch_loss_of(test_index)  # before any step
     for step, index in enumerate(batch_indices(len(train_index), hp.batch_size, hp.steps, seed=hp.seed), 1):
         letters, name_languages, targets = batch(train_index[index])
         with clock:
@@ -266,7 +270,7 @@ if run.trains("torch"):
         return logits[0, -1].numpy(), state
 
     results["torch"] = dict(clock=clock, curve=curve, device="cpu", next_logits=torch_next,
-                            test_loss=torch_loss_of(test_index))
+                            test_loss=torch_loss_of(test_index), untrained=untrained)
 
 # %%
 # Training the TensorFlow twin
@@ -299,6 +303,7 @@ if run.trains("tensorflow"):
         return float(loss_fn(*batch(index)))
 
     clock, curve = StepClock(), []
+    untrained = tf_loss_of(test_index)  # before any step
     for step, index in enumerate(batch_indices(len(train_index), hp.batch_size, hp.steps, seed=hp.seed), 1):
         letters, name_languages, targets = batch(train_index[index])
         with clock:
@@ -316,7 +321,7 @@ if run.trains("tensorflow"):
         return logits[0, -1].numpy(), state
 
     results["tensorflow"] = dict(clock=clock, curve=curve, device="cpu", next_logits=tf_next,
-                                 test_loss=tf_loss_of(test_index))
+                                 test_loss=tf_loss_of(test_index), untrained=untrained)
 
 # %%
 # Results
@@ -331,7 +336,8 @@ for r in results.values():
     r["share"] = judged_share(r["names"])
     every = [n for names in r["names"].values() for n in names]
     r["copied"] = float(np.mean([n in train_names for n in every]))
-run.record_all(results, lambda r: {METRIC: r["share"], "held-out loss (nats per name)": r["test_loss"]})
+run.record_all(results, lambda r: {METRIC: r["share"], "held-out loss (nats per name)": r["test_loss"],
+                                   UNTRAINED: r["test_loss"] / r["untrained"]})
 run.verdict()
 
 # %%

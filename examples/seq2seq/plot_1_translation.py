@@ -117,6 +117,10 @@ DECODERS = {"plain": ("DecoderRNN", {}),
 SEQ2SEQ = family("seq2seq")  # the twin classes, by name
 GAIN = "BLEU gain of the better attention over the plain decoder (points)"
 run.expect(GAIN, at_least=torchflow.scaled(smoke=None, cpu=5, full=5))
+# smoke: every variant's training loss fell (a step that does not learn: about 1); BLEU is still near 0 there
+LOSS_FALL = "training loss, mean of the last quarter of the steps / of the first quarter"
+for variant in DECODERS:
+    run.expect(f"{LOSS_FALL}, {variant}", at_most=torchflow.scaled(smoke=0.95, cpu=None, full=None))
 hp
 
 # %%
@@ -358,8 +362,16 @@ for variants in results.values():
     variants["gain"] = variants[better]["test"]["bleu"] - variants["plain"]["test"]["bleu"]
 # the PyTorch tensors stay on the CPU; TensorFlow places its ops on its default device
 devices = {"torch": "cpu", "tensorflow": tf_device() if "tensorflow" in results else None}
+
+
+def loss_fall(losses: list[float]) -> float:
+    quarter = max(1, len(losses) // 4)
+    return float(np.mean(losses[-quarter:]) / np.mean(losses[:quarter]))
+
+
 run.record_all({name: dict(v, clock=v["plain"]["clock"], device=devices[name]) for name, v in results.items()}, lambda r: {
     **{f"test BLEU, {variant}": r[variant]["test"]["bleu"] for variant in DECODERS},
+    **{f"{LOSS_FALL}, {variant}": loss_fall(r[variant]["losses"]) for variant in DECODERS},
     **{f"test exact match, {variant}": r[variant]["test"]["exact"] for variant in DECODERS},
     GAIN: r["gain"]})
 run.verdict()

@@ -91,6 +91,9 @@ hp = SimpleNamespace(
 ACCURACY = {t: f"judge accuracy, temperature {t}" for t in hp.temperatures}
 run.expect(ACCURACY[1.0], at_least=torchflow.scaled(smoke=None, cpu=0.70, full=0.80))
 run.expect(ACCURACY[0.7], at_least=torchflow.scaled(smoke=None, cpu=0.80, full=0.80))
+# smoke: training took the held-out loss well below the untrained model's (a step that does not learn: 1)
+UNTRAINED = "held-out negative ELBO, fraction of the untrained model's"
+run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.8, cpu=None, full=None))
 hp
 
 # %%
@@ -205,10 +208,12 @@ if run.trains("torch"):
         return torch_model.generate(latent, labels).cpu().numpy()
 
     clock = StepClock()
+    untrained = held_out_loss()  # before any step
     curves = train(train_step, held_out_loss, decode, clock)
     with torch.no_grad():
         test_codes = torch_model.encode(test_x, test_y)[0].cpu().numpy()
-    results["torch"] = dict(curves, clock=clock, device=str(torch_dev), decode=decode, test_codes=test_codes)
+    results["torch"] = dict(curves, untrained=untrained, clock=clock, device=str(torch_dev), decode=decode,
+                            test_codes=test_codes)
 
 # %%
 # Training the TensorFlow twin
@@ -249,9 +254,11 @@ if run.trains("tensorflow"):
 
     clock = StepClock()
     with tf.device(tf_dev):
+        untrained = held_out_loss()  # before any step
         curves = train(train_step, held_out_loss, decode, clock)
         test_codes = tf_model.encode(test_x, test_y)[0].numpy()
-    results["tensorflow"] = dict(curves, clock=clock, device=tf_dev, decode=decode, test_codes=test_codes)
+    results["tensorflow"] = dict(curves, untrained=untrained, clock=clock, device=tf_dev, decode=decode,
+                                 test_codes=test_codes)
 
 # %%
 # Results
@@ -271,6 +278,7 @@ for name, r in results.items():
     print(f"{torchflow.frameworks.label(name)}: " + ", ".join(
         f"{r['accuracy'][t]:.1%} judged as requested at temperature {t}" for t in hp.temperatures))
 run.record_all(results, lambda r: {"held-out negative ELBO (nats, binarised pixels)": r["test_curve"][-1],
+                                   UNTRAINED: r["test_curve"][-1] / r["untrained"],
                                    **{ACCURACY[t]: r["accuracy"][t] for t in hp.temperatures}})
 run.verdict()
 
