@@ -163,3 +163,13 @@ def test_the_page_id_is_the_script_name(monkeypatch):
     assert Run("ignored-name", budget="cpu").id == "plot_4_char_rnn"
     monkeypatch.setattr("sys.argv", ["ipykernel_launcher.py"])
     assert Run("notebook-name", budget="cpu").id == "notebook-name"
+
+
+def test_the_keyword_gives_the_direction_even_without_a_target_in_this_budget():
+    run = make_run()
+    assert run.expect("KID", below_baseline_by=None) is None  # e.g. scaled(smoke=None, ...)
+    run.baseline("KID", 6.0, "diagonal Gaussian")
+    run.baseline("KID", 9.0, "untrained generator")
+    assert run.strongest_baseline("KID").name == "diagonal Gaussian"
+    run.record("torch", {"KID": 7.0})
+    assert run.verdict().rows == [] and "does not beat diagonal Gaussian" in run.verdict().below_baseline[0]

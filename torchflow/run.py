@@ -54,6 +54,7 @@ from torchflow.provenance import library_versions, machine, peak_memory_mb
 RECORDS_ENV = "TORCHFLOW_RECORDS"
 KINDS = ("model", "copy", "floor")
 NOISE_SIGMAS = 2.0  # a margin inside two standard errors is "within noise"
+_UNSET = object()
 
 
 @dataclass
@@ -358,28 +359,32 @@ class Run:
         return self.page or self.name or "page"
 
     # ------------------------------------------------------------ before training
-    def expect(self, metric: str, *, at_least: float | None = None, at_most: float | None = None,
-               above_baseline_by: float | None = None, below_baseline_by: float | None = None) -> Target | None:
+    def expect(self, metric: str, *, at_least: float | None | object = _UNSET, at_most: float | None | object = _UNSET,
+               above_baseline_by: float | None | object = _UNSET,
+               below_baseline_by: float | None | object = _UNSET) -> Target | None:
         """Declare a target the page states; ``None`` (e.g. from :func:`torchflow.scaled` in ``smoke``): none.
 
         ``above_baseline_by=m`` / ``below_baseline_by=m``: beat the strongest ``model`` baseline of ``metric``
-        by ``m`` (``0``: beat it at all), higher / lower being better.
+        by ``m`` (``0``: beat it at all), higher / lower being better. The keyword says which way is better
+        even when its value is ``None``, so that the metric's baselines are ranked in every budget.
         """
         given = {"at_least": at_least, "at_most": at_most, "above_baseline_by": above_baseline_by,
                  "below_baseline_by": below_baseline_by}
-        chosen = [(key, value) for key, value in given.items() if value is not None]
-        if not chosen:
-            return None
+        chosen = [(key, value) for key, value in given.items() if value is not _UNSET and value is not None]
         if len(chosen) > 1:
             raise ValueError(f"give one of {', '.join(given)}, not {' and '.join(k for k, _ in chosen)}")
+        for key, value in given.items():
+            if value is not _UNSET:
+                self._direction(metric, key in ("at_least", "above_baseline_by"))
+        if not chosen:
+            return None
         key, value = chosen[0]
         if not math.isfinite(float(value)):
             raise ValueError(f"the target on {metric!r} must be a finite number, got {value!r}")
         if key.endswith("baseline_by") and value < 0:
             raise ValueError(f"a margin over the baseline must be >= 0, got {value}")
-        higher = key in ("at_least", "above_baseline_by")
-        self._direction(metric, higher)
-        target = Target(metric, float(value), higher, relative=key.endswith("baseline_by"))
+        target = Target(metric, float(value), key in ("at_least", "above_baseline_by"),
+                        relative=key.endswith("baseline_by"))
         self.targets.append(target)
         return target
 
@@ -523,6 +528,7 @@ class Run:
         header = ["", *(LABELS.get(t.framework, t.framework) for t in self.twins)]
         if len(self.twins) == 2:
             header.append("gap")
+        blank = [""] * (len(self.twins) + (len(self.twins) == 2))
         rows = []
         for metric in names:
             values = [t.metrics.get(metric) for t in self.twins]
@@ -531,16 +537,13 @@ class Run:
                 a, b = values
                 row.append("–" if a is None or b is None or a == 0 else f"{abs(a - b) / abs(a):.1%}")
             rows.append(row)
-        for metric in names:
-            for base in (b for b in self.baselines if b.metric == metric):
-                rows.append([f"  {base.kind} baseline: {base.name}", *([_with_noise(base.value, base.noise)]
-                                                                        * len(self.twins))]
-                            + ([""] if len(self.twins) == 2 else []))
+            rows += [[f"  {base.kind}: {base.name} {_with_noise(base.value, base.noise)}", *blank]
+                     for base in self.baselines if base.metric == metric]
         step = [f"{1000 * t.seconds_per_step:.2f}" if t.seconds_per_step else "–" for t in self.twins]
-        rows.append(["ms per training step", *step] + ([""] if len(self.twins) == 2 else []))
+        rows.append(["ms per training step", *step] + blank[len(self.twins):])
         rows.append(["device" + (", mode" if any(t.mode for t in self.twins) else ""),
                      *(f"{t.device or '?'}" + (f", {t.mode}" if t.mode else "") for t in self.twins)]
-                    + ([""] if len(self.twins) == 2 else []))
+                    + blank[len(self.twins):])
         return Comparison(rows, header)
 
     def as_dict(self) -> dict[str, Any]:
