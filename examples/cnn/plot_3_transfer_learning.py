@@ -98,7 +98,7 @@ frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     # pretraining on the source task (standing in for ImageNet)
     source_size=torchflow.scaled(smoke=640, cpu=12_000, full=None),  # None: all 30,000
-    source_steps=torchflow.scaled(smoke=6, cpu=188, full=4_690),  # 188 batches of 64: one pass over 12,000
+    source_steps=torchflow.scaled(smoke=3, cpu=188, full=4_690),  # 188 batches of 64: one pass over 12,000
     source_batch_size=64,
     source_learning_rate=1e-3,  # Adam
     adam_epsilon=1e-8,
@@ -106,7 +106,7 @@ hp = SimpleNamespace(
     target_per_class=torchflow.scaled(smoke=10, cpu=20, full=20),  # labelled training images per target class
     validation_per_class=torchflow.scaled(smoke=10, cpu=60, full=100),  # to choose settings on
     target_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
-    source_test_size=torchflow.scaled(smoke=200, cpu=600, full=None),  # None: all 5,000
+    source_test_size=torchflow.scaled(smoke=50, cpu=600, full=None),  # None: all 5,000
     epochs=torchflow.scaled(smoke=1, cpu=10, full=25),
     batch_size=10,
     # one per strategy, chosen on the validation set by benchmarks/transfer_seeds.py
@@ -120,9 +120,10 @@ strategies = ("fine-tune", "fixed features", "from scratch")
 run.expect("target test accuracy, fine-tune", at_least=torchflow.scaled(smoke=None, cpu=0.75, full=0.8))
 run.expect("fine-tune minus from scratch, mean validation accuracy over the epochs",
            at_least=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
-# smoke: the pretraining learned its five classes (chance 0.2; smoke pretrains 6 steps, scored on 200 images, to
-# be clear of it); the target task is too small to judge there
-run.expect("source accuracy", at_least=torchflow.scaled(smoke=0.4, cpu=None, full=None))
+# smoke: the pretraining loss fell (a step that does not learn: about 1). Not the source accuracy: after three
+# steps the batch norms' running statistics, which evaluation uses, are still mostly their initial values
+PRETRAINING_FALL = "pretraining loss, mean of the last quarter of the steps / of the first quarter"
+run.expect(PRETRAINING_FALL, at_most=torchflow.scaled(smoke=0.7, cpu=None, full=None))
 LIMITATION = ("Known limitation: twenty labelled images per target class and this split of the classes were chosen, "
               "in earlier versions of this page, by looking at test accuracy, and have not been re-chosen on "
               "validation.")
@@ -280,10 +281,11 @@ if run.trains("torch"):
     optimizer = torch.optim.Adam(torch_pretrained.parameters(), lr=hp.source_learning_rate, eps=hp.adam_epsilon)
     torch_clock = StepClock()
     torch_pretrained.train()
+    torch_losses = []
     for index in batch_indices(len(source_x), hp.source_batch_size, hp.source_steps, seed=hp.seed):
-        loss = torch_step(torch_pretrained, optimizer, index, source_x, source_y, torch_clock)
+        torch_losses.append(torch_step(torch_pretrained, optimizer, index, source_x, source_y, torch_clock).item())
     torch_source_accuracy = torch_accuracy(torch_pretrained, normalise(source_test.images), source_test.labels)
-    print(f"pretraining: last loss {loss.item():.3f}, source task test accuracy {torch_source_accuracy:.2%}")
+    print(f"pretraining: last loss {torch_losses[-1]:.3f}, source task test accuracy {torch_source_accuracy:.2%}")
 
     torch_runs = {}
     for strategy in strategies:
@@ -311,7 +313,7 @@ if run.trains("torch"):
                                     trained=sum(p.numel() for p in trained))
         print(f"{strategy}: validation accuracy {curve[-1]:.2%}, {torch_runs[strategy]['trained']:,} parameters "
               f"trained, {1000 * clock.seconds_per_step:.1f} ms/step")
-    results["torch"] = dict(runs=torch_runs, source_accuracy=torch_source_accuracy, clock=torch_clock,
+    results["torch"] = dict(runs=torch_runs, source_accuracy=torch_source_accuracy, losses=torch_losses, clock=torch_clock,
                             device=str(torch_dev))
 
 # %%
@@ -372,10 +374,10 @@ if run.trains("tensorflow"):
         tf_pretrained = ResNet18(num_classes=len(source_train.classes))
         step = tf_trainer(tf_pretrained, keras.optimizers.Adam(hp.source_learning_rate, epsilon=hp.adam_epsilon),
                           source_x, source_y, tf_clock)
-        for index in batch_indices(len(source_x), hp.source_batch_size, hp.source_steps, seed=hp.seed):
-            loss = step(index)
+        tf_losses = [float(step(index)) for index in batch_indices(len(source_x), hp.source_batch_size,
+                                                                   hp.source_steps, seed=hp.seed)]
         tf_source_accuracy = tf_accuracy(tf_pretrained, normalise(source_test.images), source_test.labels)
-        print(f"pretraining: last loss {float(loss):.3f}, source task test accuracy {tf_source_accuracy:.2%}")
+        print(f"pretraining: last loss {tf_losses[-1]:.3f}, source task test accuracy {tf_source_accuracy:.2%}")
 
         tf_runs = {}
         for strategy in strategies:
@@ -402,7 +404,8 @@ if run.trains("tensorflow"):
                                      trained=sum(int(np.prod(v.shape)) for v in tf_model.trainable_variables))
             print(f"{strategy}: validation accuracy {curve[-1]:.2%}, {tf_runs[strategy]['trained']:,} parameters "
                   f"trained, {1000 * clock.seconds_per_step:.1f} ms/step")
-    results["tensorflow"] = dict(runs=tf_runs, source_accuracy=tf_source_accuracy, clock=tf_clock, device=tf_dev)
+    results["tensorflow"] = dict(runs=tf_runs, source_accuracy=tf_source_accuracy, losses=tf_losses, clock=tf_clock,
+                                 device=tf_dev)
     print(tf_model.fc, "| kernel:", tuple(tf_model.fc.kernel.shape), "|", len(tf_model.weights), "weight tensors")
 
 # %%
@@ -418,6 +421,8 @@ if run.trains("tensorflow"):
 def transfer_metrics(r):
     runs = r["runs"]
     metrics = {"source accuracy": r["source_accuracy"]}
+    quarter = max(1, len(r["losses"]) // 4)
+    metrics[PRETRAINING_FALL] = np.mean(r["losses"][-quarter:]) / np.mean(r["losses"][:quarter])
     metrics.update({f"target test accuracy, {s}": o["test"] for s, o in runs.items()})
     metrics.update({f"validation accuracy, {s}": o["curve"][-1] for s, o in runs.items()})
     metrics.update({f"mean validation accuracy over the epochs, {s}": np.mean(o["curve"]) for s, o in runs.items()})
