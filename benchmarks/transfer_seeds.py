@@ -62,7 +62,7 @@ def one_run(framework: str, seed: int, rates: dict[str, float], settings: dict[s
                                 text=True)
         if result.returncode:
             raise SystemExit(f"{framework} seed {seed} {rates} failed:\n{result.stderr[-3000:]}")
-        record = json.loads((Path(tmp) / "cnn-transfer-learning.json").read_text())
+        record = json.loads((Path(tmp) / "plot_3_transfer_learning.json").read_text())
     twin = next(t for t in record["twins"] if t["framework"] == framework)
     print(f"{framework} seed {seed} {rates}: {time.perf_counter() - started:.0f} s", flush=True)
     return {"framework": framework, "seed": seed, "learning_rate": rates, "metrics": twin["metrics"],

@@ -75,7 +75,7 @@ from torchflow.metrics import confusion_matrix, per_class_accuracy
 from torchflow.plot import plot_confusion, plot_curves, plot_per_class
 from torchflow.training import StepClock
 
-run = torchflow.Run("cnn-classifier")
+run = torchflow.Run()
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     batch_size=128,

@@ -90,7 +90,7 @@ from torchflow.frameworks import label
 from torchflow.plot import plot_curves, show_grid
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("cnn-spatial-transformer")
+run = torchflow.Run()
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     batch_size=64,

@@ -93,7 +93,7 @@ from torchflow.data import load_transfer_split
 from torchflow.plot import FRAMEWORK_COLOURS, FRAMEWORK_LABELS, show_grid
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("cnn-transfer-learning")
+run = torchflow.Run()
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     # pretraining on the source task (standing in for ImageNet)

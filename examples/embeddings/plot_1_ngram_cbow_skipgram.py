@@ -104,7 +104,7 @@ for title, (inputs, targets) in (("N-gram, context 2", ngram_examples(toy_ids, 2
 # Both twins read the same settings. Each model's learning rate was chosen on
 # the validation loss among 0.003, 0.01 and 0.03 (``benchmarks/embeddings-lr.md``).
 # Training is counted in optimiser steps, the same for the three models.
-run = torchflow.Run("ngram-cbow-skipgram")
+run = torchflow.Run()
 hp = SimpleNamespace(
     vocab_size=1_000,
     embedding_dim=32,

@@ -100,7 +100,7 @@ from torchflow.training import StepClock, batch_indices, batched_mean, log_unifo
 # Both twins read the same settings; the learning rates were chosen on the
 # validation split's NCE loss among 0.003, 0.01 and 0.03
 # (``benchmarks/embeddings-lr.md``).
-run = torchflow.Run("skipgram-nce")
+run = torchflow.Run()
 hp = SimpleNamespace(
     vocab_size=3_000,
     window=2,

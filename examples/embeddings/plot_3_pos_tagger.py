@@ -76,7 +76,7 @@ fig = draw_flows(flows, title="LSTM tagger: ids -> embeddings -> LSTM states -> 
 # For the treebank. Each tagger's learning rate was chosen on the validation
 # sentences (the last 10% of the training split) among 0.003 and 0.01
 # (``benchmarks/embeddings-lr.md``); the test sentences are used once, at the end.
-run = torchflow.Run("pos-tagger")
+run = torchflow.Run()
 hp = SimpleNamespace(
     embedding_dim=32,
     hidden_dim=64,

@@ -77,7 +77,7 @@ from torchflow.metrics import mean_pairwise_distance
 from torchflow.plot import plot_curves, show_grid
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
-run = torchflow.Run("began")
+run = torchflow.Run()
 hp = SimpleNamespace(
     latent_dim=32,
     channels=16,  # n: the encoder goes n -> 2n channels, the decoders n all along

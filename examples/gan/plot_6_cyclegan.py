@@ -82,7 +82,7 @@ from torchflow.judge import Judge
 from torchflow.plot import plot_curves, side_by_side
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("cyclegan")
+run = torchflow.Run()
 hp = SimpleNamespace(
     domains=("Sneaker", "Ankle boot"),  # A, B
     channels=8,  # c: the generators go c -> 2c -> 4c (residual blocks) -> 2c -> c -> 1 channels

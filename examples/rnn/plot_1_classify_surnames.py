@@ -59,7 +59,7 @@ from torchflow.metrics import confusion_matrix
 from torchflow.plot import plot_confusion
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("classify-surnames")
+run = torchflow.Run()
 hp = SimpleNamespace(
     hidden_dim=128,
     cell="gru",

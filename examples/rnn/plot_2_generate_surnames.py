@@ -63,7 +63,7 @@ from torchflow.data.surnames import load_surnames
 from torchflow.frameworks import available_frameworks
 from torchflow.training import StepClock, batch_indices, sample_sequence
 
-run = torchflow.Run("generate-surnames")
+run = torchflow.Run()
 hp = SimpleNamespace(
     hidden_dim=128,
     cell="gru",

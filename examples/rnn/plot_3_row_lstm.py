@@ -63,7 +63,7 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("row-lstm")
+run = torchflow.Run()
 hp = SimpleNamespace(
     input_dim=28,
     hidden_dim=64,

@@ -95,7 +95,7 @@ from torchflow.metrics import corpus_bleu, exact_match
 from torchflow.plot import plot_attention
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("seq2seq-translation")
+run = torchflow.Run()
 hp = SimpleNamespace(
     max_length=19,  # tokens with the end token: room for the longest number phrase (below)
     min_count=3,  # pairs holding a rarer word are dropped, as in the notes

@@ -69,7 +69,7 @@ from torchflow.data.dialogue import load_dialogue
 from torchflow.data.sentences import encode_batch, normalize, prepare_pairs
 from torchflow.training import StepClock, batch_indices
 
-run = torchflow.Run("seq2seq-chatbot")
+run = torchflow.Run()
 hp = SimpleNamespace(
     max_length=10,
     min_count=None,  # set with the data below: the notes' 10 for Cornell, 1 for the small stand-in

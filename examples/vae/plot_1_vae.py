@@ -91,7 +91,7 @@ from torchflow.data import load_images
 from torchflow.plot import plot_curves, show_grid, side_by_side
 from torchflow.training import StepClock, batch_indices, batched_mean, fixed_normal, latent_traversal
 
-run = torchflow.Run("vae")
+run = torchflow.Run()
 hp = SimpleNamespace(
     input_dim=784,
     hidden_dim=128,

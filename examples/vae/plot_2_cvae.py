@@ -71,7 +71,7 @@ from torchflow.metrics import confusion_matrix
 from torchflow.plot import plot_confusion, plot_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, batched_mean, fixed_normal
 
-run = torchflow.Run("cvae")
+run = torchflow.Run()
 hp = SimpleNamespace(
     input_dim=784,
     hidden_dim=128,
