@@ -144,7 +144,7 @@ def docs_gpu(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, examples, docs config and benchmarks."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data",
+    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data", "tools",
                 "benchmarks")
 
 
