@@ -85,7 +85,7 @@ from torchflow.judge import Judge
 from torchflow.plot import plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
-run = torchflow.Run("gan")
+run = torchflow.Run()
 hp = SimpleNamespace(
     noise_dim=100,
     hidden_dim=128,

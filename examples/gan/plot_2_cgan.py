@@ -78,7 +78,7 @@ from torchflow.metrics import confusion_matrix
 from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
-run = torchflow.Run("cgan")
+run = torchflow.Run()
 hp = SimpleNamespace(
     noise_dim=100,
     hidden_dim=128,

@@ -101,7 +101,7 @@ from torchflow.metrics import confusion_matrix, matching_accuracy
 from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
-run = torchflow.Run("infogan")
+run = torchflow.Run()
 hp = SimpleNamespace(
     noise_dim=16,
     num_categories=10,
