@@ -136,7 +136,7 @@ def ngram_bits(model):
     return np.stack([-model.log2_probabilities(row)[1:] for row in test_rows])
 
 
-baselines = {"unigram": CharNgram(discount=0.0).fit(train_ids, len(alphabet), 1),
+baselines = {"unigram": CharNgram().fit(train_ids, len(alphabet), 1),
              f"Kneser–Ney {order}-gram": CharNgram().fit(train_ids, len(alphabet), order)}
 for name, model in baselines.items():
     value, noise = bits_per_char(ngram_bits(model))
