@@ -173,3 +173,30 @@ def test_the_keyword_gives_the_direction_even_without_a_target_in_this_budget():
     assert run.strongest_baseline("KID").name == "diagonal Gaussian"
     run.record("torch", {"KID": 7.0})
     assert run.verdict().rows == [] and "does not beat diagonal Gaussian" in run.verdict().below_baseline[0]
+
+
+def test_targets_are_weak_only_when_one_baseline_meets_them_all():
+    run = make_run()
+    run.expect("KID", below_baseline_by=0.0)
+    run.expect("recall", at_least=0.25)
+    run.expect("memorisation ratio", at_least=0.8)
+    run.baseline("KID", 5.8, "pixel Gaussian")
+    run.baseline("recall", 0.0, "pixel Gaussian")
+    for name, kid, recall, memory in (("50 copies", 0.37, 0.0, 0.0), ("2,000 copies", -0.02, 0.89, 0.0),
+                                      ("prototypes", 9.5, 0.0, 1.45)):
+        run.baseline("KID", kid, name, kind="copy")
+        run.baseline("recall", recall, name, kind="copy")
+        run.baseline("memorisation ratio", memory, name, kind="copy")
+    run.record("torch", {"KID": 2.7, "recall": 0.27, "memorisation ratio": 2.0})
+    verdict = run.verdict()
+    assert verdict.ok and verdict.weak_targets == []  # every baseline fails at least one target
+    kid_row = verdict.rows[0]
+    assert {b.name for b in kid_row.weak} == {"50 copies", "2,000 copies"}  # the Gaussian itself does not count
+    assert len(verdict.also_met) == 3
+    run.baseline("memorisation ratio", 0.9, "pixel Gaussian", kind="model")
+    assert run.verdict().weak_targets == []  # the Gaussian still fails KID and recall
+    run.baseline("memorisation ratio", 1.0, "2,000 copies, jittered", kind="copy")
+    run.baseline("KID", 0.0, "2,000 copies, jittered", kind="copy")
+    run.baseline("recall", 0.8, "2,000 copies, jittered", kind="copy")
+    assert run.verdict().weak_targets == ["2,000 copies, jittered meets every target too (KID, recall, memorisation "
+                                          "ratio): the targets do not tell the network from it"]
