@@ -406,6 +406,15 @@ for twin_result in run.twins:
           f"{twin_result.metrics[MEMORY]:.2f}")
 for line in verdict.below_baseline:
     print("Not beaten:", line)
+memory = max(t.metrics[MEMORY] for t in run.twins) if run.twins else 0.0
+if memory > 1.2:
+    print(f"A memorisation ratio of {memory:.2f} means the samples lie farther from every training image than "
+          "real test images do: they are no copies, but many lie off the real images' manifold, which is what "
+          "a precision below the real images' says too.")
+if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
+    print(f"At the '{run.budget}' budget ({hp.steps:,} steps) the generator has not caught up on these scores; "
+          "the 'full' budget (20,000 steps, for a GPU) is where the reference-quality targets are stated; "
+          "how far it gets was not measured for this build.")
 
 # %%
 # What the baselines look like
