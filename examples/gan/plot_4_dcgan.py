@@ -42,14 +42,16 @@ trains both twins on Fashion-MNIST and scores their samples with the book's judg
 # batch) and then one step on :math:`G` (the same generated batch, scored by the
 # updated :math:`D`), with two optimisers, each given one network's weights.
 #
-# Where this page departs from the notes (``NOTES.md``, after the PyTorch DCGAN
-# tutorial): the images are 28×28 Fashion-MNIST, which ships offline, instead of
-# 64×64 CelebA faces, so the networks have two stride-2 levels instead of four
-# and fewer channels, sized to train in about a minute on a CPU; the notes'
-# initial weights ":math:`N(0, 0.2)`" are a slip for the DCGAN paper's
-# :math:`N(0, 0.02)`, used here; and the discriminator ends on a logit, with the
-# sigmoid inside the loss (``binary_cross_entropy_with_logits``), which is the
-# notes' ``Sigmoid`` + ``BCELoss`` computed without overflow.
+# The page follows the PyTorch DCGAN tutorial (after Radford et al.). Departures
+# from it:
+#
+# * 28×28 Fashion-MNIST, which ships offline, instead of 64×64 CelebA faces: two
+#   stride-2 levels instead of four and fewer channels, sized for a CPU;
+# * the discriminator ends on a logit and the sigmoid sits inside the loss
+#   (``binary_cross_entropy_with_logits``): the tutorial's ``Sigmoid`` +
+#   ``BCELoss`` computed without overflow;
+# * samples are scored against real test images and against baselines that
+#   need no training (below), where the tutorial only shows them.
 #
 # Batch norm is where the frameworks' defaults differ, and the twins set them
 # alike: PyTorch's ``momentum=0.1`` is Keras' ``momentum=0.9`` (one weights the
