@@ -59,6 +59,8 @@ RECORDS_ENV = "TORCHFLOW_RECORDS"
 KINDS = ("model", "copy", "floor")
 NOISE_SIGMAS = 2.0  # a margin inside two standard errors is "within noise"
 _UNSET = object()
+# the page's column is narrow: equal columns that wrap, in a smaller font, so no table scrolls sideways
+_FIT = "font-size:85%;width:100%;table-layout:fixed;overflow-wrap:anywhere"
 
 
 @dataclass
@@ -269,7 +271,7 @@ class Verdict:
             base = html.escape(str(row.baseline)) if row.baseline else "none declared"
             body += (f"<tr><td>{html.escape(row.metric)}</td><td>{html.escape(row.target)}</td>"
                      f"<td>{base}</td>{cells}</tr>")
-        table = (f'<table class="table torchflow-verdict"><thead><tr><th>metric</th><th>target</th>'
+        table = (f'<table class="table torchflow-verdict" style="{_FIT}"><thead><tr><th>metric</th><th>target</th>'
                  f"<th>strongest baseline</th>{head}</tr></thead><tbody>{body}</tbody></table>")
         notes = "".join(f"<li>✗ {html.escape(line)}</li>" for line in self.below_baseline)
         notes += "".join(f"<li>⚠ weak targets: {html.escape(line)}</li>" for line in self.weak_targets)
@@ -299,7 +301,8 @@ class Comparison:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows)
-        return f'<table class="table torchflow-compare"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return (f'<table class="table torchflow-compare" style="{_FIT}"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
 
 
 def _calling_page() -> str:
