@@ -7,8 +7,8 @@ import importlib
 
 import numpy as np
 import pytest
-
-FRAMEWORKS = ("torch", "tensorflow")
+from each_twin import FRAMEWORKS
+from each_twin import as_numpy as _numpy
 
 
 def _stn(framework: str):
@@ -26,9 +26,6 @@ def _images(framework: str) -> tuple[np.ndarray, object]:
 
     return images, tf.constant(images[..., None])
 
-
-def _numpy(value) -> np.ndarray:
-    return value.detach().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

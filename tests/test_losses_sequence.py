@@ -5,30 +5,18 @@ forcing inverted, attention normalised over the batch, a padded step read as the
 invisible to the parity tests; these catch it (see ``tools/mutants/sequence.toml``).
 """
 
-import importlib
 
 import numpy as np
 import pytest
-
-FRAMEWORKS = ("torch", "tensorflow")
+from each_twin import FRAMEWORKS, twin_module
+from each_twin import as_numpy as _numpy
+from each_twin import tensor as _tensor
 
 
 def _module(framework: str, family: str):
-    return importlib.import_module(f"torchflow.{'pt' if framework == 'torch' else 'tf'}.{family}")
+    return twin_module(framework, family)
 
 
-def _tensor(framework: str, array):
-    if framework == "torch":
-        import torch
-
-        return torch.as_tensor(array)
-    import tensorflow as tf
-
-    return tf.constant(array)
-
-
-def _numpy(value) -> np.ndarray:
-    return value.detach().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -9,8 +9,10 @@ import importlib
 
 import numpy as np
 import pytest
+from each_twin import FRAMEWORKS
+from each_twin import as_numpy as _numpy
+from each_twin import tensor as _tensor
 
-FRAMEWORKS = ("torch", "tensorflow")
 INPUT, HIDDEN, LATENT, CLASSES = 6, 5, 3, 4
 
 
@@ -18,18 +20,6 @@ def _module(framework: str):
     return importlib.import_module({"torch": "torchflow.pt.vae", "tensorflow": "torchflow.tf.vae"}[framework])
 
 
-def _tensor(framework: str, array):
-    if framework == "torch":
-        import torch
-
-        return torch.as_tensor(array)
-    import tensorflow as tf
-
-    return tf.constant(array)
-
-
-def _numpy(value) -> np.ndarray:
-    return value.detach().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 def _sigmoid(x):
