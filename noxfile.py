@@ -142,10 +142,10 @@ def docs_gpu(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, examples, docs config and benchmarks."""
+    """ruff over the package, tests, examples, docs config, tools and benchmarks."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data", "tools",
-                "benchmarks")
+    session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data",
+                "tools", "benchmarks")
 
 
 @nox.session
