@@ -69,6 +69,7 @@ import numpy as np
 
 import torchflow
 from torchflow.data import load_images
+from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, score
 from torchflow.judge import Judge
 from torchflow.plot import plot_styled_curves, show_grid, side_by_side
 from torchflow.training import batch_indices, fixed_normal
@@ -89,7 +90,6 @@ hp = SimpleNamespace(
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),  # None: all of it
     seed=0,
 )
-KID, PRECISION, RECALL, MEMORY = "KID (judge features)", "precision", "recall", "memorisation ratio"
 SEPARATION = "σ(D(x)) − σ(D(G(z))), training batches of the last log"  # each twin's result["separation"]
 # Quality targets that copies of training images and class prototypes fail (the baselines below show it):
 # beat a class-conditional Gaussian in pixel space on KID, cover a share of the real images (recall), put
@@ -353,40 +353,10 @@ if run.trains("tensorflow"):
 # class-conditional diagonal Gaussian in pixel space (a real, if blurry,
 # generative model, the one the network must beat); and for a second set of real
 # test images, the floor no generator can pass.
-from torchflow.baselines import class_prototypes, diagonal_gaussian, training_copies
-from torchflow.metrics import proportion_standard_error
-
-picker = np.random.default_rng(hp.seed)
-few = train_unit[picker.choice(len(train_unit), 50, replace=False)]
-contenders = {  # name: (images, kind)
-    "50 training images, copied": (training_copies(few, score_count, hp.seed)[0], "copy"),
-    f"{score_count:,} training images, copied": (train_unit[picker.choice(len(train_unit), score_count,
-                                                                            replace=False)], "copy"),
-    "class prototypes": (class_prototypes(train_unit, train_labels, score_count)[0], "copy"),
-    "diagonal Gaussian per class": (diagonal_gaussian(train_unit, train_labels, score_count, hp.seed)[0], "model"),
-}
-
-
-def quality(images):
-    """KID (± its standard error), precision, recall (± binomial errors), memorisation; and the floor."""
-    q = judge.quality(images, reference, train_unit, other_real=other_real)
-    values = {KID: q["kid"], PRECISION: q["precision"], RECALL: q["recall"], MEMORY: q["memorisation ratio"]}
-    noise = {KID: q["kid standard error"], PRECISION: proportion_standard_error(q["precision"], q["size"]),
-             RECALL: proportion_standard_error(q["recall"], q["size"])}
-    return values, noise, q
-
-
-for name, (images, kind) in contenders.items():
-    values, noise, q = quality(images)
-    for metric, value in values.items():
-        if metric == MEMORY and kind == "model":
-            continue  # a ratio above 1 is no better than 1: only copies are judged on it
-        run.baseline(metric, value, name, noise=noise.get(metric), kind=kind)
-for metric, key in ((KID, "kid"), (PRECISION, "precision"), (RECALL, "recall"), (MEMORY, "memorisation ratio")):
-    run.baseline(metric, q[f"floor {key}"], f"{score_count:,} more real test images", kind="floor",
-                 noise=q["floor kid standard error"] if metric == KID else None)
+scored = record_baselines(run, judge, train_unit, train_labels, reference, other_real, seed=hp.seed)
+contenders = {name: c for name, c in scored.items() if c["kind"] != "floor"}
 for r in results.values():
-    r["values"], r["noise"], r["quality"] = quality(r["samples"])
+    r["values"], r["noise"], r["quality"] = score(judge, r["samples"], reference, train_unit, other_real)
     r["twin"].record({**r["values"], SEPARATION: r["separation"]}, noise=r["noise"])
 print(repr(run.compare([KID, PRECISION, RECALL, MEMORY])))
 
@@ -424,8 +394,8 @@ if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
 # Eight images of each contender: the copies look perfect and are useless as
 # a generator; the prototypes and the Gaussian's samples are blurred averages.
 fig, axes = plt.subplots(len(contenders), 1, figsize=(8, 1.3 * len(contenders)))
-for ax, (name, (images, _)) in zip(axes, contenders.items()):
-    show_grid(images[:8], ncols=8, ax=ax, title=name)
+for ax, (name, contender) in zip(axes, contenders.items()):
+    show_grid(contender["images"][:8], ncols=8, ax=ax, title=name)
 fig.suptitle("what needs no training")
 fig.tight_layout()
 

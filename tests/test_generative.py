@@ -1,0 +1,75 @@
+"""The generative pages' scoring plumbing: which sets are scored, as what kind, and what is recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from torchflow.generative import KID, MEMORY, PRECISION, RECALL, contenders, record_baselines, score
+from torchflow.run import Run
+
+
+class MeanJudge:
+    """A stand-in judge whose "KID" is the squared distance between set means and whose other scores are
+    fixed by the set's mean brightness: enough to see which set each recorded number came from."""
+
+    def quality(self, samples, reference, train, other_real=None):
+        size = min(len(samples), len(reference), *([] if other_real is None else [len(other_real)]))
+
+        def scores(images):
+            gap = float(np.mean(images[:size], dtype=np.float64) - np.mean(reference[:size], dtype=np.float64))
+            return {"kid": gap**2, "kid standard error": 0.01, "precision": 0.5, "recall": 0.25,
+                    "memorisation ratio": 1.0 + gap, "frechet": abs(gap)}
+
+        result = {"size": size, **scores(samples), "class histogram": np.full(10, 0.1)}
+        if other_real is not None:
+            result.update({f"floor {k}": v for k, v in scores(other_real).items()})
+        return result
+
+
+@pytest.fixture
+def images():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 30)
+    train = rng.integers(0, 256, size=(300, 1, 4, 4)).astype(np.uint8)
+    return train, labels
+
+
+def test_contenders_are_the_copies_the_prototypes_and_the_gaussian_each_of_the_asked_size(images):
+    train, labels = images
+    found = contenders(train, labels, count=60, seed=1)
+    assert {name: kind for name, (_, kind) in found.items()} == {
+        "50 training images, copied": "copy", "60 training images, copied": "copy",
+        "class prototypes": "copy", "diagonal Gaussian per class": "model"}
+    assert all(len(images) == 60 and images.dtype == np.uint8 for images, _ in found.values())
+    few = found["50 training images, copied"][0]
+    assert len(np.unique(few.reshape(60, -1), axis=0)) <= 50  # copies of 50 images only
+    distinct = found["60 training images, copied"][0]
+    assert len(np.unique(distinct.reshape(60, -1), axis=0)) == 60
+    train_rows = {row.tobytes() for row in train.reshape(300, -1)}
+    assert all(row.tobytes() in train_rows for row in distinct.reshape(60, -1))
+    with pytest.raises(ValueError, match="distinct copies"):
+        contenders(train[:40], labels[:40], count=60)
+
+
+def test_record_baselines_records_each_set_once_per_metric_and_memorisation_for_copies_only(images):
+    train, labels = images
+    reference, other_real = train[:60] // 2, train[60:120]
+    run = Run("demo", budget="cpu")
+    found = record_baselines(run, MeanJudge(), train, labels, reference, other_real, seed=0)
+    kinds = {(b.name, b.metric): b.kind for b in run.baselines}
+    assert kinds[("diagonal Gaussian per class", KID)] == "model"
+    assert ("diagonal Gaussian per class", MEMORY) not in kinds  # a ratio above 1 is not better than 1
+    assert kinds[("class prototypes", MEMORY)] == "copy"
+    assert {kinds[("60 more real test images", m)] for m in (KID, PRECISION, RECALL, MEMORY)} == {"floor"}
+    assert len(run.baselines) == 4 * 4 - 1
+    # each recorded KID is the stand-in judge's score of that very set
+    for name, entry in found.items():
+        if entry["kind"] != "floor":
+            recorded = next(b for b in run.baselines if b.metric == KID and b.name == name)
+            expected = (entry["images"].mean(dtype=np.float64) - reference.mean(dtype=np.float64)) ** 2
+            assert recorded.value == pytest.approx(expected)
+    floor = next(b for b in run.baselines if b.kind == "floor" and b.metric == KID)
+    assert floor.value == pytest.approx((other_real.mean(dtype=np.float64) - reference.mean(dtype=np.float64)) ** 2)
+    values, noise, _ = score(MeanJudge(), other_real, reference, train)
+    assert values[KID] == pytest.approx(floor.value) and noise[PRECISION] == pytest.approx((0.25 / 60) ** 0.5)

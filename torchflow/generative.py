@@ -1,0 +1,85 @@
+"""How every generative page is scored: the judge's quality scores of a set of images, and the same scores
+for what needs no training (copies of training images, class prototypes, a class-conditional Gaussian in
+pixel space) and for real held-out images (the floor), recorded as baselines of a :class:`torchflow.Run`.
+
+A page calls :func:`record_baselines` once, then :func:`score` for each twin's samples and records the result
+with ``twin.record(values, noise=noise)``. The metric names below are the ones the pages' targets use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from torchflow.baselines.images import class_prototypes, diagonal_gaussian, training_copies
+from torchflow.metrics import proportion_standard_error
+
+if TYPE_CHECKING:
+    from torchflow.judge import Judge
+    from torchflow.run import Run
+
+KID, PRECISION, RECALL, MEMORY = "KID (judge features)", "precision", "recall", "memorisation ratio"
+METRICS = (KID, PRECISION, RECALL, MEMORY)
+_KEYS = {KID: "kid", PRECISION: "precision", RECALL: "recall", MEMORY: "memorisation ratio"}
+
+
+def score(judge: Judge, images: np.ndarray, reference: np.ndarray, train: np.ndarray,
+          other_real: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, float], dict]:
+    """``(values, noise, quality)`` of ``images`` against the real ``reference`` in judge features.
+
+    ``values`` maps :data:`KID`, :data:`PRECISION`, :data:`RECALL`, :data:`MEMORY` to the scores; ``noise``
+    holds their standard errors (KID by half-sampling, precision and recall as binomial proportions over the
+    scored set); ``quality`` is :meth:`torchflow.judge.Judge.quality`'s whole result (class histogram,
+    Fréchet distance, and with ``other_real`` the real-image floor).
+    """
+    q = judge.quality(images, reference, train, other_real=other_real)
+    values = {metric: float(q[key]) for metric, key in _KEYS.items()}
+    noise = {KID: float(q["kid standard error"]),
+             PRECISION: proportion_standard_error(q["precision"], q["size"]),
+             RECALL: proportion_standard_error(q["recall"], q["size"])}
+    return values, noise, q
+
+
+def contenders(train: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+               few: int = 50) -> dict[str, tuple[np.ndarray, str]]:
+    """The untrained "generators" every generative page is scored against, ``{name: (images, kind)}``:
+    ``few`` training images copied over and over (a collapsed generator), ``count`` distinct training
+    images (a perfect memoriser), the class means (prototypes) -- all three of kind ``"copy"`` -- and a
+    class-conditional diagonal Gaussian in pixel space (kind ``"model"``: the real, cheap generative model a
+    network must beat). ``train`` must hold at least ``count`` images."""
+    if len(train) < max(count, few):
+        raise ValueError(f"{len(train)} training images cannot give {max(count, few)} distinct copies")
+    picker = np.random.default_rng(seed)
+    chosen = train[picker.choice(len(train), few, replace=False)]
+    return {
+        f"{few} training images, copied": (training_copies(chosen, count, seed)[0], "copy"),
+        f"{count:,} training images, copied": (train[picker.choice(len(train), count, replace=False)], "copy"),
+        "class prototypes": (class_prototypes(train, labels, count)[0], "copy"),
+        "diagonal Gaussian per class": (diagonal_gaussian(train, labels, count, seed)[0], "model"),
+    }
+
+
+def record_baselines(run: Run, judge: Judge, train: np.ndarray, labels: np.ndarray, reference: np.ndarray,
+                     other_real: np.ndarray, seed: int = 0) -> dict[str, dict]:
+    """Score every :func:`contenders` set and ``other_real`` (the floor) against ``reference`` and record
+    them as ``run.baseline(...)`` for the four metrics. The memorisation ratio is recorded for the copies
+    only: a ratio above 1 is no better than 1, so only copies are judged on it. Returns
+    ``{name: {"images", "kind", "quality"}}`` for each contender, and the floor under ``"real images"``
+    (kind ``"floor"``); every set is as large as ``reference``."""
+    count = len(reference)
+    found: dict[str, dict] = {}
+    q: dict = {}
+    for name, (images, kind) in contenders(train, labels, count, seed).items():
+        values, noise, q = score(judge, images, reference, train, other_real=other_real)
+        found[name] = {"images": images, "kind": kind, "quality": q}
+        for metric, value in values.items():
+            if metric == MEMORY and kind == "model":
+                continue
+            run.baseline(metric, value, name, noise=noise.get(metric), kind=kind)
+    floor = {key[len("floor "):]: value for key, value in q.items() if key.startswith("floor ")}
+    found["real images"] = {"images": np.asarray(other_real)[: q["size"]], "kind": "floor", "quality": floor}
+    for metric, key in _KEYS.items():
+        run.baseline(metric, floor[key], f"{q['size']:,} more real test images", kind="floor",
+                     noise=floor["kid standard error"] if metric == KID else None)
+    return found
