@@ -62,7 +62,7 @@ def test_record_baselines_records_each_set_once_per_metric_and_memorisation_for_
     assert ("diagonal Gaussian per class", MEMORY) not in kinds  # a ratio above 1 is not better than 1
     assert kinds[("class prototypes", MEMORY)] == "copy"
     assert {kinds[("60 more real test images", m)] for m in (KID, PRECISION, RECALL, MEMORY)} == {"floor"}
-    assert len(run.baselines) == 4 * 4 - 1
+    assert len(run.baselines) == 5 * 4 - 1  # four contenders and the floor, four metrics each
     # each recorded KID is the stand-in judge's score of that very set
     for name, entry in found.items():
         if entry["kind"] != "floor":
