@@ -73,3 +73,26 @@ def test_record_baselines_records_each_set_once_per_metric_and_memorisation_for_
     assert floor.value == pytest.approx((other_real.mean(dtype=np.float64) - reference.mean(dtype=np.float64)) ** 2)
     values, noise, _ = score(MeanJudge(), other_real, reference, train)
     assert values[KID] == pytest.approx(floor.value) and noise[PRECISION] == pytest.approx((0.25 / 60) ** 0.5)
+
+
+class LookupJudge:
+    """Predicts the class written in each image's first pixel."""
+
+    def predict(self, images):
+        return np.asarray(images).reshape(len(images), -1)[:, 0].astype(int)
+
+
+def test_requested_class_accuracy_counts_hits_per_requested_class_beside_the_real_ceiling():
+    from torchflow.generative import requested_class_accuracy
+
+    requested = np.array([0, 0, 1, 1, 1, 2])
+    made = np.array([0, 1, 1, 1, 0, 2]).reshape(6, 1, 1, 1)  # hits: 1 of 2, 2 of 3, 1 of 1
+    real_labels = np.array([0, 1, 2, 2])
+    real = np.array([0, 1, 2, 0]).reshape(4, 1, 1, 1)  # the judge gets one real 2 wrong
+    found = requested_class_accuracy(LookupJudge(), made, requested, real, real_labels, num_classes=4)
+    assert found["overall"] == pytest.approx(4 / 6) and found["real overall"] == pytest.approx(3 / 4)
+    np.testing.assert_allclose(found["per class"], [0.5, 2 / 3, 1.0, np.nan])
+    np.testing.assert_allclose(found["real per class"], [1.0, 1.0, 0.5, np.nan])
+    assert found["count"].tolist() == [2, 3, 1, 0]
+    with pytest.raises(ValueError, match="requests"):
+        requested_class_accuracy(LookupJudge(), made, requested[:5], real, real_labels)

@@ -83,3 +83,28 @@ def record_baselines(run: Run, judge: Judge, train: np.ndarray, labels: np.ndarr
         run.baseline(metric, floor[key], f"{q['size']:,} more real test images", kind="floor",
                      noise=floor["kid standard error"] if metric == KID else None)
     return found
+
+
+def requested_class_accuracy(judge: Judge, images: np.ndarray, requested: np.ndarray, real: np.ndarray,
+                             real_labels: np.ndarray, num_classes: int = 10) -> dict[str, np.ndarray | float]:
+    """For a conditional generator: the share of ``images`` the judge assigns to their ``requested`` class,
+    overall and per class, beside the judge's own accuracy on ``real`` images of each class (its ceiling:
+    a class the judge confuses on real images cannot score higher on generated ones).
+
+    Keys: ``overall`` and ``real overall`` (floats), ``per class`` and ``real per class`` (arrays of
+    ``num_classes``; NaN where a class was never requested), ``count`` (images per requested class)."""
+    requested, real_labels = np.asarray(requested), np.asarray(real_labels)
+    if len(images) != len(requested) or len(real) != len(real_labels):
+        raise ValueError(f"{len(images)} images for {len(requested)} requests, {len(real)} real images for "
+                         f"{len(real_labels)} labels")
+    hit = judge.predict(images) == requested
+    real_hit = judge.predict(real) == real_labels
+
+    def by_class(correct: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+        sums = np.bincount(labels, weights=correct.astype(np.float64), minlength=num_classes)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+    return {"overall": float(hit.mean()), "real overall": float(real_hit.mean()),
+            "per class": by_class(hit, requested), "real per class": by_class(real_hit, real_labels),
+            "count": np.bincount(requested, minlength=num_classes)}
