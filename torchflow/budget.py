@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import TypeVar
+
+from torchflow.config import ConfigError, choice
 
 BUDGET_ENV = "TORCHFLOW_BUDGET"
 BUDGETS = ("smoke", "cpu", "full")
@@ -20,19 +21,13 @@ DEFAULT_BUDGET = "cpu"
 T = TypeVar("T")
 
 
-class BudgetError(ValueError):
+class BudgetError(ConfigError):
     """An unknown budget name."""
 
 
 def get_budget() -> str:
     """Return the active budget, read from ``TORCHFLOW_BUDGET`` (default ``cpu``)."""
-    name = os.environ.get(BUDGET_ENV, DEFAULT_BUDGET).strip().lower() or DEFAULT_BUDGET
-    if name not in BUDGETS:
-        raise BudgetError(
-            f"unknown budget {name!r} in ${BUDGET_ENV}; use one of {', '.join(BUDGETS)} "
-            f"(e.g. `export {BUDGET_ENV}=cpu`)"
-        )
-    return name
+    return choice(BUDGET_ENV, BUDGETS, DEFAULT_BUDGET, BudgetError, "budget")
 
 
 def scaled(*, smoke: T, cpu: T, full: T, budget: str | None = None) -> T:

@@ -6,20 +6,21 @@ the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
 
 from __future__ import annotations
 
-import os
 import re
+
+from torchflow.config import ConfigError, raw
 
 DEVICE_ENV = "TORCHFLOW_DEVICE"
 _PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
-class DeviceError(ValueError):
+class DeviceError(ConfigError):
     """An unknown or unavailable device."""
 
 
 def requested_device(name: str | None = None) -> str:
     """Validate and return the requested device name (``auto``, ``cpu``, ``cuda[:N]``)."""
-    value = (name if name is not None else os.environ.get(DEVICE_ENV, "auto")).strip().lower()
+    value = (name.strip().lower() if name is not None else raw(DEVICE_ENV)) or "auto"  # empty: the default
     if not _PATTERN.match(value):
         raise DeviceError(
             f"unknown device {value!r}; use auto, cpu, cuda or cuda:N "
@@ -39,6 +40,11 @@ def torch_device(name: str | None = None):
         raise DeviceError(
             f"device {value!r} was requested but PyTorch sees no CUDA GPU here; "
             f"use {DEVICE_ENV}=cpu (or auto)"
+        )
+    if ":" in value and int(value.split(":")[1]) >= torch.cuda.device_count():
+        raise DeviceError(
+            f"device {value!r} was requested but PyTorch sees {torch.cuda.device_count()} GPU(s) here; "
+            f"use {DEVICE_ENV}=cuda:0 (or auto)"
         )
     return torch.device(value)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import os
 import sys
 import warnings
+
+from torchflow.config import ConfigError, words
 
 FRAMEWORKS = ("torch", "tensorflow")
 FRAMEWORKS_ENV = "TORCHFLOW_FRAMEWORKS"
@@ -21,16 +22,16 @@ LABELS = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
 _INSTALL = {"torch": "pip install torch torchvision", "tensorflow": "pip install tensorflow"}
 
 
-def _requested() -> tuple[str, ...]:
-    raw = os.environ.get(FRAMEWORKS_ENV, "").strip()
-    if not raw:
+def requested() -> tuple[str, ...]:
+    """The frameworks ``TORCHFLOW_FRAMEWORKS`` asks for (default both), checked."""
+    names = words(FRAMEWORKS_ENV)
+    if not names:
         return FRAMEWORKS
-    names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
     aliases = {"pt": "torch", "pytorch": "torch", "tf": "tensorflow"}
     names = tuple(aliases.get(n, n) for n in names)
     unknown = [n for n in names if n not in FRAMEWORKS]
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown framework {unknown[0]!r} in ${FRAMEWORKS_ENV}; use a comma-separated "
             f"subset of {', '.join(FRAMEWORKS)}"
         )
@@ -83,9 +84,9 @@ def framework_available(name: str) -> bool:
     """True when ``name`` (``"torch"`` or ``"tensorflow"``) imports and is not switched off."""
     if name not in FRAMEWORKS:
         raise ValueError(f"unknown framework {name!r}; use one of {', '.join(FRAMEWORKS)}")
-    if name not in _requested() or not _importable(name):
+    if name not in requested() or not _importable(name):
         return False
-    if name == "torch" and "tensorflow" in _requested():
+    if name == "torch":  # whatever the switch says: TensorFlow may have been imported by the reader
         load_in_safe_order(strict=True)
     return True
 
@@ -97,7 +98,7 @@ def available_frameworks() -> list[str]:
 
 def skip_note(name: str) -> str:
     """The visible note an example prints for a framework that it skips."""
-    why = "switched off by $" + FRAMEWORKS_ENV if name not in _requested() else "not installed"
+    why = "switched off by $" + FRAMEWORKS_ENV if name not in requested() else "not installed"
     return (
         f"NOTE: the {LABELS[name]} twin was skipped: {name} is {why} here "
         f"(to run it: `{_INSTALL[name]}`)."

@@ -45,6 +45,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -374,6 +375,11 @@ class Run:
     page: str = field(default_factory=lambda: _calling_page())
     _directions: dict[str, bool] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        from torchflow import config
+
+        config.check()  # every TORCHFLOW_* switch, before anything trains
+
     @property
     def id(self) -> str:
         return self.page or self.name or "page"
@@ -624,7 +630,11 @@ class Run:
         if directory:
             path = Path(directory)
             path.mkdir(parents=True, exist_ok=True)
-            tmp = path / f".{self.id}.{os.getpid()}.json.tmp"
-            tmp.write_text(json.dumps(info, indent=2))
-            tmp.replace(path / f"{self.id}.json")
+            handle, name = tempfile.mkstemp(dir=path, prefix=f".{self.id}.", suffix=".json.tmp")  # one per writer
+            try:
+                with os.fdopen(handle, "w") as out:
+                    out.write(json.dumps(info, indent=2))
+                os.replace(name, path / f"{self.id}.json")
+            finally:
+                Path(name).unlink(missing_ok=True)
         return info

@@ -28,7 +28,7 @@ def _cores(cores: int | None) -> int:
 
 def gallery_jobs(environ: MutableMapping[str, str] = os.environ, cores: int | None = None) -> int:
     """The number of examples to run at once (default 1: one after another; ``auto``: 2 given 2 cores)."""
-    value = environ.get(JOBS_ENV, "").strip() or "1"
+    value = environ.get(JOBS_ENV, "").strip().lower() or "1"  # the rules of torchflow.config
     if value == "auto":
         return 2 if _cores(cores) >= 2 else 1
     if not value.isdigit() or int(value) < 1:

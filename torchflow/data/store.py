@@ -38,10 +38,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from torchflow import config
+
 DATA_ENV = "TORCHFLOW_DATA"
 OFFLINE_ENV = "TORCHFLOW_OFFLINE"
 SOURCES_ENV = "TORCHFLOW_SOURCES"
-NETWORK_TIMEOUT = float(os.environ.get("TORCHFLOW_NETWORK_TIMEOUT", "10"))
+NETWORK_TIMEOUT_ENV, NETWORK_TIMEOUT = "TORCHFLOW_NETWORK_TIMEOUT", 10.0  # seconds, the default
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 
 # The values TORCHFLOW_SOURCES accepts, in the order they are tried, and what each allows.
@@ -130,7 +132,12 @@ def embedded_dir() -> Path:
 
 def offline() -> bool:
     """True when ``TORCHFLOW_OFFLINE`` forbids any download attempt."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
+    return config.flag(OFFLINE_ENV)
+
+
+def network_timeout() -> float:
+    """Seconds a download may wait for the server: ``TORCHFLOW_NETWORK_TIMEOUT`` (default 10)."""
+    return config.number(NETWORK_TIMEOUT_ENV, NETWORK_TIMEOUT, minimum=0.1)
 
 
 # ----------------------------------------------------------------------------- the source policy
@@ -143,8 +150,11 @@ def allowed_sources(source: str | None = None) -> tuple[str, ...]:
     form (``"embedded"``, ``"package,embedded"``), or ``"canonical"`` / ``"offline"``.
     """
     from_env = source is None or source == "auto"
-    raw = os.environ.get(SOURCES_ENV, "") if from_env else source
+    raw = os.environ.get(SOURCES_ENV, "").strip() if from_env else source
     label = f"{SOURCES_ENV}={raw!r}" if from_env else f"source={raw!r}"
+    if from_env and raw and not raw.replace(",", "").strip():
+        raise DataError(f"{label} names no source: use a comma-separated subset of {', '.join(SOURCE_CHOICES)}, "
+                        f"or leave it unset for all of them")
     chosen: set[str] = set()
     for word in (w.strip().lower() for w in raw.split(",")):
         if word in SOURCE_CHOICES:
@@ -402,7 +412,7 @@ def download(url: str, target: Path, *, md5: str | None = None, sha256: str | No
         raise DataError(f"cannot download {url}: {host} was unreachable earlier in this run")
     with atomic_path(target) as tmp:
         try:
-            with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT) as response, open(tmp, "wb") as out:
+            with urllib.request.urlopen(url, timeout=network_timeout()) as response, open(tmp, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0)
                 _copy_with_progress(response, out, total, target.name)
         except (urllib.error.URLError, OSError, TimeoutError) as error:
