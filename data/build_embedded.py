@@ -9,6 +9,8 @@ same parser reads it.
 """
 
 import gzip
+import hashlib
+import json
 import struct
 from pathlib import Path
 
@@ -27,6 +29,22 @@ def write_idx(path: Path, array: np.ndarray) -> None:
         out.write(header + array.astype(np.uint8).tobytes())
 
 
+def write_manifest() -> None:
+    """manifest.json: the sha256 of each file's decompressed bytes (checked at every load) and its count."""
+    files = {}
+    for path in sorted(OUT.glob("*.gz")):
+        raw = gzip.decompress(path.read_bytes())
+        files[path.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "count": struct.unpack(">I", raw[4:8])[0]}
+    manifest = {
+        "source": "a class-balanced real subset of Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017), see data/README.md",
+        "licence": "MIT licence (Zalando Research)",
+        "rebuild": "apt-get install dataset-fashion-mnist && python data/build_embedded.py",
+        "checksums": "sha256 of each file's decompressed bytes, checked at every load",
+        "files": files,
+    }
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for split, count in COUNTS.items():
@@ -36,6 +54,7 @@ def main() -> None:
         write_idx(OUT / image_file, subset.images)
         write_idx(OUT / label_file, subset.labels)
         print(f"{split}: {len(subset)} images from {full.info.origin}")
+    write_manifest()
 
 
 if __name__ == "__main__":

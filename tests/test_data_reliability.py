@@ -79,7 +79,9 @@ def embedded(tmp_path, monkeypatch) -> Path:
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    """Files left in ``folder``, less the entries' lock files (empty, hidden, never read as data)."""
+    found = (p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".lock")) if folder.exists() else ()
+    return sorted(p.name for p in found)
 
 
 # ----------------------------------------------------------------------------- embedded files

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from torchflow.convert import copy_torch_to_keras, keras_state
 from torchflow.data.images import load_images
-from torchflow.data.store import DataError, atomic_path, data_dir
+from torchflow.data.store import DataError, atomic_path, data_dir, entry_lock
 from torchflow.frameworks import available_frameworks
 from torchflow.metrics import (
     class_histogram,
@@ -45,6 +46,28 @@ STEPS, BATCH_SIZE, LEARNING_RATE, ADAM_EPSILON, SEED = 3000, 128, 1e-3, 1e-8, 0
 DECAY_AT, DECAY = 0.7, 0.1  # the learning rate drops tenfold after 70 % of the steps
 SHIFT = 2  # pixels, in each direction
 VERSION = 2  # part of the cache key: a judge trained by an older recipe is not reused
+
+
+RECHECK, RECHECK_MARGIN = 500, 0.05  # test images re-scored when a cached judge is loaded; the drop allowed
+
+
+def weights_digest(weights: dict[str, np.ndarray]) -> str:
+    """sha256 over the weights' names, dtypes, shapes and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        value = np.ascontiguousarray(weights[name])
+        digest.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _expected_shapes() -> dict[str, tuple[int, ...]] | None:
+    """The judge network's parameter shapes (from PyTorch's model), or None where PyTorch is not here."""
+    try:
+        from torchflow.pt.judge import JudgeNet
+    except ImportError:
+        return None
+    return {k: tuple(v.shape) for k, v in JudgeNet().state_dict().items()}
 
 
 def as_batch(images: np.ndarray) -> np.ndarray:
@@ -70,29 +93,56 @@ class Judge:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, dataset: str = "fashion-mnist") -> Judge:
-        """The cached judge for ``dataset``, training it first if there is none."""
+        """The cached judge for ``dataset``, training it first if there is none.
+
+        A cached judge is used only after three checks: its weights match the checksum stored with them,
+        they are finite and of the right shapes, and it still classifies the first :data:`RECHECK` test
+        images as well as its recorded test accuracy says (within :data:`RECHECK_MARGIN`). A judge that
+        fails any of them is retrained, with a message, never used. Two processes that need the judge
+        at once train it once: the second waits for the first (the cache entry's lock)."""
         train = load_images(dataset, "train")
+        test = load_images(dataset, "test")
         kind = "subset" if train.info.is_subset else "full"
         path = data_dir() / "judge" / f"{dataset}-{kind}-v{VERSION}.npz"  # a subset's judge never scores full data
-        if path.exists():
-            try:
-                return cls._read(path)
-            except (OSError, ValueError, KeyError) as error:
-                raise DataError(f"the cached judge {path} is unreadable ({error}); delete it to retrain") from error
-        judge = cls.train(train, load_images(dataset, "test"))
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **judge.weights, _meta=np.array(json.dumps(
-                    {"test_accuracy": judge.test_accuracy, "trained_on": judge.trained_on,
-                     "framework": judge.framework})))
-        return judge
+        with entry_lock(path):
+            if path.exists():
+                try:
+                    return cls._read(path, test)
+                except DataError as error:
+                    print(f"The cached judge is not used: {error}. Retraining it (a few minutes).", flush=True)
+            judge = cls.train(train, test)
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.savez(handle, **judge.weights, _meta=np.array(json.dumps(
+                        {"test_accuracy": judge.test_accuracy, "trained_on": judge.trained_on,
+                         "framework": judge.framework, "sha256": weights_digest(judge.weights)})))
+            return judge
 
     @classmethod
-    def _read(cls, path: Path) -> Judge:
-        with np.load(path) as archive:
-            meta = json.loads(str(archive["_meta"]))
-            weights = {k: archive[k] for k in archive.files if k != "_meta"}
-        return cls(weights, meta["test_accuracy"], meta["trained_on"], meta["framework"])
+    def _read(cls, path: Path, test=None) -> Judge:
+        """The judge stored at ``path``, checked (see :meth:`load`); :class:`DataError` says what is wrong."""
+        try:
+            with np.load(path) as archive:
+                meta = json.loads(str(archive["_meta"]))
+                weights = {k: archive[k] for k in archive.files if k != "_meta"}
+            judge = cls(weights, float(meta["test_accuracy"]), meta["trained_on"], meta["framework"])
+            stored = meta.get("sha256")  # judges written before checksums were stored have none
+        except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile) as error:
+            raise DataError(f"{path} is unreadable ({type(error).__name__}: {error})") from None
+        if stored is not None and weights_digest(weights) != stored:
+            raise DataError(f"{path}: the weights do not match the checksum stored with them")
+        expected = _expected_shapes()
+        if expected is not None and {k: v.shape for k, v in weights.items()} != expected:
+            raise DataError(f"{path}: the weights have the wrong names or shapes for this judge")
+        if not all(np.isfinite(v).all() for v in weights.values()):
+            raise DataError(f"{path}: the weights are not all finite")
+        if test is not None:
+            count = min(RECHECK, len(test.labels))
+            accuracy = float((judge.predict(test.images[:count]) == test.labels[:count]).mean())
+            if accuracy < judge.test_accuracy - RECHECK_MARGIN:
+                raise DataError(f"{path}: it classifies {accuracy:.1%} of {count} test images, its record says "
+                                f"{judge.test_accuracy:.1%}")
+        return judge
 
     @classmethod
     def train(cls, train, test) -> Judge:

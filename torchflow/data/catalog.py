@@ -10,7 +10,6 @@ cached, packaged) by checksum and format.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,9 +257,18 @@ def fetch(name: str, *, force: bool = False) -> str:
 def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
     """(label, path, check) for every dataset file present on this machine."""
     root = store.embedded_dir()
+    image_folders = {spec.embedded for spec in images.IMAGE_DATASETS.values() if spec.embedded}
     for manifest_path in sorted(root.glob("*/manifest.json")):
         folder = manifest_path.parent.name
-        for filename, meta in json.loads(manifest_path.read_text(encoding="utf-8"))["files"].items():
+        if folder in image_folders:
+            continue  # IDX files: checked below by their parser, against the same manifest
+        try:
+            listed = store.read_manifest(folder)["files"].items()
+        except (DataError, KeyError, TypeError, AttributeError) as error:
+            message = f"{manifest_path} is damaged ({error}); `git checkout data/embedded/{folder}`"
+            yield "embedded", manifest_path, lambda message=message: _fail(message)
+            continue
+        for filename, meta in listed:
             yield (
                 "embedded",
                 root / folder / filename,
@@ -275,14 +283,28 @@ def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
                 for filename in files:
                     path = folder / filename
                     if path.is_file():
-                        expected = spec.content_sha256.get(filename) if label == "package" else None
-                        yield label, path, lambda p=path, s=expected: images.read_idx(p, s)
+                        yield label, path, lambda p=path, label=label, spec=spec: images.read_idx(
+                            p, _expected_idx_digest(spec, label, p.name))
     seen = set()
     for name, item in CATALOG.items():
         for download in item.downloads:
             if download.cached() and download.path not in seen:
                 seen.add(download.path)
                 yield "cache", download.target, lambda d=download, n=name: d.check(fetch_fix(n))
+
+
+def _fail(message: str) -> None:
+    raise DataError(message)
+
+
+def _expected_idx_digest(spec: images.ImageSpec, label: str, filename: str) -> str | None:
+    if label == "package":
+        return spec.content_sha256.get(filename)
+    name = next(n for n, s in images.IMAGE_DATASETS.items() if s is spec)
+    digest = images.embedded_checksums(name).get(filename)
+    if digest is None:
+        raise DataError(f"data/embedded/{spec.embedded}/manifest.json lists no checksum for {filename}")
+    return digest
 
 
 def _check_embedded(folder: str, filename: str, meta: dict) -> None:
@@ -312,6 +334,8 @@ def verify(progress: bool = True) -> list[tuple[str, Path, str | None]]:
             results.append((kind, path, None))
         except DataError as error:
             results.append((kind, path, str(error)))
+        except Exception as error:  # damage to verify's own inputs is reported as FAILED, never a crash
+            results.append((kind, path, f"{type(error).__name__}: {error}"))
         if bar is not None:
             bar.update(1)
     if bar is not None:

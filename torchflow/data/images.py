@@ -173,6 +173,17 @@ def _image_set(name: str, split: str, paths: list[Path], origin: str, checks: di
                                                               note))
 
 
+def embedded_checksums(name: str) -> dict[str, str]:
+    """The sha256 of each embedded file's decompressed bytes, from its folder's ``manifest.json``: a permuted
+    label or a zeroed image in the subset fails the load (and ``verify``) like a damaged download."""
+    manifest = store.read_manifest(_spec(name).embedded)
+    try:
+        return {filename: entry["sha256"] for filename, entry in manifest["files"].items()}
+    except (KeyError, TypeError, AttributeError) as error:
+        raise CorruptFileError(f"data/embedded/{_spec(name).embedded}/manifest.json lacks the files' checksums "
+                               f"({error!r}); `git checkout data/embedded/{_spec(name).embedded}`") from error
+
+
 def _idx_count(path: Path) -> int:
     """The item count in an IDX file's header (0 when unreadable; the load reports the damage)."""
     try:
@@ -205,7 +216,7 @@ def sources(name: str, split: str) -> list[Source]:
         found.append(Source(
             "embedded",
             lambda: _image_set(name, split, [folder / f for f in files],
-                               f"data/embedded/{spec.embedded} (see data/README.md)", {},
+                               f"data/embedded/{spec.embedded} (see data/README.md)", embedded_checksums(name),
                                f"A class-balanced real subset of {spec.title}."),
             lambda: all((folder / f).is_file() for f in files),
             f"data/embedded/{spec.embedded}", f"`git checkout data/embedded/{spec.embedded}`",

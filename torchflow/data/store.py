@@ -16,8 +16,14 @@ cached download usable but forbids any network access. The :class:`DatasetInfo` 
 loaded records the source used (``source``, ``is_subset``) and why (``reason``).
 
 Everything written to the cache goes through :func:`atomic_path`: it is written to a
-temporary name beside the target and renamed only once it is complete and verified, so an
-interrupted fetch leaves nothing that looks valid, and a failed re-fetch keeps the old copy.
+temporary name of its own beside the target and renamed only once it is complete and verified,
+so an interrupted fetch leaves nothing that looks valid, and a failed re-fetch keeps the old copy.
+Two processes sharing one cache is the normal case (``nox -s docs`` runs two pages at once):
+each cache entry has an inter-process lock (:func:`entry_lock`, a ``.<name>.lock`` file beside
+it) held while it is checked, downloaded, validated and renamed, so a second process waits for
+the first one's result and reuses it instead of writing over it. A cache that cannot be
+written (read-only, or ``TORCHFLOW_DATA`` naming a file) is a :class:`DataError` naming the
+fix, so a loader falls back to the data that needs no cache.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -110,14 +117,20 @@ class DatasetInfo:
 
 
 def data_dir() -> Path:
-    """The cache: ``$TORCHFLOW_DATA``, else ``data/cache`` in a checkout, else ``~/.cache/torchflow``."""
-    if os.environ.get(DATA_ENV):
-        path = Path(os.environ[DATA_ENV]).expanduser()
+    """The cache: ``$TORCHFLOW_DATA``, else ``data/cache`` in a checkout, else ``~/.cache/torchflow``.
+
+    A path that is not a folder and cannot be made one raises :class:`DataError` naming the fix."""
+    if os.environ.get(DATA_ENV, "").strip():
+        path = Path(os.environ[DATA_ENV].strip()).expanduser()
     elif (REPO_DATA / "README.md").exists():
         path = REPO_DATA / "cache"
     else:
         path = Path.home() / ".cache" / "torchflow"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file of that name, a read-only parent, ...
+        raise DataError(f"the data cache {path} cannot be used ({error.strerror or error}); set {DATA_ENV} to a "
+                        f"writable folder") from None
     return path
 
 
@@ -215,7 +228,11 @@ def _allowed(candidate: Source, allowed: Sequence[str], label: str) -> str | Non
         return label
     if candidate.kind == "download" and offline():
         return f"{OFFLINE_ENV}=1 forbids the download"
-    if candidate.kind != "download" and not candidate.present():
+    try:
+        present = candidate.kind == "download" or candidate.present()
+    except DataError as error:  # e.g. a cache folder that cannot be used: say why, try the next source
+        return f"{candidate.where} cannot be used ({_short(error)})"
+    if not present:
         return _MISSING[candidate.kind].format(where=candidate.where)
     return None
 
@@ -333,16 +350,74 @@ def file_digest(path: Path, algorithm: str = "sha256", *, gunzip: bool = False) 
     return digest.hexdigest()
 
 
+LOCK_TIMEOUT = 3600.0  # seconds a process waits for another one's download or judge training
+_LOCKS: dict[str, Any] = {}  # one lock object per entry and process: re-entrant within the process
+
+
+def _unwritable(folder: Path, error: OSError) -> DataError:
+    return DataError(f"cannot write to the data cache {folder} ({error.strerror or error}); set {DATA_ENV} to a "
+                     f"writable folder, or {SOURCES_ENV}=embedded to use the data that ships with TorchFlow")
+
+
+@contextlib.contextmanager
+def entry_lock(target: Path) -> Iterator[None]:
+    """Hold the inter-process lock of the cache entry ``target`` (``.<name>.lock`` beside it).
+
+    Re-entrant within one process; another process waits (saying so once) up to :data:`LOCK_TIMEOUT`.
+    Where no lock file can be made (a read-only cache) the entry is used without one: nothing can be
+    written there, so nothing half-written can be seen."""
+    from filelock import FileLock, Timeout
+
+    lock = _LOCKS.get(str(target))
+    if lock is None:
+        lock = _LOCKS[str(target)] = FileLock(target.with_name(f".{target.name}.lock"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=0.5)
+        except Timeout:
+            print(f"waiting for another process to finish preparing {target} ...", flush=True)
+            lock.acquire(timeout=LOCK_TIMEOUT)
+    except Timeout:
+        raise DataError(f"{target} was locked by another process for {LOCK_TIMEOUT:.0f} s; if no other process "
+                        f"is preparing it, delete {lock.lock_file}") from None
+    except OSError:
+        yield  # read-only: no lock can be taken and none is needed
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success only."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        yield tmp
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Yield a temporary path of this writer's own beside ``target``; rename it onto ``target`` on success only.
+
+    The entry's lock is held throughout, so temporary files of the same entry left by a writer that died
+    are removed first; a cache that cannot be written raises :class:`DataError` naming the fix."""
+    with entry_lock(target):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for stale in target.parent.glob(f".{glob_escape(target.name)}.*partial"):
+                stale.unlink(missing_ok=True)
+            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+        except OSError as error:
+            raise _unwritable(target.parent, error) from error
+        os.close(handle)
+        tmp = Path(name)
+        try:
+            yield tmp
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the characters glob treats specially escaped."""
+    import glob
+
+    return glob.escape(name)
 
 
 # Hosts that failed once in this process are not tried again: a machine without the
@@ -387,13 +462,15 @@ class Download:
 
     def fetch(self, fix: str, *, force: bool = False) -> Path:
         """The cached, checked file: checked if present (unless ``force``), else downloaded.
-        A forced download replaces the cached copy only once it is complete and checked."""
-        if self.cached() and not force:
-            return self.check(fix)
-        if offline():
-            raise DataError(f"{self.path} is not in the cache ({self.target}) and ${OFFLINE_ENV} is set")
-        return download(self.url, self.target, md5=self.md5, sha256=self.sha256,
-                        content_sha256=self.content_sha256, validate=self.validate)
+        A forced download replaces the cached copy only once it is complete and checked. The entry's
+        lock is held throughout: a process that finds another one downloading waits and uses its file."""
+        with entry_lock(self.target):
+            if self.cached() and not force:
+                return self.check(fix)
+            if offline():
+                raise DataError(f"{self.path} is not in the cache ({self.target}) and ${OFFLINE_ENV} is set")
+            return download(self.url, self.target, md5=self.md5, sha256=self.sha256,
+                            content_sha256=self.content_sha256, validate=self.validate)
 
 
 def download(url: str, target: Path, *, md5: str | None = None, sha256: str | None = None,
@@ -457,10 +534,24 @@ def check_cached(target: Path, sha256: str | None = None, *, fix: str, md5: str 
     A file with no published checksum and no recorded digest was put there by hand: it is accepted
     when it passes ``validate`` (the format check a download passes), and its digest recorded.
     """
+    with entry_lock(target):  # a first use records the digest: not while another process writes the file
+        return _check_cached(target, sha256, fix=fix, md5=md5, content_sha256=content_sha256, validate=validate)
+
+
+def _recorded_digest(target: Path, fix: str) -> str:
+    try:
+        return (sidecar(target).read_text(encoding="ascii").split() or [""])[0]
+    except (OSError, UnicodeDecodeError) as error:
+        raise CorruptFileError(f"{sidecar(target)}, the digest recorded for {target.name}, is unreadable "
+                               f"({error}); {fix}") from error
+
+
+def _check_cached(target: Path, sha256: str | None = None, *, fix: str, md5: str | None = None,
+                  content_sha256: str | None = None, validate=None) -> Path:
     checks = [(name, expected, gunzip) for name, expected, gunzip in
               (("sha256", sha256, False), ("md5", md5, False), ("sha256", content_sha256, True)) if expected]
-    if not checks and sidecar(target).is_file():
-        checks = [("sha256", (sidecar(target).read_text().split() or [""])[0], False)]
+    if not checks and sidecar(target).exists():
+        checks = [("sha256", _recorded_digest(target, fix), False)]
     if not checks:
         if validate is not None:
             try:
@@ -508,6 +599,12 @@ def zip_validator(*members: str, min_sizes: dict[str, int] | None = None):
 
     def validate(path: Path) -> None:
         with open_zip(path, "", strict=False) as archive:
+            try:  # every member's CRC, before the archive is trusted and its digest recorded
+                damaged = archive.testzip()
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+                raise DataError(f"{path} is damaged ({error})") from error
+            if damaged is not None:
+                raise DataError(f"{path}: member {damaged} fails its CRC check (a damaged archive)")
             for member in members:
                 info = archive.getinfo(zip_member(archive, member, path))
                 least = (min_sizes or {}).get(member, 1)
@@ -566,7 +663,7 @@ def read_manifest(folder: str) -> dict:
     except FileNotFoundError:
         raise DataError(f"missing {path}: the embedded data is not installed; reinstall TorchFlow or "
                         f"`git checkout data/embedded/{folder}`") from None
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as error:
         raise DataError(
             f"{path} is not valid JSON ({error}); `git checkout data/embedded/{folder}`"
         ) from error
