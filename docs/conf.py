@@ -13,6 +13,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
+from _ext.book import FIRST_NOTEBOOK_CELL, URLS, book_order  # noqa: E402
 from _ext.jobs import gallery_jobs, share_cores  # noqa: E402
 
 # TORCHFLOW_JOBS=N runs N examples at once, each with cores // N threads; the
@@ -27,6 +28,9 @@ load_in_safe_order()  # PyTorch's Triton before TensorFlow: autodoc and the exam
 project = "TorchFlow"
 author = "The TorchFlow authors"
 copyright = "2026, the TorchFlow authors"
+import torchflow  # noqa: E402
+
+version = release = torchflow.__version__  # in every page's stamp and the theme
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -42,6 +46,7 @@ extensions = [
     "_ext.mathjax_offline",  # MathJax from docs/_static/mathjax, vendored from npm when missing
     "_ext.comparison",  # docs/comparison.md from the examples' records, after the gallery has run
     "_ext.api_twins",  # docs/api_twins.rst: the twins' API reference from the family registry
+    "_ext.book",  # links above every tutorial, the gallery's index pages kept out of the navigation
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -59,8 +64,12 @@ html_title = "TorchFlow"
 html_static_path = ["_static"]
 html_theme_options = {
     "show_toc_level": 2,
-    "use_download_button": True,
+    "use_download_button": False,  # it offered the generated .rst; each tutorial links its .py and .ipynb on top
     "home_page_in_toc": True,
+    "repository_url": URLS["Repository"],  # from pyproject.toml's [project.urls], the one place it is written
+    "use_repository_button": True,
+    "use_issues_button": True,
+    "path_to_docs": "docs",
 }
 
 # ---------------------------------------------------------------- the gallery
@@ -102,8 +111,10 @@ sphinx_gallery_conf = {
     "only_warn_on_example_error": False,
     "doc_module": ("torchflow",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"torchflow": None},
-    "download_all_examples": False,
+    "download_all_examples": True,  # one archive of every .py and one of every .ipynb, on the gallery page
+    "first_notebook_cell": FIRST_NOTEBOOK_CELL,  # installs the package where it is missing (Colab)
+    "minigallery_sort_order": book_order,  # the landing page lists the tutorials in the book's order
+    "write_computation_times": False,  # the timing pages loaded scripts from CDNs; the stamps report times
     "show_memory": False,  # the run stamp reports peak memory itself
     "remove_config_comments": True,
     "copyfile_regex": "",

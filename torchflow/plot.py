@@ -9,7 +9,13 @@ import numpy as np
 
 from torchflow.frameworks import LABELS as FRAMEWORK_LABELS
 
-FRAMEWORK_COLOURS = {"torch": "#ee4c2c", "tensorflow": "#ff8f00"}
+# The twins are told apart at a glance, with colour-blind vision and in greyscale too: two colours of the
+# Okabe-Ito palette that differ in hue and lightness (vermillion for PyTorch, blue for TensorFlow), and a
+# marker, a line style and a bar hatch of their own.
+FRAMEWORK_COLOURS = {"torch": "#D55E00", "tensorflow": "#0072B2"}
+FRAMEWORK_MARKERS = {"torch": "o", "tensorflow": "s"}
+FRAMEWORK_LINESTYLES = {"torch": "-", "tensorflow": "--"}
+FRAMEWORK_HATCHES = {"torch": "", "tensorflow": "//"}
 
 
 def grid_image(images: np.ndarray, ncols: int | None = None, pad: int = 1) -> np.ndarray:
@@ -57,7 +63,9 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, xlabel: str = "epoch",
         framework = name.split()[0]
         xs = x[name] if x is not None else np.arange(1, len(values) + 1)
         ax.plot(xs, values, label=FRAMEWORK_LABELS.get(framework, name) + name[len(framework):],
-                color=FRAMEWORK_COLOURS.get(framework), marker="o" if len(values) < 30 else None)
+                color=FRAMEWORK_COLOURS.get(framework), marker=FRAMEWORK_MARKERS.get(framework),
+                linestyle=FRAMEWORK_LINESTYLES.get(framework, "-"), markevery=max(1, len(values) // 12),
+                markersize=4)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -112,7 +120,8 @@ def plot_per_class(accuracies: Mapping[str, np.ndarray], classes: Sequence[str],
     width = 0.8 / max(len(accuracies), 1)
     for index, (name, values) in enumerate(accuracies.items()):
         ax.bar(np.arange(len(classes)) + index * width, values, width,
-               label=FRAMEWORK_LABELS.get(name, name), color=FRAMEWORK_COLOURS.get(name))
+               label=FRAMEWORK_LABELS.get(name, name), color=FRAMEWORK_COLOURS.get(name),
+               hatch=FRAMEWORK_HATCHES.get(name, ""), edgecolor="white")
     ax.set_xticks(np.arange(len(classes)) + width * (len(accuracies) - 1) / 2, classes, rotation=30, fontsize=8)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
@@ -138,7 +147,7 @@ def plot_attention(weights: np.ndarray, source_words: Sequence[str], target_word
 def plot_styled_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str], *, ax,
                        ylabel: str, x_key: str = "steps", xlabel: str = "optimiser step",
                        styles: Sequence[str] = ("-", "--", ":", "-.")):
-    """Several curves of every twin on one axis: the framework's colour, one line style per key.
+    """Several curves of every twin on one axis: the framework's colour and marker, one line style per key.
 
     ``histories`` is ``{framework: {x_key: steps, key: values, ...}}``; e.g. the D loss (solid)
     and the G loss (dashed) of both twins of a GAN.

@@ -42,3 +42,24 @@ def threads() -> str:
 def machine() -> str:
     """``Linux x86_64, 2 cores, 1 thread``."""
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {threads()}"
+
+
+def book_version() -> str:
+    """``0.1.0 (commit 1a2b3c4)``: the package's version and, in a git checkout, the commit (``+`` when the
+    working tree has uncommitted changes); the version alone where there is no checkout or no git."""
+    import subprocess
+    from pathlib import Path
+
+    from torchflow import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return __version__
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__} (commit {commit}{'+' if dirty else ''})"

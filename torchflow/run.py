@@ -46,6 +46,7 @@ import math
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -54,7 +55,7 @@ from typing import Any
 
 from torchflow.budget import get_budget
 from torchflow.frameworks import LABELS, available_frameworks, skip_note
-from torchflow.provenance import library_versions, machine, peak_memory_mb
+from torchflow.provenance import book_version, library_versions, machine, peak_memory_mb
 
 RECORDS_ENV = "TORCHFLOW_RECORDS"
 KINDS = ("model", "copy", "floor")
@@ -379,6 +380,8 @@ class Run:
         from torchflow import config
 
         config.check()  # every TORCHFLOW_* switch, before anything trains
+        if self.page:  # a page: one line under its title says what built it (the full stamp ends the page)
+            print(f"TorchFlow {book_version()}, {self.budget!r} budget, {self.date[:10]}")
 
     @property
     def id(self) -> str:
@@ -586,6 +589,7 @@ class Run:
             "budget": self.budget,
             "date": self.date,
             "wall_seconds": round(time.perf_counter() - self.started, 2),
+            "book": book_version(),
             "versions": library_versions(),
             "platform": machine(),
             "data": self.data,
@@ -607,7 +611,7 @@ class Run:
     def stamp(self) -> str:
         info = self.as_dict()
         lines = [
-            f"Built with the {info['budget']!r} budget on {info['date']} "
+            f"Built by TorchFlow {info['book']} with the {info['budget']!r} budget on {info['date']} "
             f"in {info['wall_seconds']:.1f} s ({info['platform']}).",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) + ".",
         ]
@@ -620,7 +624,9 @@ class Run:
         lines += [f"{name}: skipped (not available here)" for name in self.skipped]
         lines += [f"MISSED: {miss}" for miss in info["misses"]]
         lines += [f"BELOW BASELINE: {line}" for line in info["below_baseline"]]
-        return "\n".join(lines)
+        # wrapped to the page's column (88 characters), continuation lines indented
+        return "\n".join(textwrap.fill(line, width=88, subsequent_indent="    ", break_on_hyphens=False)
+                         for line in lines)
 
     def finish(self) -> dict[str, Any]:
         """Print the stamp and write the JSON record (atomically: a reader never sees half of it)."""
