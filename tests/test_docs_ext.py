@@ -76,14 +76,16 @@ def test_every_family_is_declared_with_its_twins_tests_and_pages():
 def test_the_page_shows_both_twins_cost_provenance_and_parity(tmp_path):
     page = _page(tmp_path)
     assert "| {doc}`Variational autoencoder </auto_examples/vae/plot_1_vae>` | held-out negative ELBO (nats) " \
-           "| 250 | 255 | 2.0% |" in page
-    assert "| PyTorch | cpu | 2 | 12 | 900 |" in page
-    assert "| TensorFlow | /CPU:0 | 3 | 15 | 1100 |" in page
+           "| 250 | 255 | -5 |" in page  # the difference, PyTorch minus TensorFlow, not a relative gap
+    assert "| PyTorch | cpu | – | 2 | 12 | 900 |" in page
+    assert "| TensorFlow | /CPU:0 | – | 3 | 15 | 1100 |" in page
     assert "| cpu | 2026-01-02 03:04:05 | 61.5 s |" in page
     assert "Fashion-MNIST (train), 60,000 items" in page
     assert "❌ 1 of 2 failed" in page and "`test_same[CVAE]`" in page
     assert "{ref}`vae: ✅ 1 passed <parity-vae>`" in page  # the trajectory test, counted apart
-    assert "```{literalinclude} /../tests/test_parity_vae.py" in page
+    assert "```{literalinclude}" not in page  # linked, not inlined (the page was 921 kB)
+    assert "/blob/main/tests/test_parity_vae.py)" in page
+    assert page.index("## At a glance") < page.index("## Every recorded metric") < page.index(":::{dropdown}")
     assert "{ref}`stn: not in the report <parity-stn>`" in page  # the fixture report has no stn cases
     assert "| held-out negative ELBO (nats) ≤ 260 | – | – | – | cpu, full data | reached |" in page  # an older record
     assert "Conditional VAE" in page and "*not run in this build*" in page  # cvae has no record here
@@ -209,3 +211,14 @@ def test_the_targets_table_shows_the_baseline_both_twins_and_noise(tmp_path, mon
     assert "| bits ≤ 5-gram − 0.05 = 2.51 | 5-gram 2.56 ± 0.01 | ✓ 2.4 ± 0.01 (met) | ✗ 2.6 ± 0.01 (missed) |" in page
     assert "### Networks that do not beat their baseline" in page
     assert "TensorFlow does not beat 5-gram on bits: 2.6 ± 0.01 against 5-gram 2.56 ± 0.01" in page
+
+
+def test_the_glance_row_shows_the_first_target_its_baseline_both_twins_and_the_verdict():
+    record = {"verdict": [{"metric": "bits/char", "target": "≤ 6-gram − 0", "baseline": {"name": "6-gram", "value":
+                                                                                       2.3921, "noise": 0.02},
+                           "checks": [{"twin": "torch", "met": False, "value": 2.8781, "noise": 0.021},
+                                      {"twin": "tensorflow", "met": False, "value": 2.8902, "noise": None}]}],
+              "misses": ["PyTorch: ...", "TensorFlow: ..."], "below_baseline": ["PyTorch ..."]}
+    assert comparison._headline(record) == ("bits/char ≤ 6-gram − 0", "6-gram: 2.39", "✗ 2.88 ± 0.021", "✗ 2.89",
+                                            "missed, below a baseline")
+    assert comparison._headline({"verdict": []})[0] == "none in this budget"

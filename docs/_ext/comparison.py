@@ -166,10 +166,40 @@ def recorded(examples: list[Example], records: dict[str, dict]):
     return [(example, records[example.page]) for example in examples if example.page in records]
 
 
-def _gap(a: float | None, b: float | None) -> str:
-    if a is None or b is None or a == 0:
+def _difference(a: float | None, b: float | None) -> str:
+    """PyTorch minus TensorFlow, absolute: a relative gap of two small gains (38.5 % of 0.02) reads as large."""
+    if a is None or b is None:
         return "–"
-    return f"{abs(a - b) / abs(a):.1%}"
+    return f"{a - b:+.3g}"
+
+
+def repository_link(path: str) -> str:
+    """A file of the repository on its home (``[project.urls] Repository`` in pyproject.toml)."""
+    from _ext.book import URLS
+
+    return f"[`{path}`]({URLS['Repository'].rstrip('/')}/blob/main/{path})"
+
+
+def _headline(record: dict) -> tuple[str, str, str, str, str]:
+    """(target, strongest baseline, PyTorch, TensorFlow, verdict) of the page's first stated target."""
+    checks = record.get("verdict") or []
+    if not checks:
+        return "none in this budget", "–", "–", "–", "–"
+    row = checks[0]
+    base = row.get("baseline")
+    twins = {c["twin"]: c for c in row.get("checks", [])}
+
+    def cell(framework: str) -> str:
+        check = twins.get(framework)
+        if check is None:
+            return "skipped" if framework in record.get("skipped", []) else "–"
+        noise = f" ± {check['noise']:.2g}" if check.get("noise") else ""
+        return f"{'✓' if check['met'] else '✗'} {_number(check.get('value'), digits=3)}{noise}"
+
+    baseline = "none declared" if base is None else f"{base['name']}: {_number(base['value'], digits=3)}"
+    misses, below = record.get("misses", []), record.get("below_baseline", [])
+    verdict = ("missed" if misses else "met") + (", below a baseline" if below else "")
+    return f"{row['metric']} {row['target']}", baseline, cell("torch"), cell("tensorflow"), verdict
 
 
 def render(examples: list[Example], records: dict[str, dict], problems: list[str],
@@ -202,11 +232,6 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
     known = {e.page for e in examples}
     orphans = sorted(set(records) - known)
 
-    # results
-    lines += ["## Results", "",
-              "The metric each tutorial states on its page, for both twins, and the relative gap between",
-              "them. The twins start from different random weights, so a small gap is expected; the",
-              "parity tests (last column) check that with the *same* weights they compute the same thing.", ""]
     families = [name for name in FAMILIES if any(name in e.families for e in examples)]
 
     def status(family: str, kind: str) -> str:
@@ -215,13 +240,41 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
         text = found.text() if results_when else f"{kind} tests"
         return f"{{ref}}`{family}: {text} <parity-{family}>`"
 
+    # at a glance: one row per page
+    lines += ["## At a glance", "",
+              "One row per tutorial: its first stated target, the strongest cheap baseline of that metric",
+              "(computed on the page, in this build), what each twin reached (✓ met, ✗ missed, ± one",
+              "standard error where the page measured it), the page's verdict over all its targets, and",
+              "whether the family's parity tests passed in this build's test report.", ""]
+    if not results_when:
+        lines += [":::{note}", f"No test report was found at `{results_path}`: the parity column says which "
+                  "tests hold each family but not whether they passed. `nox -s tests` writes the report.", ":::",
+                  ""]
+    rows = []
+    for example in examples:
+        record = records.get(example.page)
+        parity = ", ".join(status(f, "parity") for f in example.families) or "no family declared"
+        if record is None:
+            rows.append([link(example), "*not run in this build*", "–", "–", "–", "–", parity])
+            continue
+        rows.append([link(example), *_headline(record), parity])
+    lines += _table(["tutorial", "headline target", "strongest baseline", "PyTorch", "TensorFlow", "verdict",
+                     "parity tests"], rows)
+
+    # results
+    lines += ["## Every recorded metric", "",
+              "Every number each twin recorded, and their difference (PyTorch minus TensorFlow). Twins that",
+              "start from copied weights and see the same batches differ by the frameworks' arithmetic and",
+              "random streams only; the parity tests check that with the same weights they compute the same.",
+              "", ":::{dropdown} The table (one row per metric and tutorial)", ""]
+
     rows = []
     for example in examples:
         record = records.get(example.page)
         parity = ", ".join(status(f, "parity") for f in example.families) or "no family declared"
         trajectory = ", ".join(status(f, "trajectory") for f in example.families) or "–"
         if record is None:
-            rows.append([link(example), "*not run in this build*", "–", "–", "–", parity, trajectory])
+            rows.append([link(example), "*not run in this build*", "–", "–", "–", trajectory])
             continue
         torch_twin, tf_twin = _twin(record, "torch"), _twin(record, "tensorflow")
         metrics = list(dict.fromkeys([*(torch_twin or {}).get("metrics", {}), *(tf_twin or {}).get("metrics", {})]))
@@ -231,12 +284,13 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
             skipped = set(record.get("skipped", []))
             rows.append([
                 link(example) if i == 0 else "", metric,
-                "skipped" if "torch" in skipped else _number(a),
-                "skipped" if "tensorflow" in skipped else _number(b),
-                _gap(a, b), parity if i == 0 else "", trajectory if i == 0 else "",
+                "skipped" if "torch" in skipped else _number(a, digits=4),
+                "skipped" if "tensorflow" in skipped else _number(b, digits=4),
+                _difference(a, b), trajectory if i == 0 else "",
             ])
-    lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "gap", "parity tests", "trajectory tests"],
-                    rows, ["l", "l", "r", "r", "r", "l", "l"])
+    lines += _table(["tutorial", "metric", "PyTorch", "TensorFlow", "difference", "trajectory tests"],
+                    rows, ["l", "l", "r", "r", "r", "l"])
+    lines += [":::", ""]
 
     # targets, next to the strongest cheap baseline of each
     lines += ["## Targets and baselines", "",
@@ -301,11 +355,11 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
                 continue
             rows.append([
                 link(example) if i == 0 or _twin(record, TWINS[0]) is None else "", LABELS[framework],
-                twin.get("device") or "–", _number(twin.get("seconds_per_step"), 1000, 3),
+                twin.get("device") or "–", twin.get("mode") or "–", _number(twin.get("seconds_per_step"), 1000, 3),
                 _number(twin.get("train_seconds"), 1, 3), _number(twin.get("peak_memory_mb"), 1, 4),
             ])
-    lines += _table(["tutorial", "twin", "device", "ms per step", "training s", "peak memory MB"], rows,
-                    ["l", "l", "l", "r", "r", "r"])
+    lines += _table(["tutorial", "twin", "device", "execution", "ms per step", "training s", "peak memory MB"],
+                    rows, ["l", "l", "l", "l", "r", "r", "r"])
 
     # provenance
     lines += ["## What produced these numbers", ""]
@@ -353,8 +407,7 @@ def render(examples: list[Example], records: dict[str, dict], problems: list[str
                 lines += [f"{kind.capitalize()} tests: {found.text()}."]
                 if found.failures:
                     lines += ["Failed: " + ", ".join(f"`{case}`" for case in found.failures) + "."]
-        lines += ["", f":::{{dropdown}} {test_file}", f"```{{literalinclude}} /../{test_file}",
-                  ":language: python", "```", ":::", ""]
+        lines += ["", f"The tests: {repository_link(test_file)}.", ""]
 
     if orphans or problems:
         lines += ["## Other records", ""]
