@@ -9,6 +9,7 @@ import pytest
 
 from torchflow.baselines.char_bayes import CharNgramBayes, CharNgramSampler, char_ngrams, choose_smoothing
 from torchflow.baselines.tags import MostFrequentTag, choose_suffix_length
+from torchflow.data import pos, store
 from torchflow.data.pos import load_pos_splits
 from torchflow.metrics import judged_share, start_letter_chance, unseen_word_accuracy
 
@@ -145,6 +146,8 @@ def test_the_sampler_draws_from_the_counts_of_the_longest_context_seen_in_the_cl
     assert sampler.distribution("zz", 0) == Counter({"a": 3, "b": 3, "c": 1, "d": 2, "$": 3})  # no context
     draws = Counter(sampler.sample(0, "a", np.random.default_rng(seed)) for seed in range(600))
     assert set(draws) == {"abc", "abd"} and draws["abd"] / 600 == pytest.approx(2 / 3, abs=0.06)
+    cold = Counter(sampler.sample(0, "a", np.random.default_rng(seed), temperature=0.5) for seed in range(600))
+    assert cold["abd"] / 600 == pytest.approx(4 / 5, abs=0.06)  # counts 2:1 squared: 4:1
 
 
 # ------------------------------------------------------------------ metrics
@@ -181,3 +184,22 @@ def test_pos_train_and_test_come_from_the_same_source():
     assert train.info.source == test.info.source == "embedded" and train.info.name == test.info.name
     assert train.info.split == "train" and test.info.split == "test"
     assert not {" ".join(s) for s in train.words} & {" ".join(s) for s in test.words} - {""}
+
+
+def test_a_test_split_found_elsewhere_is_not_mixed_with_the_training_split(monkeypatch):
+    """Only the test split of English-EWT in the cache (say an earlier download of that one file): the
+    training split falls back to the embedded treebank, and so must the test split."""
+    real_sources = pos.sources
+    english = pos.TaggedSentences([["A", "test"]], [["DET", "NOUN"]], ("DET", "NOUN"),
+                                  store.DatasetInfo("UD English-EWT r2.13", "test", 1, "fake", "CC BY-SA 4.0"))
+
+    def sources(split="train", join_pieces=False):
+        embedded = [s for s in real_sources(split, join_pieces) if s.kind == "embedded"]
+        cached = store.Source("cache", lambda: english, lambda: True, "a fake cached test file")
+        return ([cached] if split == "test" else []) + embedded
+
+    monkeypatch.setattr(pos, "sources", sources)
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)
+    assert pos.load_pos("test").info.name == "UD English-EWT r2.13"  # alone, the test split would take it
+    train, test = load_pos_splits(join_pieces=True)
+    assert train.info.source == test.info.source == "embedded" and test.info.name == train.info.name

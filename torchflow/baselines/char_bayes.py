@@ -13,7 +13,8 @@ N-grams never seen in training are left out (they would add the same ``log k / .
 
 :class:`CharNgramSampler` -- per class, the counts of which character follows each context of up to
 ``order - 1`` characters of ``^name$``; a name is drawn one character at a time from the counts of the
-longest context seen in that class (falling back to shorter ones), until ``$``.
+longest context seen in that class (falling back to shorter ones), until ``$``; at a temperature
+``tau`` the counts are raised to ``1 / tau`` (``tau < 1``: the frequent continuations more often).
 """
 
 from __future__ import annotations
@@ -128,13 +129,16 @@ class CharNgramSampler:
                 return table[context]
         raise ValueError(f"class {label} has no training names")
 
-    def sample(self, label: int, start: str, rng: np.random.Generator, max_length: int = 20) -> str:
+    def sample(self, label: int, start: str, rng: np.random.Generator, max_length: int = 20,
+               temperature: float = 1.0) -> str:
         """One name of class ``label`` that begins with ``start``, at most ``max_length`` characters."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
         name = start
         while len(name) < max_length:
             counts = self.distribution(name, label)
             keys = sorted(counts)
-            p = np.array([counts[k] for k in keys], dtype=float)
+            p = np.array([counts[k] for k in keys], dtype=float) ** (1 / temperature)
             char = keys[rng.choice(len(keys), p=p / p.sum())]
             if char == END:
                 break
