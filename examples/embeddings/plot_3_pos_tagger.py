@@ -41,6 +41,7 @@ Departures from the reference:
 # the words of the batch; the padding (id 0) is masked out, and the backward
 # LSTM starts at each sentence's last real word (PyTorch: a packed sequence;
 # Keras: the mask of the real words), so padding changes no score.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -104,9 +105,9 @@ train_tags, valid_tags, test_tags = train_set.tags[:cut], train_set.tags[cut:][h
 tagset = tuple(sorted(set(train_set.tagset) | set(test_set.tagset)))
 UD_TAGS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
            "SCONJ", "SYM", "VERB", "X"}
-print(f"{len(tagset)} tags in the data: {', '.join(tagset)}")
-print(f"not among the 17 UD tags: {', '.join(sorted(set(tagset) - UD_TAGS)) or 'none'}; "
-      f"UD tags absent: {', '.join(sorted(UD_TAGS - set(tagset))) or 'none'}")
+print(textwrap.fill(f"{len(tagset)} tags in the data: {', '.join(tagset)}. Not among the 17 UD tags: "
+                    f"{', '.join(sorted(set(tagset) - UD_TAGS)) or 'none'}; UD tags absent: "
+                    f"{', '.join(sorted(UD_TAGS - set(tagset))) or 'none'}", 88))
 
 # %%
 # Where the data is the Turkish stand-in, these are the tags of Google's
@@ -133,7 +134,7 @@ valid_arrays, test_arrays = arrays(valid_words, valid_tags), arrays(test_words, 
 test_real, test_unseen = test_arrays[0] != 0, test_arrays[3]
 n_test, n_unseen = int(test_real.sum()), int(test_unseen.sum())
 print(f"training {len(train_words):,} sentences; vocabulary {len(vocabulary):,} words seen "
-      f"{hp.min_count}+ times; test {len(test_words):,} sentences, {n_test:,} words, "
+      f"{hp.min_count}+ times;\ntest {len(test_words):,} sentences, {n_test:,} words, "
       f"{n_unseen / n_test:.1%} never seen in training")
 
 # %%
@@ -146,8 +147,8 @@ print(f"training {len(train_words):,} sentences; vocabulary {len(vocabulary):,} 
 # validation sentences. The noise of an accuracy is its binomial standard error
 # over the test words.
 suffix, suffix_scores = choose_suffix_length(train_words, train_tags, valid_words, valid_tags, hp.suffix_lengths)
-print("validation accuracy by suffix length: "
-      + ", ".join(f"{k}: {v:.2%}" for k, v in suffix_scores.items()) + f" -> {suffix}")
+print(textwrap.fill("validation accuracy by suffix length: "
+                    + ", ".join(f"{k}: {v:.2%}" for k, v in suffix_scores.items()) + f" -> {suffix}", 88))
 lookup = MostFrequentTag(suffix).fit(train_words, train_tags)
 lookup_all, lookup_unseen, _ = lookup.accuracy(test_words, test_tags)
 ACC, UNSEEN = "test accuracy", "unseen-word accuracy"
@@ -341,12 +342,16 @@ for fw, models in results.items():
         print(f"{torchflow.frameworks.label(fw):<11}{name:<24}{r['all']:>10.2%}{r['unseen']:>9.2%}")
 for fw, models in results.items():
     one, both = models["one-way"]["all"], models["both ways"]["all"]
-    print(f"{torchflow.frameworks.label(fw)}: reading the sentence both ways moves the word tagger "
+    print(f"{torchflow.frameworks.label(fw)}: reading both ways moves the word tagger "
           f"{one:.2%} -> {both:.2%} ({100 * (both - one):+.1f} points)")
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps:,} steps of {hp.batch_size} sentences) some taggers do "
-          f"not beat the lookup table ({lookup_all:.2%}). Unmeasured: whether more steps or pretrained "
-          "embeddings close it; the word-only taggers know nothing of an unseen word but its position.")
+    print(textwrap.fill(f"In the '{run.budget}' budget ({hp.steps:,} steps of {hp.batch_size} sentences) "
+                        f"these taggers do not beat the lookup table ({lookup_all:.2%}): "
+                        + ", ".join(f"{torchflow.frameworks.label(fw)} {name} {r['all']:.2%}"
+                                    for fw, models in results.items() for name, r in models.items()
+                                    if r["all"] <= lookup_all) + ". Unmeasured: whether more steps or "
+                        "pretrained embeddings close it; the word-only taggers know nothing of an unseen word "
+                        "but its position.", 88))
 
 # %%
 # Tagged test sentences
@@ -362,7 +367,7 @@ for index in (0, 1):
             guess = tagset[r["predicted"][index, position]]
             word = word if word in seen else f"_{word}_"
             shown.append(f"{word}/{tag}" if guess == tag else f"{word}/✗{guess} ({tag})")
-        print(f"{name}: {' '.join(shown)}")
+        print(textwrap.fill(f"{name}: {' '.join(shown)}", 88, subsequent_indent="    "))
     print()
 
 # %%

@@ -43,6 +43,7 @@ Departures from the reference:
 # orthogonal recurrent kernel, zero biases); the parity tests copy one set of
 # weights into both (the gate order, PyTorch r, z, n and Keras z, r, n, mapped
 # by :mod:`torchflow.convert`) and compare outputs, loss and gradients.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -87,7 +88,8 @@ train_index, val_index, test_index = split_indices(len(data), hp.held_out, seed=
 counts = np.bincount(labels, minlength=len(languages))
 print(f"{len(data)} names, {len(alphabet)} letters, {lengths.min()} to {lengths.max()} letters long; "
       f"train {len(train_index)}, validation {len(val_index)}, test {len(test_index)}")
-print(f"{len(languages)} languages: " + ", ".join(f"{lang} {n}" for lang, n in zip(languages, counts)))
+print(textwrap.fill(f"{len(languages)} languages: " + ", ".join(f"{lang} {n}" for lang, n in zip(languages, counts)),
+                    88))
 names_of = {split: [data.names[i] for i in index]
             for split, index in (("train", train_index), ("val", val_index), ("test", test_index))}
 
@@ -102,8 +104,8 @@ names_of = {split: [data.names[i] for i in index]
 ACC = "test accuracy"
 smoothing, by_k = choose_smoothing(names_of["train"], labels[train_index], names_of["val"], labels[val_index],
                                    len(languages), smoothings=hp.smoothings)
-print("naive Bayes validation accuracy by add-k: " + ", ".join(f"{k:g}: {v:.1%}" for k, v in by_k.items())
-      + f" -> k = {smoothing:g}")
+print(textwrap.fill("naive Bayes validation accuracy by add-k: "
+                    + ", ".join(f"{k:g}: {v:.1%}" for k, v in by_k.items()) + f" -> k = {smoothing:g}", 88))
 bayes = CharNgramBayes((1, 2, 3), smoothing).fit(names_of["train"], labels[train_index], len(languages))
 bayes_accuracy = bayes.accuracy(names_of["test"], labels[test_index])
 majority = np.bincount(labels[train_index], minlength=len(languages)).argmax()
@@ -250,14 +252,15 @@ verdict
 # %%
 for fw, r in results.items():
     print(f"{torchflow.frameworks.label(fw)}: {r['accuracy']:.1%} against naive Bayes {bayes_accuracy:.1%} "
-          f"({100 * (r['accuracy'] - bayes_accuracy):+.1f} points); one name a step "
+          f"({100 * (r['accuracy'] - bayes_accuracy):+.1f} points);\n  one name a step "
           f"{1000 * r['single_clock'].seconds_per_step:.2f} ms, {hp.batch_size} names a step "
           f"{1000 * r['twin'].clock.seconds_per_step:.2f} ms")
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps:,} steps of {hp.batch_size} names, about "
-          f"{hp.steps * hp.batch_size / len(train_index):.0f} passes over the training names) the GRU\n"
-          "does not beat counting letter triples. Unmeasured: whether more steps, dropout or a wider\n"
-          "GRU close the gap; naive Bayes reads every n-gram of a name at once.")
+    print(textwrap.fill(f"In the '{run.budget}' budget ({hp.steps:,} steps of {hp.batch_size} names, about "
+                        f"{hp.steps * hp.batch_size / len(train_index):.0f} passes over the training names) "
+                        "the GRU does not beat counting letter triples. Unmeasured: whether more steps, "
+                        "dropout or a wider GRU close the gap; naive Bayes reads every n-gram of a name "
+                        "at once.", 88))
 
 # %%
 # Padding does not change a prediction
@@ -274,8 +277,8 @@ for fw, r in results.items():
     unmasked = r["logits_of"](letters, np.full_like(name_lengths, letters.shape[1]))
     gap = np.abs(padded_logits - alone).max()
     print(f"{torchflow.frameworks.label(fw)}: alone vs padded {gap:.1e} "
-          f"({'within' if gap < 1e-4 else 'NOT within'} float32 rounding); without the lengths the "
-          f"logits move by {np.abs(unmasked - padded_logits).max():.2f},\n  "
+          f"({'within' if gap < 1e-4 else 'NOT within'} float32 rounding);\n  without the lengths the "
+          f"logits move by {np.abs(unmasked - padded_logits).max():.2f}, "
           f"{(unmasked.argmax(1) != padded_logits.argmax(1)).sum()} of {len(sample)} predictions change")
 
 # %%
@@ -291,7 +294,7 @@ if results:
     plot_confusion(matrix, languages, ax=axes[0], title=f"{torchflow.frameworks.label(fw)}: test confusions")
     off = matrix * (1 - np.eye(len(languages), dtype=matrix.dtype))
     worst = np.argsort(off, axis=None)[::-1][:3]
-    print("most frequent confusions: " + ", ".join(f"{languages[i]} -> {languages[j]} ({off[i, j]})"
+    print("most frequent confusions:\n  " + ", ".join(f"{languages[i]} -> {languages[j]} ({off[i, j]})"
                                                    for i, j in zip(*np.unravel_index(worst, off.shape))))
 for fw, r in results.items():
     steps, accuracy = zip(*r["curve"])

@@ -43,6 +43,7 @@ Departures from the reference:
 # loss is the cross-entropy of every prediction, summed over a name's letters
 # and averaged over the batch; padded steps add nothing. The language enters
 # at *every* step, and the explicit end symbol tells sampling when to stop.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -159,7 +160,7 @@ real_verdicts = judge_names([data.names[i] for i in test_index])
 real_share = np.array([float((real_verdicts[labels[test_index] == i] == i).mean()) if (labels[test_index] == i).any()
                        else np.nan for i in range(len(languages))])
 print(f"judge ({torchflow.frameworks.label(judge_framework)}, {hp.judge_steps} steps): test accuracy on real "
-      f"names {(real_verdicts == labels[test_index]).mean():.1%}, {np.nanmean(real_share):.1%} averaged over "
+      f"names {(real_verdicts == labels[test_index]).mean():.1%},\n{np.nanmean(real_share):.1%} averaged over "
       "the languages")
 
 # %%
@@ -340,12 +341,13 @@ for who, generated in copies.items():
     print(f"{who}: {np.mean([n in train_set for n in every]):.1%} of {len(every)} names copy a training name")
 for fw, r in results.items():
     print(f"{torchflow.frameworks.label(fw)}: {r['share']:.1%} judged as requested, against the "
-          f"{hp.ngram_order}-gram's {ngram_share:.1%}, the start letter's {chance:.1%} and real names' "
+          f"{hp.ngram_order}-gram's {ngram_share:.1%},\n  the start letter's {chance:.1%} and real names' "
           f"{np.nanmean(real_share):.1%}")
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps:,} steps) the GRU does not beat the {hp.ngram_order}-gram "
-          "sampler.\nUnmeasured: whether more steps close it; counts of letter triples already "
-          "capture most of\nwhat the judge reads.")
+    print(textwrap.fill(f"In the '{run.budget}' budget ({hp.steps:,} steps) the GRU does not beat the "
+                        f"strongest baseline, {run.strongest_baseline(METRIC)}. Unmeasured: whether "
+                        "more steps close it; counts of letter triples already capture much of what the "
+                        "judge reads.", 88))
 
 # %%
 # Ten names per language
