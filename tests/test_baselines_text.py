@@ -124,10 +124,12 @@ def test_a_name_without_known_ngrams_takes_the_most_frequent_class():
 
 def test_the_smoothing_is_chosen_on_validation():
     valid, valid_labels = ["Smithy", "Kowalczyk", "Browning", "Nowicki"], [0, 1, 0, 1]
-    chosen, scores = choose_smoothing(NAMES, LABELS, valid, valid_labels, 2, smoothings=(0.01, 0.1, 1.0))
+    names, labels = NAMES + ["Smithers", "Jonson"], LABELS + [0, 0]  # a prior of 6:4 for class 0
+    chosen, scores = choose_smoothing(names, labels, valid, valid_labels, 2, smoothings=(0.01, 0.1, 1.0, 1e6))
     for k, score in scores.items():
-        assert score == CharNgramBayes((1, 2, 3), k).fit(NAMES, LABELS, 2).accuracy(valid, valid_labels)
-    assert scores[chosen] == max(scores.values())
+        assert score == CharNgramBayes((1, 2, 3), k).fit(names, labels, 2).accuracy(valid, valid_labels)
+    assert scores[1e6] < scores[0.01]  # smoothed flat, the letters no longer count: the prior decides
+    assert chosen == 1.0 and scores[chosen] == max(scores.values())  # the largest k of the best
 
 
 # ------------------------------------------------------------------ sampler
