@@ -15,7 +15,7 @@ the tutorial, then in mini-batches of names of different lengths, where
 padding must not change what the network predicts.
 
 A specialist would first try counting: a naive Bayes classifier over each
-name's letters, pairs and triples of letters. The page fits it in a second and
+name's letters, pairs and triples of letters. The page fits it in seconds and
 the verdict compares the twins with it.
 
 Departures from the reference:

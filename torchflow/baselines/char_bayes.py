@@ -1,5 +1,5 @@
 """Character n-gram baselines for names: a multinomial naive Bayes classifier and a class-conditioned
-sampler. NumPy and dictionaries only; each fits in a second on the surnames.
+sampler. NumPy and dictionaries only; each fits in seconds on the surnames.
 
 :class:`CharNgramBayes` -- a name is the bag of its character n-grams (orders 1..3 by default) of
 ``^name$`` (``^`` and ``$`` mark its start and end, so ``^Mc`` and ``ski$`` are features of their own)::
