@@ -49,8 +49,8 @@ def _data():
     return word_array, chars, tag_array, sizes, len(alphabet)
 
 
-def _kwargs(name, sizes, alphabet_size):
-    kwargs = {**sizes, "embedding_dim": 8, "hidden_dim": 12}
+def _kwargs(name, sizes, alphabet_size, bidirectional=False):
+    kwargs = {**sizes, "embedding_dim": 8, "hidden_dim": 12, "bidirectional": bidirectional}
     return kwargs if name == "LSTMTagger" else {**kwargs, "alphabet_size": alphabet_size, "char_hidden_dim": 5}
 
 
@@ -71,10 +71,12 @@ def _losses(torch_model, tf_model, name):
     return torch_loss, tf_loss
 
 
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "both-ways"])
 @pytest.mark.parametrize("name", FAMILY.classes)
-def test_same_weights_same_tag_scores_loss_and_gradients(name):
+def test_same_weights_same_tag_scores_loss_and_gradients(name, bidirectional):
     words, chars, tags, sizes, alphabet_size = _data()
-    torch_model, tf_model = classifier_twins(FAMILY, class_name=name, **_kwargs(name, sizes, alphabet_size))
+    torch_model, tf_model = classifier_twins(FAMILY, class_name=name,
+                                             **_kwargs(name, sizes, alphabet_size, bidirectional))
     inputs = (words[:16],) if name == "LSTMTagger" else (words[:16], chars[:16])
     assert_twins_agree(tf_model.activations(*(tf.constant(a) for a in inputs)),
                        torch_model.activations(*(torch.as_tensor(a) for a in inputs)))
@@ -94,11 +96,13 @@ def test_same_weights_same_tag_scores_loss_and_gradients(name):
     assert_twins_agree(keras_grads, torch_grads, GRADIENT)
 
 
-def test_padding_does_not_change_the_real_words_scores():
-    """A sentence alone, or padded with more words and letters: the same scores at its words."""
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "both-ways"])
+def test_padding_does_not_change_the_real_words_scores(bidirectional):
+    """A sentence alone, or padded with more words and letters: the same scores at its words (both ways
+    too: the backward LSTM starts at the last real word, not in the padding)."""
     words, chars, tags, sizes, alphabet_size = _data()
     torch_model, tf_model = classifier_twins(FAMILY, class_name="CharLSTMTagger",
-                                             **_kwargs("CharLSTMTagger", sizes, alphabet_size))
+                                             **_kwargs("CharLSTMTagger", sizes, alphabet_size, bidirectional))
     length = int((words[0] != 0).sum())
     short_words, short_chars = words[:1, :length], chars[:1, :length, :]
     wide_chars = np.concatenate([chars[:1], np.zeros((1, words.shape[1], 4), np.int64)], -1)
@@ -106,6 +110,24 @@ def test_padding_does_not_change_the_real_words_scores():
         alone = as_array(model(convert(short_words), convert(short_chars)))
         padded = as_array(model(convert(words[:1]), convert(wide_chars)))[:, :length]
         assert_close_to_scale("padded", padded, alone)
+
+
+@pytest.mark.parametrize("name", FAMILY.classes)
+def test_only_the_bidirectional_tagger_reads_the_next_word(name):
+    """Changing the last word of a sentence moves the scores of the word before it both ways, never one way."""
+    words, chars, tags, sizes, alphabet_size = _data()
+    length = int((words[0] != 0).sum())
+    changed_words, changed_chars = words[:1].copy(), chars[:1].copy()
+    changed_words[0, length - 1] = 1 + words[0, length - 1] % (sizes["vocab_size"] - 1)
+    changed_chars[0, length - 1] = np.roll(changed_chars[0, length - 1], 1)
+    for bidirectional in (False, True):
+        torch_model, tf_model = classifier_twins(FAMILY, class_name=name,
+                                                 **_kwargs(name, sizes, alphabet_size, bidirectional))
+        for model, convert in ((torch_model, torch.as_tensor), (tf_model, tf.constant)):
+            def scores(w, c, model=model, convert=convert):
+                return as_array(model(convert(w)) if name == "LSTMTagger" else model(convert(w), convert(c)))
+            moved = np.abs(scores(words[:1], chars[:1]) - scores(changed_words, changed_chars))[0, length - 2].max()
+            assert (moved > 1e-4) == bidirectional, (bidirectional, type(model).__module__, moved)
 
 
 def test_twins_have_the_same_signatures():
@@ -121,10 +143,10 @@ def test_bad_sizes_are_refused(framework):
         FAMILY.build(framework, "CharLSTMTagger", vocab_size=10, tagset_size=3, alphabet_size=5, char_hidden_dim=0)
 
 
-def _trajectory(name, dtype="float32", steps=50):
+def _trajectory(name, dtype="float32", steps=50, bidirectional=False):
     words, chars, tags, sizes, alphabet_size = _data()
     torch_model, tf_model = classifier_twins(FAMILY, class_name=name, dtype=dtype,
-                                             **_kwargs(name, sizes, alphabet_size))
+                                             **_kwargs(name, sizes, alphabet_size, bidirectional))
     rng = np.random.default_rng(0)
     batches = [(words[i], chars[i], tags[i]) for i in (rng.choice(len(words), 16, replace=False)
                                                        for _ in range(steps))]
@@ -145,3 +167,9 @@ def test_trajectory_float64_twins_train_identically(name):
     """The same 50 steps in float64 (PyTorch's Adam computing Keras' update). Measured: losses within
     3.1e-16 relative, weights within 3.7e-15 of their scale. Asserted: 1e-14 and 5e-14."""
     assert_trajectory_within(f"float64 {name}", _trajectory(name, "float64"), loss=1e-14, weights=5e-14)
+
+
+def test_trajectory_float64_bidirectional_twins_train_identically():
+    """The bidirectional word tagger, 50 float64 steps as above. Asserted: 1e-14 and 5e-14."""
+    assert_trajectory_within("float64 bidirectional LSTMTagger",
+                             _trajectory("LSTMTagger", "float64", bidirectional=True), loss=1e-14, weights=5e-14)

@@ -359,3 +359,47 @@ def bits_per_char(bits: np.ndarray) -> tuple[float, float]:
     if bits.ndim != 2 or bits.shape[0] < 2 or bits.shape[1] < 1 or not np.isfinite(bits).all():
         raise ValueError(f"need finite (rows >= 2, length >= 1) bits, got shape {bits.shape}")
     return float(bits.mean()), mean_standard_error(bits.mean(1))
+
+
+# ---------------------------------------------------------------------------------------------------- text
+def unseen_word_accuracy(predicted: np.ndarray, tags: np.ndarray, unseen: np.ndarray) -> tuple[float, int]:
+    """The share of correct tags over the words never seen in training, and how many such words there are.
+
+    ``predicted`` and ``tags`` hold tag ids of the same shape (e.g. padded (sentences, words)); ``unseen``
+    is True at the real words that the training text does not contain (False at seen words and padding).
+    """
+    predicted, tags, unseen = np.asarray(predicted), np.asarray(tags), np.asarray(unseen, dtype=bool)
+    if predicted.shape != tags.shape or tags.shape != unseen.shape:
+        raise ValueError(f"shapes differ: {predicted.shape}, {tags.shape}, {unseen.shape}")
+    count = int(unseen.sum())
+    if count == 0:
+        raise ValueError("no unseen words to score")
+    return float((predicted[unseen] == tags[unseen]).mean()), count
+
+
+def judged_share(verdicts: np.ndarray, requested: np.ndarray) -> float:
+    """The share of generated items that a judge assigns to the class they were generated for
+    (``verdicts`` -1 for an item the judge could not read: counted wrong)."""
+    verdicts, requested = np.asarray(verdicts).ravel(), np.asarray(requested).ravel()
+    if len(verdicts) == 0 or verdicts.shape != requested.shape:
+        raise ValueError(f"need as many verdicts as requests, got {verdicts.shape} and {requested.shape}")
+    return float((verdicts == requested).mean())
+
+
+def start_letter_chance(first_letters: list[str], labels: np.ndarray, num_classes: int) -> float:
+    """The judged share of a generator that gets its start letter right and nothing else.
+
+    Every class is requested equally often, with start letters drawn from its training names (as the
+    surname page does), and a judge that sees only the start letter ``s`` names class ``c`` with the
+    probability ``P(s | c) / sum_c' P(s | c')``: the chance is ``(1 / C) sum_c sum_s P(s | c)^2 /
+    sum_c' P(s | c')``. A letter shared by every class gives 1 / C; a letter used by one class only, 1.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    letters = sorted(set(first_letters))
+    if len(first_letters) != len(labels) or not letters:
+        raise ValueError("need one first letter per label")
+    counts = np.zeros((num_classes, len(letters)))
+    np.add.at(counts, (labels, [letters.index(s) for s in first_letters]), 1)
+    present = counts.sum(1) > 0
+    p = counts[present] / counts[present].sum(1, keepdims=True)  # P(s | c), classes with names
+    return float((p * p / p.sum(0, keepdims=True)).sum() / present.sum())

@@ -132,3 +132,17 @@ def load_pos(split: str = "train", *, source: str = "auto", join_pieces: bool = 
     if split not in ("train", "test"):
         raise DataError(f"unknown split {split!r}; use 'train' or 'test'")
     return store.resolve("pos", sources(split, join_pieces), source=source)
+
+
+# the switch value that allows only the source a split was loaded from
+_SAME_SOURCE = {"cache": "canonical", "download": "canonical", "embedded": "embedded"}
+
+
+def load_pos_splits(*, source: str = "auto", join_pieces: bool = False) -> tuple[TaggedSentences, TaggedSentences]:
+    """The training and test sentences, always from the same source: the test split is loaded from
+    the source the training split came from (never English test sentences with a Turkish training set)."""
+    train = load_pos("train", source=source, join_pieces=join_pieces)
+    test = load_pos("test", source=_SAME_SOURCE.get(train.info.source, train.info.source), join_pieces=join_pieces)
+    if test.info.name != train.info.name:
+        raise DataError(f"the POS splits come from different treebanks: {train.info.name} and {test.info.name}")
+    return train, test
