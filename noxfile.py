@@ -163,7 +163,7 @@ def browser(session: nox.Session) -> None:
     site = ROOT / "docs" / "_build" / "html"
     if not (site / "index.html").is_file():
         session.error(f"no built site at {site}: run `nox -s docs` first")
-    session.install("pytest>=8", "selenium>=4.10")
+    session.install("pytest>=8", "selenium>=4.10", "pillow>=10", "numpy>=1.24")  # pixels of a sampled figure
     session.run("pytest", "-q", "--confcutdir=tests/browser", "-p", "no:cacheprovider", "tests/browser",
                 *session.posargs, env={"TORCHFLOW_SITE": str(site),
                                        "TORCHFLOW_ARTEFACTS": str(ROOT / "test-artefacts" / "browser")})

@@ -210,3 +210,75 @@ def test_search_finds_a_model_name(browser, site_url):
     hrefs = [a.get_attribute("href") for r in results for a in r.find_elements(By.TAG_NAME, "a")]
     assert any("plot_1_vae" in (h or "") for h in hrefs), f"search for VAE did not find its page: {hrefs}"
     save(browser, "search-vae")
+
+
+# ----------------------------------------------------------------------------- what a reader notices
+READER_PAGES = (VAE_PAGE, "auto_examples/rnn/plot_4_char_rnn.html")
+
+
+def other_hosts(driver, site_url: str) -> list[str]:
+    """Every resource the page loaded from anywhere but the site itself (the site must work offline)."""
+    names = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    return sorted({n for n in names if not n.startswith(site_url) and not n.startswith("data:")})
+
+
+def test_landing_page_opens_with_the_tutorials_in_the_books_order(browser, site_url):
+    open_page(browser, site_url + "index.html")
+    article = browser.find_element(By.CSS_SELECTOR, "article")
+    assert not article.find_elements(By.CSS_SELECTOR, ".toctree-wrapper a"), "link lists repeating the sidebar"
+    thumbnails = [a.get_attribute("href") for a in article.find_elements(By.CSS_SELECTOR, ".sphx-glr-thumbcontainer a")]
+    pages = [h.rsplit("/", 1)[-1] for h in thumbnails if h and h.endswith(".html")]
+    assert pages[:2] == ["plot_1_classifier.html", "plot_2_spatial_transformer.html"], pages
+    sidebar = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".bd-sidenav a")]
+    tutorials = [h for h in sidebar if "/auto_examples/" in (h or "")]
+    assert len(tutorials) == len(set(tutorials)) == 20, f"each tutorial once in the navigation: {tutorials}"
+    assert other_hosts(browser, site_url) == []
+
+
+@pytest.mark.parametrize("page", READER_PAGES)
+def test_a_tutorial_can_be_run_read_and_reported_from_its_top(browser, site_url, page):
+    open_page(browser, site_url + page)
+    links = browser.find_element(By.CSS_SELECTOR, ".torchflow-run-links")
+    title = browser.find_element(By.CSS_SELECTOR, "article h1")
+    assert links.location["y"] < title.location["y"] + 200, "the run-it-yourself links sit at the top"
+    hrefs = [a.get_attribute("href") for a in links.find_elements(By.TAG_NAME, "a")]
+    stem = page.rsplit("/", 1)[-1][: -len(".html")]
+    assert any(h.endswith(f"/{stem}.py") for h in hrefs) and any(h.endswith(f"/{stem}.ipynb") for h in hrefs)
+    assert any("colab.research.google.com" in h for h in hrefs) and any("issues/new" in h for h in hrefs)
+    # no printed output wider than its column (it wraps), no figure left with sphinx-gallery's fallback alt text
+    wide = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.sphx-glr-script-out pre'))"
+        ".filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.textContent.slice(0, 80))")
+    assert wide == [], f"output blocks wider than the column: {wide}"
+    alts = [i.get_attribute("alt") or "" for i in browser.find_elements(By.CSS_SELECTOR, "img.sphx-glr-single-img, "
+                                                                                         "img.sphx-glr-multi-img")]
+    untitled = [a for a in alts if a.startswith("plot ") or not a.strip()]
+    assert alts and untitled == [], f"figures without a title: {untitled}"
+    assert other_hosts(browser, site_url) == []
+    save(browser, "reader-" + stem)
+    browser.set_window_size(420, 900)  # a phone
+    save(browser, "mobile-" + stem)
+    browser.set_window_size(1280, 900)
+
+
+def test_the_twins_have_distinct_colours_in_a_sampled_figure():
+    """Pixels of both frameworks' colours (torchflow.plot) in one of the VAE page's curve figures."""
+    import ast
+
+    import numpy as np
+    from PIL import Image
+
+    # this session's venv has no torchflow: read the one table of colours from its source
+    source = (ROOT / "torchflow" / "plot.py").read_text(encoding="utf-8")
+    line = next(x for x in source.splitlines() if x.startswith("FRAMEWORK_COLOURS = "))
+    FRAMEWORK_COLOURS = ast.literal_eval(line.split("=", 1)[1].strip())  # noqa: N806
+
+    wanted = {fw: np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for fw, c in FRAMEWORK_COLOURS.items()}
+    found = {}
+    for path in sorted((Path(SITE) / "_images").glob("sphx_glr_plot_1_vae_*.png")):
+        pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3).astype(int)
+        counts = {fw: int((np.abs(pixels - rgb).max(axis=1) < 40).sum()) for fw, rgb in wanted.items()}
+        found[path.name] = counts
+        if min(counts.values()) >= 50:
+            return
+    raise AssertionError(f"no VAE figure shows both twins' colours: {found}")
