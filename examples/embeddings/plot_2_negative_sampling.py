@@ -69,16 +69,7 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines.cooccurrence import ppmi_svd, unigram_nats
-from torchflow.data import load_shakespeare
-from torchflow.data.words import (
-    draw_negatives,
-    keep_probability,
-    skipgram_examples,
-    split_stream,
-    subsample,
-    tokenize,
-    unigram_noise,
-)
+from torchflow.data import load_shakespeare, words
 from torchflow.metrics import (
     chunked_mean,
     mean_standard_error,
@@ -135,13 +126,13 @@ fig = draw_flows(flows, title="skip-gram: word id -> embedding -> (full softmax 
 # kept with probability :math:`\sqrt{t/f}`, words rarer than :math:`t` always.
 corpus = load_shakespeare()
 run.use_data(corpus)
-vocabulary, train_ids, valid_ids, test_ids = split_stream(tokenize(corpus.text), hp.vocab_size, train=0.8, valid=0.1)
+vocabulary, train_ids, valid_ids, test_ids = words.split_stream(words.tokenize(corpus.text), hp.vocab_size)
 counts = np.array(vocabulary.counts)
-keep = keep_probability(counts, hp.subsample)
-kept_ids = subsample(train_ids, keep, np.random.default_rng(hp.seed))
-pairs = {split: skipgram_examples(ids, hp.window) for split, ids in
+keep = words.keep_probability(counts, hp.subsample)
+kept_ids = words.subsample(train_ids, keep, np.random.default_rng(hp.seed))
+pairs = {split: words.skipgram_examples(ids, hp.window) for split, ids in
          (("train", train_ids), ("valid", valid_ids), ("test", test_ids))}
-sgns_pairs = skipgram_examples(kept_ids, hp.window)
+sgns_pairs = words.skipgram_examples(kept_ids, hp.window)
 print(f"{len(pairs['train'][0]):,} training pairs; subsampling keeps {len(kept_ids) / len(train_ids):.0%} of "
       f"the words\n({vocabulary.words[0]!r} with probability {keep[0]:.2f}): {len(sgns_pairs[0]):,} SGNS pairs")
 
@@ -179,7 +170,7 @@ for loss in LOSSES.values():
 # (:func:`torchflow.training.log_uniform_negatives`), handed to
 # ``tf.nn.nce_loss`` through ``sampled_values``. SGNS: 5 ids per pair from the
 # unigram frequencies to the power 3/4, which draws rare words more often.
-noise_3_4 = unigram_noise(counts)
+noise_3_4 = words.unigram_noise(counts)
 print(f"P(noise = {vocabulary.words[0]!r}): log-uniform {log_uniform_expected([0], 1, len(vocabulary))[0]:.3f}, "
       f"unigram^(3/4) {noise_3_4[0]:.3f}")
 
@@ -194,16 +185,15 @@ def batches(loss, steps):
             yield (centers[index], contexts[index], sampled,
                    log_uniform_expected(contexts[index], hp.num_sampled, len(vocabulary)), sampled_expected)
         else:
-            yield centers[index], contexts[index], draw_negatives(noise_3_4, (len(index), hp.negatives), rng)
+            yield centers[index], contexts[index], words.draw_negatives(noise_3_4, (len(index), hp.negatives), rng)
 
 
 # held-out sampled losses: the validation pairs against fixed noise
 valid_c, valid_x = (a[: hp.eval_size] for a in pairs["valid"])
 fixed, fixed_expected = log_uniform_negatives(hp.num_sampled, len(vocabulary), np.random.default_rng(hp.seed + 1))
+held_out_negatives = words.draw_negatives(noise_3_4, (len(valid_c), hp.negatives), np.random.default_rng(hp.seed + 1))
 held_out_batch = {"nce": (valid_c, valid_x, fixed, log_uniform_expected(valid_x, hp.num_sampled, len(vocabulary)),
-                          fixed_expected),
-                  "sgns": (valid_c, valid_x, draw_negatives(noise_3_4, (len(valid_c), hp.negatives),
-                                                            np.random.default_rng(hp.seed + 1)))}
+                          fixed_expected), "sgns": (valid_c, valid_x, held_out_negatives)}
 log_frequency = np.log((counts + 1) / (counts + 1).sum()).astype(np.float32)  # SGNS's bias, after training
 chunks = np.array_split(np.arange(hp.eval_size), hp.chunks)
 
@@ -298,7 +288,7 @@ if run.trains("torch"):
 # %%
 # Training the TensorFlow twin: the same steps, compiled with XLA; NCE calls
 # ``tf.nn.nce_loss``; gradients are made dense before Adam (see
-# :mod:`torchflow.tf.layers`) and SGNS's unused bias (gradient ``None``) is left out.
+# :mod:`torchflow.tf.layers`); SGNS's unused bias is left out of its update.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
@@ -311,15 +301,18 @@ if run.trains("tensorflow"):
     tf_dev = tf_device()
 
     def make_step(model, loss):
-        optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate.get(loss, hp.learning_rate["nce"]), epsilon=hp.adam_epsilon)
+        optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate.get(loss, hp.learning_rate["nce"]),
+                                          epsilon=hp.adam_epsilon)
+        objective = getattr(model, f"{loss}_loss")
+        # SGNS never uses the bias (its gradient would be None): leave it out of the update
+        variables = [v for v in model.trainable_variables if loss != "sgns" or v is not model.nce.bias]
 
         @tf.function(jit_compile=True)
         def train_step(*batch):
             with tf.GradientTape() as tape:
-                value = getattr(model, f"{loss}_loss")(*batch)
-            gradients = tape.gradient(value, model.trainable_variables)
-            optimizer.apply_gradients([(tf.convert_to_tensor(g), v) for g, v in
-                                       zip(gradients, model.trainable_variables) if g is not None])
+                value = objective(*batch)
+            gradients = [tf.convert_to_tensor(g) for g in tape.gradient(value, variables)]
+            optimizer.apply_gradients(zip(gradients, variables))
             return value
         return lambda *batch: float(train_step(*batch))
 
@@ -380,7 +373,7 @@ for framework, r in results.items():
 print(f"baselines: unigram {unigram:.3f} nats; PPMI-SVD agreement {svd_agreement:.3f} ± {svd_noise:.3f}")
 if verdict.below_baseline and run.budget != "smoke":
     r = next(iter(results.values()))
-    print(f"Finding: after {hp.steps:,} steps, against the count baselines. Held-out context: NCE "
+    print(f"Finding: after {hp.steps:,} steps, set against the counts. Held-out context: NCE "
           f"{r['nce']['nats']:.3f}, SGNS\n{r['sgns']['nats']:.3f} nats against the unigram's {unigram:.3f}; "
           f"neighbour agreement: NCE {r['nce']['agreement']:.3f},\nSGNS {r['sgns']['agreement']:.3f} "
           f"against the PPMI-SVD's {svd_agreement:.3f}. Ten times the steps (the full budget)\nis measured "
