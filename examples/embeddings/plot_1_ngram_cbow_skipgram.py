@@ -75,7 +75,7 @@ toy_ids = toy.encode(sentence)
 for title, (inputs, targets) in (("N-gram, context 2", ngram_examples(toy_ids, 2)),
                                  ("CBOW, window 1", cbow_examples(toy_ids, 1)),
                                  ("skip-gram, window 1", skipgram_examples(toy_ids, 1))):
-    pairs = [(toy.decode(np.atleast_1d(x)), toy.decode([y])[0]) for x, y in zip(inputs[:3], targets[:3])]
+    pairs = [(toy.decode(np.atleast_1d(x)), toy.decode([y])[0]) for x, y in zip(inputs[:2], targets[:2])]
     print(f"{title:>19}: " + ", ".join(f"({' '.join(x)} -> {y})" for x, y in pairs) + ", ...")
 
 # %%

@@ -373,11 +373,11 @@ for framework, r in results.items():
 print(f"baselines: unigram {unigram:.3f} nats; PPMI-SVD agreement {svd_agreement:.3f} ± {svd_noise:.3f}")
 if verdict.below_baseline and run.budget != "smoke":
     r = next(iter(results.values()))
-    print(f"Finding: after {hp.steps:,} steps, set against the counts. Held-out context: NCE "
-          f"{r['nce']['nats']:.3f}, SGNS\n{r['sgns']['nats']:.3f} nats against the unigram's {unigram:.3f}; "
-          f"neighbour agreement: NCE {r['nce']['agreement']:.3f},\nSGNS {r['sgns']['agreement']:.3f} "
-          f"against the PPMI-SVD's {svd_agreement:.3f}. Ten times the steps (the full budget)\nis measured "
-          "on the validation split in benchmarks/embeddings-budget.md.")
+    print(f"Finding: after {hp.steps:,} steps, set against the counts. Held-out context:\n"
+          f"NCE {r['nce']['nats']:.3f}, SGNS {r['sgns']['nats']:.3f} nats against the unigram's {unigram:.3f}; "
+          f"neighbour\nagreement: NCE {r['nce']['agreement']:.3f}, SGNS {r['sgns']['agreement']:.3f} "
+          f"against the PPMI-SVD's {svd_agreement:.3f}.\nTen times the steps (the full budget) is measured "
+          "on the validation split\nin benchmarks/embeddings-budget.md.")
 
 # %%
 # Loss curves
