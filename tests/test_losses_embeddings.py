@@ -1,8 +1,11 @@
-"""Embeddings chapter (CBOW, skip-gram with NCE, the character-feature tagger) against NumPy, each twin alone.
+"""Embeddings chapter (CBOW, skip-gram with NCE and with negative sampling, the character-feature tagger)
+against NumPy, each twin alone.
 
 The NCE loss is written out by hand in the PyTorch twin and is ``tf.nn.nce_loss`` in TensorFlow; both are
 held here to the formula of the module docstring, so a mistake in either (a flipped noise label, the
-log Q correction dropped) fails. See ``tools/mutants/embeddings.toml``.
+log Q correction dropped) fails. The negative-sampling loss is written out in both twins and held to
+-log sigma(u.v) - sum log sigma(-u.v_neg), computed here with 1 / (1 + exp(-x)).
+See ``tools/mutants/embeddings.toml`` and ``tools/mutants/embeddings_pages.toml``.
 """
 
 
@@ -52,6 +55,33 @@ def test_nce_loss_is_the_binary_logistic_loss_with_the_log_q_correction(framewor
     # label 1 for the true word: -log sigmoid(s); label 0 for each noise word: -log(1 - sigmoid(s))
     expected = np.mean(_softplus(-true_logits) + _softplus(sampled_logits).sum(1))
     assert loss == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_sgns_loss_is_word2vecs_negative_sampling_objective(framework):
+    """Two pairs, three noise words each, by hand: -log s(e.u_c) - sum_n log s(-e.u_n), s the logistic
+    function; the output bias (set non-zero here) is not part of it."""
+    model = _module(framework, "nce").SkipGramNCE(12, 3)
+    bias = np.random.default_rng(1).normal(size=12).astype(np.float32)
+    if framework == "torch":
+        import torch
+
+        with torch.no_grad():
+            model.nce.bias.copy_(torch.as_tensor(bias))
+    else:
+        model.nce.bias.assign(bias)
+    center, context, negatives = np.array([2, 9]), np.array([4, 0]), np.array([[1, 7, 7], [3, 11, 5]])
+    loss = float(_numpy(model.sgns_loss(*(_tensor(framework, a) for a in (center, context, negatives)))))
+
+    e = _table(framework, model.embeddings)
+    u = _numpy(model.nce.weight).astype(np.float64)
+
+    def sigma(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    per_pair = [-np.log(sigma(e[w] @ u[c])) - sum(np.log(sigma(-(e[w] @ u[n]))) for n in noise)
+                for w, c, noise in zip(center, context, negatives)]
+    assert loss == pytest.approx(np.mean(per_pair), rel=1e-5)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -403,3 +403,23 @@ def start_letter_chance(first_letters: list[str], labels: np.ndarray, num_classe
     present = counts.sum(1) > 0
     p = counts[present] / counts[present].sum(1, keepdims=True)  # P(s | c), classes with names
     return float((p * p / p.sum(0, keepdims=True)).sum() / present.sum())
+
+
+# ---------------------------------------------------------------------------------------------------- embeddings
+def neighbour_agreement_with_noise(neighbours: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """:func:`neighbour_agreement` and its standard error over the query words (the rows): how much the
+    number would move with another set of query words of the same size."""
+    neighbours, reference = np.asarray(neighbours), np.asarray(reference)
+    if neighbours.shape != reference.shape or len(neighbours) < 2:
+        raise ValueError(f"need two (N >= 2, k) neighbour lists of one shape: {neighbours.shape}, {reference.shape}")
+    shares = np.array([len(set(a) & set(b)) / len(a) for a, b in zip(neighbours, reference)])
+    return float(shares.mean()), mean_standard_error(shares)
+
+
+def chunked_mean(values: np.ndarray, chunks: int = 20) -> tuple[float, float]:
+    """The mean of ``values`` (held-out costs in text order) and its standard error over ``chunks``
+    contiguous, nearly independent stretches (neighbouring items of a text are not independent)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if chunks < 2 or len(values) < chunks or not np.isfinite(values).all():
+        raise ValueError(f"need at least {max(chunks, 2)} finite values and chunks >= 2, got {len(values)}, {chunks}")
+    return float(values.mean()), mean_standard_error([part.mean() for part in np.array_split(values, chunks)])

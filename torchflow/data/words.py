@@ -8,6 +8,9 @@ Framework-free (NumPy), so that both twins read exactly the same arrays:
 * :func:`ngram_examples`, :func:`cbow_examples`, :func:`skipgram_examples` make the
   (input, target) pairs of the N-gram language model, CBOW and skip-gram from a
   stream of word ids;
+* :func:`keep_probability` and :func:`subsample` drop frequent words at random, and
+  :func:`unigram_noise` with :func:`draw_negatives` draws noise words, as word2vec's
+  negative sampling does (Mikolov et al., 2013);
 * :func:`pad_sequences` and :func:`char_ids` make padded batches of sentences and of
   the characters of their words (for the tagger).
 """
@@ -173,3 +176,41 @@ def split_stream(tokens: Sequence[str], vocab_size: int, train: float = 0.8,
     vocabulary = Vocabulary.build(tokens[:cut_train], max_size=vocab_size)
     parts = (tokens[:cut_train], tokens[cut_train:cut_valid], tokens[cut_valid:])
     return (vocabulary, *(vocabulary.encode(part) for part in parts))
+
+
+def keep_probability(counts: np.ndarray, threshold: float = 1e-3, formula: str = "paper") -> np.ndarray:
+    """The chance that each word (of frequency ``f = count / total``) is kept by frequent-word subsampling.
+
+    ``"paper"``: ``min(1, sqrt(t / f))`` (Mikolov et al., 2013, who write the discard probability
+    ``1 - sqrt(t / f)``); ``"code"``: ``min(1, sqrt(t / f) + t / f)``, what word2vec's C code computes.
+    Words rarer than ``t`` are always kept."""
+    if threshold <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    counts = np.asarray(counts, dtype=np.float64)
+    ratio = threshold / np.maximum(counts / counts.sum(), 1e-300)
+    if formula == "paper":
+        keep = np.sqrt(ratio)
+    elif formula == "code":
+        keep = np.sqrt(ratio) + ratio
+    else:
+        raise ValueError(f"formula must be 'paper' or 'code', got {formula!r}")
+    return np.minimum(keep, 1.0)
+
+
+def subsample(ids: np.ndarray, keep: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The stream ``ids`` with each word kept with probability ``keep[word]`` (the others removed, so
+    that a window then reaches further: word2vec subsamples before it cuts windows)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return ids[rng.random(len(ids)) < np.asarray(keep)[ids]]
+
+
+def unigram_noise(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
+    """word2vec's noise distribution: the unigram frequencies raised to ``power`` and renormalised (3/4
+    flattens them: frequent words are drawn less, rare words more, than by frequency)."""
+    weights = np.asarray(counts, dtype=np.float64) ** power
+    return weights / weights.sum()
+
+
+def draw_negatives(noise: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Noise word ids of ``shape`` (e.g. (batch, k): k for each pair), drawn with replacement from ``noise``."""
+    return rng.choice(len(noise), size=shape, p=noise).astype(np.int64)

@@ -13,8 +13,8 @@ loss is the cross-entropy). They differ in what predicts what:
     SkipGram a word -> one of the words around it
         center (B,) -> embeddings (B, 10) -> dense vocab_size (B, V) logits
 
-Initialisation, declared in both twins: embedding rows U(-1, 1) (as in the notes;
-PyTorch's default is N(0, 1), Keras' U(-0.05, 0.05)), dense layers Glorot uniform
+Initialisation, declared in both twins: embedding rows U(-1, 1) (PyTorch's
+default is N(0, 1), Keras' U(-0.05, 0.05)), dense layers Glorot uniform
 with zero biases (Keras' default; PyTorch's is a uniform with a = sqrt(5)).
 """
 

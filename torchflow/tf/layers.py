@@ -22,6 +22,18 @@ estimate; PyTorch's ``momentum=0.1`` weights the new batch), epsilon 1e-5 (Keras
 1e-3), and the moving variance updated with the unbiased batch variance, as PyTorch does.
 Explicit-weight models (VAE, GAN) keep a dictionary ``weights`` of named ``tf.Variable`` and
 inherit :class:`ExplicitWeights`. :func:`check_positive` is the argument check of every family.
+
+Why Keras' Adam is given dense embedding gradients
+--------------------------------------------------
+The gradient of an embedding table (and of any ``tf.gather`` from a variable) reaches the optimiser
+as ``tf.IndexedSlices``: one slice per looked-up id, so a word that occurs three times in a batch
+brings three slices. Keras' Adam updates its second moment slice by slice (its ``square`` is sparse
+aware), so that word adds the *sum of the squares* of its three gradients, where PyTorch's dense
+gradient adds the *square of their sum*: the two optimisers take different steps from the same
+gradient. ``tf.convert_to_tensor(gradient)`` sums the slices into a dense tensor first, and the
+update is then PyTorch's; every page that trains an embedding does so before
+``optimizer.apply_gradients``, and the parity tests (``dense_gradients_step`` in ``tests/parity.py``)
+train both twins that way. The cost is one dense (vocabulary, dimension) gradient a step.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Skip-gram trained with noise-contrastive estimation (NCE) -- the TensorFlow twin.
+"""Skip-gram with a sampled loss: noise-contrastive estimation (NCE) or negative sampling -- the TensorFlow twin.
 
 The full softmax over a vocabulary of V words costs a (B, D) x (D, V) product per
 step. NCE instead turns each (word, context) pair into a binary question: is the
@@ -21,7 +21,15 @@ compare the two losses. Dimension flow::
                                         (B, 1 + S) logits -> sigmoid cross-entropy, summed (B,) -> mean
     (full softmax: embeddings (B, D) -> nce (B, V) logits -> cross-entropy)
 
-Initialisation, declared in both twins: embedding rows U(-1, 1) (as the notes),
+word2vec's **negative sampling** (SGNS, Mikolov et al., 2013) is ``sgns_loss``: the plain score, no bias
+and no ``log(S Q(w))``, against ``K`` noise words drawn *for each pair* (``negatives`` (B, K))::
+
+    loss = -log sigmoid(e . u_c) - sum over the K noise words n of log sigmoid(-e . u_n)
+
+It no longer estimates the softmax: ``e . u_c`` tends to the PMI of word and context less ``log K``
+(Levy and Goldberg, 2014). The bias ``nce.bias`` is not used by it (its gradient is ``None``).
+
+Initialisation, declared in both twins: embedding rows U(-1, 1),
 the output layer Glorot uniform with zero biases.
 """
 
@@ -84,3 +92,13 @@ class SkipGramNCE(keras.Model):
         """The full softmax's cross-entropy over all V words, with the same weights."""
         logits = self.nce(self.embeddings(center))
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(context, logits))
+
+    def sgns_loss(self, center: tf.Tensor, context: tf.Tensor, negatives: tf.Tensor) -> tf.Tensor:
+        """Mean negative-sampling loss of the pairs (center, context) against ``negatives`` (B, K), K noise
+        words for each pair."""
+        embedded = self.embeddings(center)  # (B, D)
+        weight = self.nce.weight
+        positive = tf.reduce_sum(embedded * tf.gather(weight, context), 1)  # (B,)
+        negative = tf.einsum("bd,bkd->bk", embedded, tf.gather(weight, negatives))  # (B, K)
+        # -log sigmoid(x) = softplus(-x); -log sigmoid(-x) = softplus(x)
+        return tf.reduce_mean(tf.nn.softplus(-positive) + tf.reduce_sum(tf.nn.softplus(negative), 1))
