@@ -13,6 +13,7 @@ Results: benchmarks/gan-cyclegan-cpu.md.
         [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT [EMA [SAVE]]]]]]
 
 EMA (e.g. 0.99): also score generators whose weights are an exponential moving average of the trained ones.
+SAVE: a path where the trained generators are saved; with STEPS 0, the generators saved there are scored.
 """
 
 import copy
@@ -77,6 +78,12 @@ print("identity", judged(identity_translation(val_a), identity_translation(val_b
 pool_a, pool_b = fit_a.numpy(), fit_b.numpy()  # the training images, as the baselines draw them
 print("random target image", judged(random_target_images(pool_b, len(val_a)), random_target_images(pool_a, len(val_b))))
 print("nearest target image", judged(nearest_target_images(val_a, pool_b), nearest_target_images(val_b, pool_a)))
+if steps == 0 and len(sys.argv) > 11:  # STEPS 0 with SAVE: score generators saved by an earlier run
+    saved = torch.load(sys.argv[11])
+    G_AB.load_state_dict(saved["G_AB"])
+    G_BA.load_state_dict(saved["G_BA"])
+    print(sys.argv[11], score())
+    sys.exit()
 print("untrained", score())
 started = time.process_time()
 for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed=0),
