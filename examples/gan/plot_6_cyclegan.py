@@ -115,7 +115,7 @@ if len(torchflow.available_frameworks()) == 2:
 # The smoke run's behaviour check: the generators' step lowers the cycle loss (a cycle loss left out of
 # their objective, or a step that never updates them, would not).
 CYCLE_FALL = "cycle loss, last logged / first logged (training batches)"
-run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # measured 0.72 (both sources)
+run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # measured 0.70 (both sources)
 run.chosen_by("800 steps (not 600)", study="benchmarks/gan-cyclegan-cpu.md",
               evidence="B→A judged rate on a validation split, worst of three seeds")
 run.chosen_by("identity weight 5 (the paper's), not 0", study="benchmarks/gan-cyclegan-cpu.md",
@@ -149,7 +149,8 @@ fig = draw_flows(flows, title="PatchGAN discriminator: an image to 7x7 patch sco
 # of its test split to score, pixels scaled to :math:`[-1, 1]`; each step draws
 # a batch of each domain independently (*unpaired*). Two scores per direction:
 #
-# * the share of translations the judge assigns to the target class;
+# * the share of translations the judge assigns to the target class (the judge,
+#   how it was trained and how good it is: :mod:`torchflow.judge`);
 # * *fidelity* (:func:`torchflow.metrics.translation_fidelity`): for each input,
 #   the share of the *other* inputs' translations that are farther from it in
 #   pixels than its own translation. 1 for the identity, 0.5 for a translation
@@ -157,7 +158,9 @@ fig = draw_flows(flows, title="PatchGAN discriminator: an image to 7x7 patch sco
 #
 # Three translators that need no training bracket them: the input itself, a
 # random training image of the target domain, and the target-domain training
-# image nearest the input in pixels.
+# image nearest the input in pixels. The settings in ``hp`` were chosen on a
+# validation split of the training images (the last 1,000 of each domain held
+# out), never on the test images; the verdict box lists each choice.
 train_a, train_b = load_domains("fashion-mnist", "train", hp.domains)
 test_a, test_b = load_domains("fashion-mnist", "test", hp.domains)
 run.use_data(train_a, train_b, test_a, test_b)
