@@ -208,7 +208,7 @@ for name, (fake_b, fake_a) in untrained.items():
     values, noise = baseline_scores[name] = scores(fake_b, fake_a)
     for metric, value in values.items():
         run.baseline(metric, value, name, noise=noise[metric], kind="copy")
-    print(f"{name}: judged {values[RATE_AB]:.1%} ± {noise[RATE_AB]:.1%} and {values[RATE_BA]:.1%} "
+    print(f"{name}:\n  judged {values[RATE_AB]:.1%} ± {noise[RATE_AB]:.1%} and {values[RATE_BA]:.1%} "
           f"± {noise[RATE_BA]:.1%}; fidelity {values[FIDELITY_AB]:.3f} and {values[FIDELITY_BA]:.3f}")
 
 # %%
@@ -384,20 +384,20 @@ run.verdict()
 # a master of steganography"). And sneaker ↔ ankle boot asks for a *shape*
 # change -- a shaft added or removed -- which the paper's own limitations name
 # as where CycleGAN fails: its translations change colour and texture, rarely
-# geometry. The harder direction here is the boot to the sneaker.
+# geometry.
 nearest = [baseline_scores["the nearest training image of the target"][0][m] for m in (FIDELITY_AB, FIDELITY_BA)]
 for r in results.values():
     v, e = r["values"], r["noise"]
     print(f"{r['twin'].label}: judged {v[RATE_AB]:.1%} ± {e[RATE_AB]:.1%} ({A}→{B}), "
           f"{v[RATE_BA]:.1%} ± {e[RATE_BA]:.1%} ({B}→{A});\n  fidelity {v[FIDELITY_AB]:.3f} ± "
           f"{e[FIDELITY_AB]:.3f} and {v[FIDELITY_BA]:.3f} ± {e[FIDELITY_BA]:.3f} (lookup: {nearest[0]:.3f}, "
-          f"{nearest[1]:.3f}); cycle L1 {v[CYCLE_ABA]:.3f} and {v[CYCLE_BAB]:.3f}")
+          f"{nearest[1]:.3f});\n  cycle L1 {v[CYCLE_ABA]:.3f} and {v[CYCLE_BAB]:.3f}")
     for metric, target in ((m, t) for m, t in TARGETS.items() if t is not None):
         if abs(v[metric] - target) < 2 * e[metric]:
-            print(f"  {metric}: {v[metric]:.3f} is within noise of its target {target:g} "
+            print(f"  {metric}:\n    {v[metric]:.3f} is within noise of its target {target:g} "
                   f"(two standard errors: {2 * e[metric]:.3f})")
         elif v[metric] < target:
-            print(f"  {metric}: {v[metric]:.3f} misses {target:g} by {target - v[metric]:.3f}, "
+            print(f"  {metric}:\n    {v[metric]:.3f} misses {target:g} by {target - v[metric]:.3f}, "
                   f"{(target - v[metric]) / e[metric]:.1f} standard errors")
 
 # %%
