@@ -392,7 +392,7 @@ run.verdict()
 nearest = [baseline_scores["the nearest training image of the target"][0][m] for m in (FIDELITY_AB, FIDELITY_BA)]
 for r in results.values():
     v, e = r["values"], r["noise"]
-    print(f"{r['twin'].label}: judged {v[RATE_AB]:.1%} ± {e[RATE_AB]:.1%} ({A}→{B}), "
+    print(f"{r['twin'].label}: judged {v[RATE_AB]:.1%} ± {e[RATE_AB]:.1%} ({A}→{B}),\n  "
           f"{v[RATE_BA]:.1%} ± {e[RATE_BA]:.1%} ({B}→{A});\n  fidelity {v[FIDELITY_AB]:.3f} ± "
           f"{e[FIDELITY_AB]:.3f} and {v[FIDELITY_BA]:.3f} ± {e[FIDELITY_BA]:.3f} (lookup: {nearest[0]:.3f}, "
           f"{nearest[1]:.3f});\n  cycle L1 {v[CYCLE_ABA]:.3f} and {v[CYCLE_BAB]:.3f}")
