@@ -2,14 +2,18 @@
 
 Sneakers (A) and ankle boots (B) of the Fashion-MNIST training set; the last 1,000 of each are held
 out (not trained on). Four times along training: the judge's rate of classifying translated validation
-images as the other domain's class, both directions, the cycle L1 error, and the process CPU time.
+images as the other domain's class, both directions, the cycle L1 error, the translations' fidelity to
+their inputs (torchflow.metrics.translation_fidelity: 0 = the input itself, about 1 = ignores it) and the
+process CPU time. First, the same scores for the translators that need no training
+(torchflow.baselines.translation: the identity, a random target-domain image, the nearest one).
 Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
         python benchmarks/gan_cyclegan_choose.py CHANNELS BLOCKS BATCH STEPS IDENTITY \
-        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT [EMA]]]]]
+        [LEARNING_RATE [DECAY_FROM [SEED [CYCLE_WEIGHT [EMA [SAVE]]]]]]
 
 EMA (e.g. 0.99): also score generators whose weights are an exponential moving average of the trained ones.
+SAVE: a path where the trained generators are saved; with STEPS 0, the generators saved there are scored.
 """
 
 import copy
@@ -23,8 +27,10 @@ import torchflow  # noqa: F401  (first: the import order of the frameworks)
 
 import torch  # isort: skip
 
+from torchflow.baselines.translation import identity_translation, nearest_target_images, random_target_images
 from torchflow.data import load_domains
 from torchflow.judge import Judge
+from torchflow.metrics import translation_fidelity
 from torchflow.pt import cyclegan
 from torchflow.training import batch_indices
 
@@ -50,17 +56,34 @@ fit_a, fit_b = torch.as_tensor(fit_a), torch.as_tensor(fit_b)
 EMA_AB, EMA_BA = copy.deepcopy(G_AB), copy.deepcopy(G_BA)
 
 
+def judged(fake_b, fake_a):
+    """The judge's rates and the fidelity of translations (N, 1, 28, 28) in [-1, 1] of val_a and val_b."""
+    rate_ab = judge.label_accuracy((fake_b[:, 0] + 1) / 2, np.full(len(fake_b), label_b))
+    rate_ba = judge.label_accuracy((fake_a[:, 0] + 1) / 2, np.full(len(fake_a), label_a))
+    fidelity = translation_fidelity(val_a, fake_b)[0], translation_fidelity(val_b, fake_a)[0]
+    return (f"A->B judged B {rate_ab:.3f}, B->A judged A {rate_ba:.3f}, "
+            f"fidelity {fidelity[0]:.3f} {fidelity[1]:.3f}")
+
+
 @torch.no_grad()
 def score(G_AB=G_AB, G_BA=G_BA):
     x_a, x_b = torch.as_tensor(val_a), torch.as_tensor(val_b)
     fake_b, fake_a = G_AB(x_a), G_BA(x_b)
     cycle = (cyclegan.reconstruction_loss(x_a, G_BA(fake_b)).item(),
              cyclegan.reconstruction_loss(x_b, G_AB(fake_a)).item())
-    rate_ab = judge.label_accuracy((fake_b.numpy()[:, 0] + 1) / 2, np.full(len(fake_b), label_b))
-    rate_ba = judge.label_accuracy((fake_a.numpy()[:, 0] + 1) / 2, np.full(len(fake_a), label_a))
-    return f"A->B judged B {rate_ab:.3f}, B->A judged A {rate_ba:.3f}, cycle L1 {cycle[0]:.3f} {cycle[1]:.3f}"
+    return f"{judged(fake_b.numpy(), fake_a.numpy())}, cycle L1 {cycle[0]:.3f} {cycle[1]:.3f}"
 
 
+print("identity", judged(identity_translation(val_a), identity_translation(val_b)))
+pool_a, pool_b = fit_a.numpy(), fit_b.numpy()  # the training images, as the baselines draw them
+print("random target image", judged(random_target_images(pool_b, len(val_a)), random_target_images(pool_a, len(val_b))))
+print("nearest target image", judged(nearest_target_images(val_a, pool_b), nearest_target_images(val_b, pool_a)))
+if steps == 0 and len(sys.argv) > 11:  # STEPS 0 with SAVE: score generators saved by an earlier run
+    saved = torch.load(sys.argv[11])
+    G_AB.load_state_dict(saved["G_AB"])
+    G_BA.load_state_dict(saved["G_BA"])
+    print(sys.argv[11], score())
+    sys.exit()
 print("untrained", score())
 started = time.process_time()
 for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed=0),
@@ -80,3 +103,5 @@ for step, (ia, ib) in enumerate(zip(batch_indices(len(fit_a), batch, steps, seed
         print(f"step {step}: G {losses['generators']:.3f} D {losses['discriminators']:.3f}; {score()}; "
               + (f"EMA {ema}: {score(EMA_AB, EMA_BA)}; " if ema else "")
               + f"{time.process_time() - started:.0f} s CPU", flush=True)
+if len(sys.argv) > 11:  # SAVE: the trained generators' weights, for a later look at their translations
+    torch.save({"G_AB": G_AB.state_dict(), "G_BA": G_BA.state_dict()}, sys.argv[11])

@@ -423,3 +423,37 @@ def chunked_mean(values: np.ndarray, chunks: int = 20) -> tuple[float, float]:
     if chunks < 2 or len(values) < chunks or not np.isfinite(values).all():
         raise ValueError(f"need at least {max(chunks, 2)} finite values and chunks >= 2, got {len(values)}, {chunks}")
     return float(values.mean()), mean_standard_error([part.mean() for part in np.array_split(values, chunks)])
+
+
+# ---------------------------------------------------------------------------------------------------- CycleGAN
+def _rms_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(len(x), len(y)) root-mean-square differences between the flattened rows of ``x`` and ``y``."""
+    return np.sqrt(_squared_distances(x, y) / x.shape[1])
+
+
+def translation_fidelity(inputs: np.ndarray, outputs: np.ndarray) -> tuple[float, float]:
+    """How much of its input a translation keeps, and that number's standard error.
+
+    ``outputs[i]`` is the translation of ``inputs[i]`` (images or features of one shape). For each input,
+    the share of the *other* inputs' translations that lie farther from it than its own translation (ties
+    count half), averaged over the inputs; the distance is the root-mean-square difference of the flattened
+    items. 1: every output is nearer its input than any other output (the identity scores 1); about 0.5:
+    outputs that ignore their inputs (one fixed image, a random image of the target domain). The standard
+    error is that of the mean of the per-input shares.
+    """
+    inputs = _features(np.asarray(inputs).reshape(len(inputs), -1), "inputs")
+    outputs = _features(np.asarray(outputs).reshape(len(outputs), -1), "outputs")
+    if inputs.shape != outputs.shape:
+        raise ValueError(f"one translation per input: got shapes {inputs.shape} and {outputs.shape}")
+    n = len(inputs)
+    own = np.sqrt(((inputs - outputs) ** 2).mean(1))  # d(x_i, y_i), exactly (the matrix product rounds)
+    shares = np.empty(n)
+    for start in range(0, n, 1000):
+        rows = slice(start, start + 1000)
+        distances = _rms_distances(inputs[rows], outputs)
+        distances[np.arange(len(distances)), np.arange(n)[rows]] = own[rows]  # the pair itself: a tie, removed below
+        # ties within rounding count half: the matrix product is exact only to about 1e-7 of the scale
+        close = np.isclose(distances, own[rows, None], rtol=1e-6, atol=1e-9)
+        farther = (distances > own[rows, None]) & ~close
+        shares[rows] = (farther.sum(1) + 0.5 * (close.sum(1) - 1)) / (n - 1)
+    return float(shares.mean()), float(shares.std(ddof=1) / np.sqrt(n))
