@@ -5,7 +5,7 @@ out (not trained on). Four times along training: the judge's rate of classifying
 images as the other domain's class, both directions, the cycle L1 error, the translations' fidelity to
 their inputs (torchflow.metrics.translation_fidelity: 0 = the input itself, about 1 = ignores it) and the
 process CPU time. First, the same scores for the translators that need no training
-(torchflow.baselines.translation: the identity, a random target-domain image, the nearest one).
+(torchflow.baselines.image_translation: the identity, a random target-domain image, the nearest one).
 Results: benchmarks/gan-cyclegan-cpu.md.
 
     TORCHFLOW_FRAMEWORKS=torch OMP_NUM_THREADS=1 \
@@ -27,7 +27,7 @@ import torchflow  # noqa: F401  (first: the import order of the frameworks)
 
 import torch  # isort: skip
 
-from torchflow.baselines.translation import identity_translation, nearest_target_images, random_target_images
+from torchflow.baselines.image_translation import identity_translation, nearest_target_images, random_target_images
 from torchflow.data import load_domains
 from torchflow.judge import Judge
 from torchflow.metrics import translation_fidelity

@@ -4,7 +4,7 @@ cases whose answer is known (an output that is its input, one that ignores it)."
 import numpy as np
 import pytest
 
-from torchflow.baselines.translation import identity_translation, nearest_target_images, random_target_images
+from torchflow.baselines.image_translation import identity_translation, nearest_target_images, random_target_images
 from torchflow.metrics import translation_fidelity
 
 

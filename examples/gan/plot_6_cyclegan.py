@@ -71,7 +71,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import torchflow
-from torchflow.baselines.translation import identity_translation, nearest_target_images, random_target_images
+from torchflow.baselines.image_translation import identity_translation, nearest_target_images, random_target_images
 from torchflow.data import load_domains
 from torchflow.judge import Judge
 from torchflow.metrics import proportion_standard_error, translation_fidelity

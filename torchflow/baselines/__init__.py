@@ -5,7 +5,12 @@
 * :mod:`torchflow.baselines.images` -- :func:`training_copies`, :func:`class_prototypes`,
   :func:`diagonal_gaussian`: "generators" that need no training.
 
-Other modules of this package hold the baselines of one chapter each; import them from their module.
+One chapter's baselines per module besides, imported from their module:
+
+* :mod:`torchflow.baselines.tags` -- most frequent tag with a suffix lookup (POS tagging);
+* :mod:`torchflow.baselines.char_bayes` -- character n-gram naive Bayes and a per-class sampler (surnames);
+* :mod:`torchflow.baselines.cooccurrence` -- PPMI-SVD word vectors and the unigram context model;
+* :mod:`torchflow.baselines.image_translation` -- image "translators" without training (CycleGAN).
 """
 
 from torchflow.baselines.images import class_prototypes, diagonal_gaussian, training_copies
