@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 from sphinx_gallery.sorting import ExplicitOrder, FileNameSortKey
@@ -50,7 +51,11 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+_times = tomllib.loads((ROOT / "benchmarks" / "times.toml").read_text(encoding="utf-8"))
+myst_substitutions = {f"book_{budget}_{key}": f"{value:g}" if isinstance(value, float | int) else value
+                      for budget, entry in _times["book"].items() for key, value in entry.items()}
+myst_substitutions["repository"] = URLS["Repository"]
 # api_twins.rst is generated and included by api.rst, not a page of its own
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "api_twins.rst"]
 # math renders offline: a local MathJax 3 (see docs/_ext/mathjax_offline.py; CDN fallback with a warning)

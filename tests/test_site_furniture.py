@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import colorsys
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -105,3 +105,11 @@ def test_a_curve_figure_draws_the_twins_in_their_own_colour_and_style():
     assert matplotlib.colors.to_hex(torch_line.get_color()) == FRAMEWORK_COLOURS["torch"].lower()
     assert torch_line.get_marker() != tf_line.get_marker() and torch_line.get_linestyle() != tf_line.get_linestyle()
     plt.close("all")
+
+
+def test_the_readme_quotes_the_one_record_of_the_books_times():
+    times = tomllib.loads((ROOT / "benchmarks" / "times.toml").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"about {times['book']['cpu']['minutes']:g} minutes" in readme
+    running = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
+    assert "{{ book_cpu_minutes }}" in running and " min " not in running  # no second, hand-copied figure

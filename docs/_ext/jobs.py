@@ -8,8 +8,9 @@ set in the Sphinx process before either framework is imported, and the workers
 inherit them.
 
 ``TORCHFLOW_JOBS=auto`` (what ``nox -s docs`` uses for the whole book) picks two
-at a time on a machine with at least two cores: on 2 cores that built the book
-in 6 min 19 s instead of 7 min 57 s (``benchmarks/book-cpu.md``).
+at a time on a machine with at least two cores: on 2 cores two at a time was
+about a fifth faster than one after another (``benchmarks/book-cpu.md``); the
+book's current build time is in ``benchmarks/times.toml``.
 """
 
 from __future__ import annotations
