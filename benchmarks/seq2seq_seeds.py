@@ -94,7 +94,9 @@ def run(decoder: str, framework: str, seed: int, learning_rate: float) -> dict:
                 cpu_seconds=round(time.process_time() - started, 1))
 
 
-if DECODERS["bahdanau"][2] is None:
+if len(bahdanau_rates) == 1:  # given, not chosen here
+    DECODERS["bahdanau"] = (*DECODERS["bahdanau"][:2], bahdanau_rates[0])
+else:
     chosen = []
     for rate in bahdanau_rates:
         chosen.append(run("bahdanau", "torch", seeds[0], rate))

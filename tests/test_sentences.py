@@ -73,10 +73,10 @@ def test_bleu_by_length_scores_each_bin_alone_by_hand():
     hypotheses = ["a b c d", "the cat sat on the mat", "a b c d e"]
     references = ["a b c d", "the cat sat on the red mat today", "a b c d e"]
     expected = 100 * math.exp(1 - 13 / 11) * (1 * 8 / 9 * 6 / 7 * 4 / 5) ** 0.25
-    got = bleu_by_length(hypotheses, references, np.array([2, 5, 8]), [(1, 3), (3, 9)])
+    got = bleu_by_length(hypotheses, references, np.array([2, 3, 8]), [(1, 3), (3, 9)])  # 3 is in [3, 9)
     assert got == pytest.approx([100.0, expected], rel=1e-6)
     with pytest.raises(ValueError, match="no item"):
-        bleu_by_length(hypotheses, references, np.array([2, 5, 8]), [(10, 12)])
+        bleu_by_length(hypotheses, references, np.array([2, 3, 8]), [(10, 12)])
 
 
 def test_bleu_standard_error_is_that_of_the_parts():

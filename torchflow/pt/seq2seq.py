@@ -168,8 +168,9 @@ class BahdanauAttnDecoderRNN(nn.Module):
 
     def forward(self, token: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor,
                 source_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        scores = self.score(hidden, encoder_outputs).masked_fill(~source_mask, -1e9)
-        weights = F.softmax(scores, -1)  # (B, S), zero on padding: attention first, then the GRU
+        scores = self.score(hidden, encoder_outputs)
+        scores = scores.masked_fill(~source_mask, -1e9)
+        weights = F.softmax(scores, -1)  # attention first, then the GRU: (B, S), zero on padding
         context = torch.bmm(weights[:, None], encoder_outputs)[:, 0]  # (B, H)
         hidden = self.gru(torch.cat([self.embedding(token), context], -1), hidden)
         return F.log_softmax(self.out(hidden), -1), hidden, weights

@@ -169,8 +169,8 @@ class BahdanauAttnDecoderRNN(keras.Model):
     def call(self, token: tf.Tensor, hidden: tf.Tensor, encoder_outputs: tf.Tensor,
              source_mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         scores = self.score(hidden, encoder_outputs)
-        scores = tf.where(source_mask, scores, tf.constant(-1e9, scores.dtype))
-        weights = tf.nn.softmax(scores, -1)  # (B, S), zero on padding: attention first, then the GRU
+        scores = tf.where(source_mask, scores, -1e9 * tf.ones_like(scores))
+        weights = tf.nn.softmax(scores, -1)  # attention first, then the GRU: (B, S), zero on padding
         context = tf.matmul(weights[:, None], encoder_outputs)[:, 0]  # (B, H)
         hidden, _ = self.gru(tf.concat([self.embedding(token), context], -1), hidden)
         return tf.nn.log_softmax(self.out(hidden), -1), hidden, weights
