@@ -6,28 +6,49 @@ import pytest
 from torchflow.baselines.lookup import NearestReply, WordByWord
 
 
-def test_word_by_word_takes_the_strongest_dice_partner_by_hand():
-    pairs = [("un chat", "a cat"), ("un chien", "a dog"), ("deux chats", "two cats"), ("un chat noir", "a black cat")]
+def _model1_by_loops(pairs, iterations):
+    """IBM Model 1's EM written out with loops and dictionaries, NULL word included."""
+    targets = sorted({w for _, t in pairs for w in t.split()})
+    table = {}
+    for _ in range(iterations):
+        counts, totals = {}, {}
+        for source, target in pairs:
+            words = ["<null>", *source.split()]
+            for t in target.split():
+                probabilities = [table.get((s, t), 1 / len(targets)) for s in words]
+                for s, p in zip(words, probabilities):
+                    share = p / sum(probabilities)
+                    counts[s, t] = counts.get((s, t), 0.0) + share
+                    totals[s] = totals.get(s, 0.0) + share
+        table = {(s, t): c / totals[s] for (s, t), c in counts.items()}
+    return table, targets
+
+
+def test_word_by_word_is_ibm_model_1_by_loops():
+    rng = np.random.default_rng(0)
+    french, english = ["un", "deux", "trois", "cent", "et"], ["one", "two", "three", "hundred", "and"]
+    pairs = []
+    for _ in range(30):
+        picks = rng.choice(5, rng.integers(1, 4), replace=False)
+        pairs.append((" ".join(french[i] for i in picks), " ".join(english[i] for i in rng.permutation(picks))))
+    lookup = WordByWord(pairs, iterations=4)
+    table, targets = _model1_by_loops(pairs, 4)
+    for s in lookup.source_words:
+        for j, t in enumerate(targets):
+            assert lookup.table[lookup.index[s], j] == pytest.approx(table.get((s, t), 0.0), abs=1e-12), (s, t)
+    for s, t in zip(french, english):  # word order shuffled, yet EM finds each word's partner
+        assert lookup.best(s)[0] == t
+
+
+def test_word_by_word_translates_in_source_order_and_drops_the_improbable():
+    pairs = [("la maison", "the house"), ("la fleur", "the flower"), ("maison bleue", "blue house")]
     lookup = WordByWord(pairs)
-    # "un" is in 3 sentences with "a" 3 times: Dice 2*3/(3+3) = 1; with "cat": 2*2/(3+2) = 0.8
-    assert lookup.table["un"] == (1.0, "a")
-    # "chat": 2 sentences; "cat" 2*2/(2+2) = 1, "a" 2*2/(2+3) = 0.8
-    assert lookup.table["chat"] == (1.0, "cat")
-    # "noir": 1 sentence; "black" 2*1/(1+1) = 1 beats "cat" (2/3) and "a" (2/4)
-    assert lookup.table["noir"] == (1.0, "black")
-    assert lookup.translate("un chat noir") == "a cat black"  # source order: no reordering
-    assert lookup.translate("un zebre") == "a"  # an unknown word is dropped
-    assert WordByWord(pairs, min_dice=1.01).translate("un chat") == ""
+    assert lookup.translate("maison la") == "house the"  # source order: no reordering
+    assert lookup.translate("la zebre") == "the"  # an unknown word is dropped
+    assert lookup.best("zebre") is None
+    assert WordByWord(pairs, min_probability=1.01).translate("la maison") == ""
     with pytest.raises(ValueError, match="at least one"):
         WordByWord([])
-
-
-def test_word_by_word_drops_words_below_min_dice():
-    pairs = [("trois cent", "three hundred"), ("cent et un", "hundred and one"), ("trois", "three")]
-    # "et": 1 sentence; "and" and "one" 2*1/(1+1) = 1, "hundred" 2*1/(1+2); ties go to the later word
-    assert WordByWord(pairs).table["et"] == (1.0, "one")
-    # "cent": 2 sentences with "hundred" twice, Dice 1
-    assert WordByWord(pairs, min_dice=0.9).translate("trois cent") == "three hundred"
 
 
 def test_nearest_reply_is_the_brute_force_tfidf_cosine():
