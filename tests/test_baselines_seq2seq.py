@@ -63,11 +63,12 @@ def test_nearest_reply_is_the_brute_force_tfidf_cosine():
         v = np.array([text.split().count(w) * idf[w] for w in vocabulary], float)
         return v / np.linalg.norm(v) if np.linalg.norm(v) else v
 
-    for query in ["how are you doing", "hello you", "your name please", "old you"]:
+    for query in ["how are you doing", "hello you", "your name please", "old you", "how name", "is old"]:
         similarities = [float(vector(query) @ vector(p)) for p in prompts]
         assert retrieval.nearest(query) == int(np.argmax(similarities)), query
         assert retrieval.reply(query) == replies[int(np.argmax(similarities))]
     assert retrieval(["how are you"]) == ["fine"]  # a training prompt finds itself
+    assert retrieval.reply("how name") == "bot"  # "name" is rarer than "how": idf decides
     assert retrieval.reply("zzz") == "hi"  # nothing known: the first reply
     with pytest.raises(ValueError, match="as many prompts"):
         NearestReply(["a"], [])

@@ -17,8 +17,8 @@ decoders on the same encoder, each in PyTorch and in TensorFlow 2:
 4. **Luong attention** ("general", Luong et al., 2015): the same comparison,
    multiplicative, made with the new state.
 
-The strongest cheap rival is a dictionary: each French word replaced by the
-English word it co-occurs with most in the training pairs.
+The strongest cheap rival is a dictionary: each French word replaced by its
+most probable English word, learnt from the training pairs.
 """
 
 # %%

@@ -353,16 +353,16 @@ fig.tight_layout()
 name, r = next(iter(results.items()))
 other = {"torch": "tensorflow", "tensorflow": "torch"}[name]
 other_words = {"queries": queries.words, "replies": replies.words[:-1] + ["<new word>"]}
-damaged = max((f for f in folder.rglob("*") if f.is_file() and f.suffix != ".json" and f.name.startswith(
-    r["path"].name)), key=lambda f: f.stat().st_size)
-for attempt in (lambda: check_checkpoint(r["path"], framework=other),
-                lambda: check_checkpoint(r["path"], framework=name, vocabularies=other_words),
-                lambda: damaged.write_bytes(damaged.read_bytes()[:100]) and check_checkpoint(r["path"],
-                                                                                               framework=name)):
+data_files = [f for f in r["path"].parent.iterdir() if f.name.startswith(r["path"].name) and f.suffix != ".json"]
+for attempt in ("other framework", "other vocabularies", "truncated"):
+    if attempt == "truncated":  # cut the largest file of the checkpoint to 100 bytes
+        damaged = max(data_files, key=lambda f: f.stat().st_size)
+        damaged.write_bytes(damaged.read_bytes()[:100])
     try:
-        attempt()
+        check_checkpoint(r["path"], framework=other if attempt == "other framework" else name,
+                         vocabularies=other_words if attempt == "other vocabularies" else vocabularies)
     except CheckpointError as error:
-        print(f"CheckpointError: {error}\n")
+        print(f"{attempt}: CheckpointError: {error}\n")
 print("vocabularies in the manifest:", {k: len(v) for k, v in checkpoint_vocabularies(r["path"]).items()})
 
 # %%
