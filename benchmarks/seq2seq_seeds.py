@@ -1,6 +1,6 @@
 """Rank the translation page's decoders on several seeds of both twins (validation BLEU; test never scored).
 
-    python benchmarks/seq2seq_seeds.py [SEEDS] [STEPS] [BAHDANAU_RATES]
+    python benchmarks/seq2seq_seeds.py [SEEDS] [STEPS] [BAHDANAU_RATES] [JSON LINES OF RUNS ALREADY MADE...]
 
 The page's configuration (hidden 64, batches of 128, teacher forcing 0.5, each decoder at the
 learning rate its own study chose; Bahdanau's chosen here first, on seed 0 of the PyTorch twin,
@@ -103,7 +103,9 @@ else:
         print(json.dumps({"study": "bahdanau learning rate", **chosen[-1]}), flush=True)
     best = max(chosen, key=lambda r: r["validation_bleu"])["learning_rate"]
     DECODERS["bahdanau"] = (*DECODERS["bahdanau"][:2], best)
-for seed in seeds:
-    for framework in ("torch", "tensorflow"):
-        for decoder, (_, _, rate) in DECODERS.items():
-            print(json.dumps(run(decoder, framework, seed, rate)), flush=True)
+done = {(r["decoder"], r["framework"], r["seed"]) for r in map(json.loads, sys.argv[4:])}  # runs already made
+for decoder in ("location", "plain", "luong", "bahdanau"):  # the disputed ranking first: a partial run still tells
+    for seed in seeds:
+        for framework in ("torch", "tensorflow"):
+            if (decoder, framework, seed) not in done:
+                print(json.dumps(run(decoder, framework, seed, DECODERS[decoder][2])), flush=True)

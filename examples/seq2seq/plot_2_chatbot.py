@@ -179,15 +179,15 @@ if run.trains("torch"):
     import torch
 
     from torchflow.checkpoint import load_torch, save_torch
-    from torchflow.pt.seq2seq import EncoderRNN, LuongAttnDecoderRNN, decode_loss, greedy_decode
+    from torchflow.pt import seq2seq as pt_s2s  # a module name: the TensorFlow twin's classes share the names
 
     class TorchTwin:
         name = "torch"
 
         def build(self, seed):
             torch.manual_seed(seed)
-            models = {"encoder": EncoderRNN(len(queries), hp.hidden_size, bidirectional=True),
-                      "decoder": LuongAttnDecoderRNN(len(replies), hp.hidden_size, method="dot")}
+            models = {"encoder": pt_s2s.EncoderRNN(len(queries), hp.hidden_size, bidirectional=True),
+                      "decoder": pt_s2s.LuongAttnDecoderRNN(len(replies), hp.hidden_size, method="dot")}
             return models, torch.optim.Adam([p for m in models.values() for p in m.parameters()],
                                             lr=hp.learning_rate, eps=hp.adam_epsilon)
 
@@ -197,7 +197,7 @@ if run.trains("torch"):
                 teacher = torch.as_tensor(draw_teacher_forcing(rng, hp.teacher_forcing_ratio, hp.max_length))
                 with clock:
                     batch = [torch.as_tensor(a[batches[step]]) for a in (source, source_lengths, target)]
-                    loss = decode_loss(models["encoder"], models["decoder"], *batch, teacher)
+                    loss = pt_s2s.decode_loss(models["encoder"], models["decoder"], *batch, teacher)
                     optimizer.zero_grad()
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(weights, hp.clip_norm)
@@ -220,7 +220,7 @@ if run.trains("torch"):
                 model.load_state_dict(state["models"][name])
 
         def reply(self, models, tokens, lengths):
-            out, _ = greedy_decode(models["encoder"], models["decoder"], torch.as_tensor(tokens),
+            out, _ = pt_s2s.greedy_decode(models["encoder"], models["decoder"], torch.as_tensor(tokens),
                                    torch.as_tensor(lengths), max_length=hp.max_length)
             return out.numpy()
 
@@ -232,7 +232,7 @@ if run.trains("tensorflow"):
 
     from torchflow.checkpoint import keras_checkpoint, load_keras, save_keras
     from torchflow.device import tf_device
-    from torchflow.tf.seq2seq import EncoderRNN, LuongAttnDecoderRNN, decode_loss, greedy_decode
+    from torchflow.tf import seq2seq as tf_s2s
 
     tensors = [tf.constant(a, tf.int32) for a in (source, source_lengths, target)]
 
@@ -241,8 +241,8 @@ if run.trains("tensorflow"):
 
         def build(self, seed):
             keras.utils.set_random_seed(seed)
-            models = {"encoder": EncoderRNN(len(queries), hp.hidden_size, bidirectional=True),
-                      "decoder": LuongAttnDecoderRNN(len(replies), hp.hidden_size, method="dot")}
+            models = {"encoder": tf_s2s.EncoderRNN(len(queries), hp.hidden_size, bidirectional=True),
+                      "decoder": tf_s2s.LuongAttnDecoderRNN(len(replies), hp.hidden_size, method="dot")}
             return models, keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.adam_epsilon)
 
         def step(self, models, optimizer):  # one traced step per set of objects
@@ -253,7 +253,7 @@ if run.trains("tensorflow"):
                 @tf.function
                 def traced(index, teacher):
                     with tf.GradientTape() as tape:
-                        loss = decode_loss(models["encoder"], models["decoder"],
+                        loss = tf_s2s.decode_loss(models["encoder"], models["decoder"],
                                            *(tf.gather(a, index) for a in tensors), teacher)
                     gradients = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
                     gradients, _ = tf.clip_by_global_norm(gradients, hp.clip_norm)
@@ -284,7 +284,7 @@ if run.trains("tensorflow"):
             tf.train.Checkpoint(**models).restore(str(path)).expect_partial()
 
         def reply(self, models, tokens, lengths):
-            out, _ = greedy_decode(models["encoder"], models["decoder"], tf.constant(tokens, tf.int32),
+            out, _ = tf_s2s.greedy_decode(models["encoder"], models["decoder"], tf.constant(tokens, tf.int32),
                                    tf.constant(lengths, tf.int32), max_length=hp.max_length)
             return out.numpy()
 
