@@ -66,6 +66,7 @@ most probable English word, learnt from the training pairs.
 #               tanh(linear [state; context]) -> linear (B, V)
 import json
 from pathlib import Path
+from textwrap import fill
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -135,8 +136,9 @@ target, _ = encode_batch([en for _, en in pairs], english, hp.max_length)
 splits = {"validation": validation_index, "test": test_index}
 sources = {name: [pairs[i][0] for i in index] for name, index in splits.items()}
 references = {name: [pairs[i][1] for i in index] for name, index in splits.items()}
-print(f"{len(pairs):,} pairs kept of {len(data):,}; {len(french)} French and {len(english)} English tokens; "
-      f"{len(train_index):,} training, {len(validation_index):,} validation, {len(test_index):,} test pairs")
+print(fill(f"{len(pairs):,} pairs kept of {len(data):,}; {len(french)} French and {len(english)} English "
+           f"tokens; {len(train_index):,} training, {len(validation_index):,} validation, "
+           f"{len(test_index):,} test pairs", 88))
 
 # %%
 # The baseline: a word-by-word dictionary
@@ -156,9 +158,10 @@ looked_up = lookup(sources["test"])
 lookup_bleu = corpus_bleu(looked_up, references["test"])
 run.baseline(BEST, lookup_bleu, f"word-by-word lookup (IBM Model 1, p >= {lookup.min_probability})",
              noise=bleu_standard_error(looked_up, references["test"]))
-print(f"validation BLEU per threshold: {', '.join(f'{t}: {b:.1f}' for t, b in chosen.items())}; test BLEU "
-      f"{lookup_bleu:.1f}, exact {exact_match(looked_up, references['test']):.1%}")
-print(f"  e.g. {sources['test'][0]!r} -> {looked_up[0]!r} (reference {references['test'][0]!r})")
+print(fill(f"validation BLEU per threshold: {', '.join(f'{t}: {b:.1f}' for t, b in chosen.items())}; "
+           f"test BLEU {lookup_bleu:.1f}, exact {exact_match(looked_up, references['test']):.1%}", 88))
+print(fill(f"  e.g. {sources['test'][0]!r} -> {looked_up[0]!r} (reference {references['test'][0]!r})", 88,
+           subsequent_indent="    "))
 
 # %%
 # Training
@@ -316,9 +319,9 @@ for v in DECODERS:
     if values:
         print(f"  {v:9s} {len(values)} runs: mean {np.mean(values):5.1f}, from {min(values):.1f} to {max(values):.1f}")
 if len(results) == 2:
-    print("twins' test BLEU gap in this build: " + ", ".join(
+    print(fill("twins' test BLEU gap in this build: " + ", ".join(
         f"{v} {abs(results['torch'][v]['test']['bleu'] - results['tensorflow'][v]['test']['bleu']):.1f}"
-        for v in DECODERS))
+        for v in DECODERS), 88, subsequent_indent="  "))
 
 # %%
 # How fast each decoder learns
@@ -387,19 +390,21 @@ ax.legend(fontsize=6)
 fig.tight_layout()
 for name, variants in results.items():
     plain, best = variants["plain"]["by_length"], variants[variants["best"]]["by_length"]
-    print(f"{torchflow.frameworks.label(name)}: from {bands[0][0]}-{bands[0][1] - 1} to "
+    print(fill(f"{torchflow.frameworks.label(name)}: from {bands[0][0]}-{bands[0][1] - 1} to "
           f"{bands[-1][0]}-{bands[-1][1] - 1} words the plain decoder goes {plain[0]:.1f} -> {plain[-1]:.1f} BLEU, "
-          f"{variants['best']} {best[0]:.1f} -> {best[-1]:.1f}")
+          f"{variants['best']} {best[0]:.1f} -> {best[-1]:.1f}", 88, subsequent_indent="  "))
 
 # %%
 # Sample translations
 # -------------------
 # Four test pairs at random, with the lookup's and each decoder's translation.
 for k in sorted(np.random.default_rng(hp.seed).choice(len(test_index), 4, replace=False), key=lambda k: words[k]):
-    print(f"{sources['test'][k]}  ->  {references['test'][k]}\n    {'lookup':20s} {looked_up[k]}")
+    print(fill(f"{sources['test'][k]}  ->  {references['test'][k]}", 88, subsequent_indent="    "))
+    print(fill(f"    {'lookup':20s}   {looked_up[k]}", 88, subsequent_indent=" " * 27))
     for name, variants in results.items():
         for v in DECODERS:
             written = variants[v]["test"]["hypotheses"][k]
             mark = "✓" if written == references["test"][k] else "✗"
-            print(f"    {torchflow.frameworks.label(name) + ', ' + v:20s} {mark} {written}")
+            print(fill(f"    {torchflow.frameworks.label(name) + ', ' + v:20s} {mark} {written}", 88,
+                       subsequent_indent=" " * 27))
 record = run.finish()

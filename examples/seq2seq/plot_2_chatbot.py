@@ -34,6 +34,7 @@ the most similar training prompt.
 # * the checkpoint holds the optimiser and the random generators too, and is checked
 #   before it is loaded;
 # * offline, the data are ChatterBot's short conversations, not Cornell's films.
+from textwrap import fill
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -91,8 +92,9 @@ test_pairs = [p for p in all_pairs if p[0] in held_out]
 _, queries, replies = prepare_pairs(pairs, max_words=hp.max_length, min_count=1)  # the training words only
 source, source_lengths = encode_batch([q for q, _ in pairs], queries, hp.max_length)
 target, _ = encode_batch([r for _, r in pairs], replies, hp.max_length)
-print(f"{len(all_pairs):,} pairs kept of {len(data):,}; {len(pairs):,} for training, {len(test_pairs):,} held out "
-      f"({len(held_out)} prompts never seen); {len(queries)} query and {len(replies)} reply tokens")
+print(fill(f"{len(all_pairs):,} pairs kept of {len(data):,}; {len(pairs):,} for training, "
+           f"{len(test_pairs):,} held out ({len(held_out)} prompts never seen); {len(queries)} query and "
+           f"{len(replies)} reply tokens", 88))
 
 # %%
 # The baseline: retrieval
@@ -318,10 +320,10 @@ run.verdict()
 
 # %%
 for name, r in results.items():
-    print(f"{torchflow.frameworks.label(name)}: after {hp.after_resume} steps past the checkpoint the resumed run "
+    print(fill(f"{torchflow.frameworks.label(name)}: after {hp.after_resume} steps past the checkpoint the resumed run "
           f"differs from the never-stopped one by {r['gap']:.1e}; restored without Adam's state, by "
           f"{r['forgot_gap']:.1e}. Token F1 on held-out prompts {r['f1'].mean():.3f} ± "
-          f"{mean_standard_error(r['f1']):.3f}, retrieval {scores.mean():.3f}")
+          f"{mean_standard_error(r['f1']):.3f}, retrieval {scores.mean():.3f}", 88, subsequent_indent="  "))
 
 # %%
 # What the replies to unseen prompts say about the network against retrieval:
@@ -369,7 +371,7 @@ for attempt in ("other framework", "other vocabularies", "truncated"):
         check_checkpoint(r["path"], framework=other if attempt == "other framework" else name,
                          vocabularies=other_words if attempt == "other vocabularies" else vocabularies)
     except CheckpointError as error:
-        print(f"{attempt}: CheckpointError: {error}\n")
+        print(fill(f"{attempt}: CheckpointError: {error}", 88, subsequent_indent="    ") + "\n")
 print("vocabularies in the manifest:", {k: len(v) for k, v in checkpoint_vocabularies(r["path"]).items()})
 
 # %%
@@ -379,8 +381,9 @@ print("vocabularies in the manifest:", {k: len(v) for k, v in checkpoint_vocabul
 # six held-out prompts (words the model never saw are dropped from the prompt).
 for prompt in sorted(np.random.default_rng(hp.seed).choice(test_prompts, 6, replace=False)):
     reference = next(b for a, b in test_pairs if a == prompt)
-    print(f"> {prompt}\n    {'held-out reply':14s} {reference}\n    {'retrieval':14s} {retrieval.reply(prompt)}")
-    for name, r in results.items():
-        print(f"    {torchflow.frameworks.label(name):14s} {r['answers'][prompt]}")
+    print(fill(f"> {prompt}", 88))
+    for label, answer in [("held-out reply", reference), ("retrieval", retrieval.reply(prompt)),
+                          *((torchflow.frameworks.label(n), r["answers"][prompt]) for n, r in results.items())]:
+        print(fill(f"    {label:14s} {answer}", 88, subsequent_indent=" " * 19))
 shutil.rmtree(folder)  # the checkpoints were for this page only
 record = run.finish()
