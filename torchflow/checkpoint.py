@@ -133,7 +133,7 @@ def save_torch(path: str | os.PathLike, models: Mapping[str, Any], optimizer, *,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"models": {name: model.state_dict() for name, model in models.items()},
-             "optimizer": {**optimizer.state_dict(), "state": {}},  # Adam's step count and moments: without them, another run
+             "optimizer": optimizer.state_dict(),  # Adam's step count and moments: without them, another run
              "torch_rng": torch.get_rng_state()}  # dropout masks and torch.rand draws after the resume
     buffer = io.BytesIO()
     torch.save(state, buffer)
