@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-rows = [json.loads(l) for l in Path("benchmarks/seq2seq-seeds.jsonl").read_text().splitlines() if l.startswith("{")]
+rows = [json.loads(line) for line in Path("benchmarks/seq2seq-seeds.jsonl").read_text().splitlines()
+        if line.startswith("{")]
 runs = [r for r in rows if "study" not in r]
 study = [r for r in rows if "study" in r]
 lines = ["# The translation page's decoders over seeds of both twins (validation BLEU)", "",

@@ -318,7 +318,7 @@ for v in DECODERS:
     values = [r["validation_bleu"] for r in seeds if r["decoder"] == v.lower() and r["steps"] == 400
               and "study" not in r]
     if values:
-        print(f"  {v:9s} {len(values)} runs: mean {np.mean(values):5.1f}, from {min(values):.1f} to {max(values):.1f}")
+        print(f"  {v:9s} {len(values)} run(s): mean {np.mean(values):5.1f}, from {min(values):.1f} to {max(values):.1f}")
 if len(results) == 2:
     print(fill("twins' test BLEU gap in this build: " + ", ".join(
         f"{v} {abs(results['torch'][v]['test']['bleu'] - results['tensorflow'][v]['test']['bleu']):.1f}"
@@ -348,8 +348,8 @@ fig.tight_layout()
 for name, variants in results.items():
     rise = [variants[v]["curve"][-1] - variants[v]["curve"][-2] if len(evaluated_at) > 1 else float("nan")
             for v in DECODERS]
-    print(f"{torchflow.frameworks.label(name)}: validation BLEU over the last {hp.eval_every} steps: "
-          + ", ".join(f"{v} {r:+.1f}" for v, r in zip(DECODERS, rise)))
+    print(fill(f"{torchflow.frameworks.label(name)}: validation BLEU over the last {hp.eval_every} steps: "
+               + ", ".join(f"{v} {r:+.1f}" for v, r in zip(DECODERS, rise)), 88, subsequent_indent="  "))
 
 # %%
 # Attention matrices, padding included
