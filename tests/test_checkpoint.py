@@ -1,9 +1,13 @@
-"""Checkpoints (``torchflow.checkpoint``): resuming equals not stopping, the write is atomic, and a wrong
-file (truncated, foreign, the other framework's, another vocabulary's) is refused naming the file and the fix.
+"""Checkpoints (``torchflow.checkpoint``): each framework's own format (``torch.save`` /
+``torch.load(weights_only=True)``; ``tf.train.Checkpoint`` + ``CheckpointManager``) with a manifest.
+Resuming equals not stopping, the write is atomic, and a wrong file (truncated, foreign, the other
+framework's, another vocabulary's) is refused naming the file and the fix.
 
 The models are the chatbot's: a bidirectional encoder and a Luong ``dot`` decoder, trained with
-gradient clipping and teacher forcing drawn from a NumPy generator whose state the checkpoint keeps.
+gradient clipping and teacher forcing drawn from a NumPy generator whose state the manifest keeps.
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -14,7 +18,7 @@ import tensorflow as tf  # isort: skip
 import torch  # isort: skip
 
 from torchflow import checkpoint
-from torchflow.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from torchflow.checkpoint import CheckpointError, check_checkpoint
 from torchflow.pt import seq2seq as pt_s2s
 from torchflow.tf import seq2seq as tf_s2s
 
@@ -74,18 +78,31 @@ def _keras_models(seed=0):
     return models, keras.optimizers.Adam(learning_rate=1e-2, epsilon=1e-8)
 
 
+def _save(framework, folder, models, optimizer, iteration, **meta):
+    if framework == "torch":
+        return checkpoint.save_torch(folder / "chatbot.pt", models, optimizer, iteration=iteration,
+                                     vocabularies=WORDS, **meta)
+    manager = tf.train.CheckpointManager(checkpoint.keras_checkpoint(models, optimizer), folder, max_to_keep=2)
+    return checkpoint.save_keras(manager, iteration=iteration, vocabularies=WORDS, **meta)
+
+
+def _load(framework, path, models, optimizer, vocabularies=WORDS):
+    load = checkpoint.load_torch if framework == "torch" else checkpoint.load_keras
+    return load(path, models, optimizer, vocabularies=vocabularies)
+
+
 FRAMEWORKS = {
-    "torch": (_torch_models, _torch_run, checkpoint.torch_training_state, checkpoint.restore_torch,
+    "torch": (_torch_models, _torch_run,
               lambda models: {f"{n}.{k}": v.detach().numpy().copy() for n, m in models.items()
                               for k, v in m.state_dict().items()}),
-    "tensorflow": (_keras_models, _keras_run, checkpoint.keras_training_state, checkpoint.restore_keras,
+    "tensorflow": (_keras_models, _keras_run,
                    lambda models: {f"{n}.{i}": w for n, m in models.items() for i, w in enumerate(m.get_weights())}),
 }
 
 
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_resuming_in_fresh_objects_gives_the_weights_of_not_stopping(framework, tmp_path):
-    build, train, state_of, restore, weights = FRAMEWORKS[framework]
+    build, train, weights = FRAMEWORKS[framework]
     data = _data()
     models, optimizer = build()
     rng = np.random.default_rng(5)
@@ -96,13 +113,11 @@ def test_resuming_in_fresh_objects_gives_the_weights_of_not_stopping(framework, 
     models, optimizer = build()
     rng = np.random.default_rng(5)
     train(models, optimizer, rng, 0, 6, data)
-    path = save_checkpoint(tmp_path / "chatbot.ckpt", state_of(models, optimizer), framework=framework,
-                           iteration=6, vocabularies=WORDS, rng=rng.bit_generator.state)
+    path = _save(framework, tmp_path, models, optimizer, 6, rng=rng.bit_generator.state)
     del models, optimizer, rng
 
     models, optimizer = build(seed=1)  # other random weights: the checkpoint must overwrite all of them
-    arrays, meta = load_checkpoint(path, framework=framework, vocabularies=WORDS)
-    restore(arrays, models, optimizer)
+    meta = _load(framework, path, models, optimizer)
     rng = np.random.default_rng()
     rng.bit_generator.state = meta["rng"]
     train(models, optimizer, rng, meta["iteration"], 12, data)
@@ -115,46 +130,51 @@ def test_resuming_in_fresh_objects_gives_the_weights_of_not_stopping(framework, 
 
 
 def test_the_write_is_atomic(tmp_path, monkeypatch):
-    path = save_checkpoint(tmp_path / "a.ckpt", {"w": np.ones(3)}, framework="torch", iteration=1, vocabularies={})
+    models, optimizer = _tiny_torch(0)
+    path = checkpoint.save_torch(tmp_path / "a.pt", models, optimizer, iteration=1, vocabularies={})
     before = path.read_bytes()
 
-    def crash(file, **arrays):
-        file.write(b"half a checkpoint")
-        raise KeyboardInterrupt  # killed mid-write
+    def crash(source, target):
+        raise KeyboardInterrupt  # killed between writing the new file and renaming it
 
-    monkeypatch.setattr(np, "savez", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(path, {"w": np.zeros(3)}, framework="torch", iteration=2, vocabularies={})
+        checkpoint.save_torch(path, *_tiny_torch(1), iteration=2, vocabularies={})
     assert path.read_bytes() == before, "the previous checkpoint was damaged"
-    assert [p.name for p in tmp_path.iterdir()] == ["a.ckpt"], "a temporary file was left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt", "a.pt.json"], "a temporary file was left behind"
 
 
-def test_wrong_files_are_refused_with_the_file_and_the_fix(tmp_path):
-    path = save_checkpoint(tmp_path / "bot.ckpt", {"w": np.ones((50, 50))}, framework="torch", iteration=3,
-                           vocabularies=WORDS)
-    arrays, meta = load_checkpoint(path, framework="torch", vocabularies=WORDS)
-    assert meta["iteration"] == 3 and arrays["w"].shape == (50, 50)
-    assert checkpoint.checkpoint_vocabularies(path) == WORDS
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_wrong_files_are_refused_with_the_file_and_the_fix(framework, tmp_path):
+    build = _tiny_torch if framework == "torch" else _tiny_keras
+    models, optimizer = build(0)
+    _tiny_steps(framework, models, optimizer, 1)
+    path = _save(framework, tmp_path, models, optimizer, 3)
+    meta = _load(framework, path, *build(1))
+    assert meta["iteration"] == 3 and checkpoint.checkpoint_vocabularies(path) == WORDS
 
-    with pytest.raises(CheckpointError, match=r"bot\.ckpt was saved by the PyTorch twin.*Resume it with the PyTorch"):
-        load_checkpoint(path, framework="tensorflow")
-    other = {**WORDS, "target": WORDS["target"][:-1] + ["new"]}
-    with pytest.raises(CheckpointError, match=r"bot\.ckpt was saved with another target vocabulary.*checkpoint_voc"):
-        load_checkpoint(path, framework="torch", vocabularies=other)
+    other = {"tensorflow": "torch", "torch": "tensorflow"}[framework]
+    name = checkpoint.FRAMEWORK_NAMES[framework]
+    with pytest.raises(CheckpointError, match=rf"{path.name} was saved by the {name} twin.*Resume it with the {name}"):
+        check_checkpoint(path, framework=other)
+    words = {**WORDS, "target": WORDS["target"][:-1] + ["new"]}
+    with pytest.raises(CheckpointError, match=rf"{path.name} was saved with another target vocabulary.*checkpoint_voc"):
+        _load(framework, path, *build(1), vocabularies=words)
 
-    truncated = tmp_path / "truncated.ckpt"
-    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match=r"truncated\.ckpt is truncated or corrupt.*delete it"):
-        load_checkpoint(truncated, framework="torch")
+    data = max((f for f in tmp_path.iterdir() if f.suffix != ".json" and f.name.startswith(path.name)),
+               key=lambda f: f.stat().st_size)
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match=rf"{data.name} is truncated or changed.*delete it"):
+        _load(framework, path, *build(1))
 
     foreign = tmp_path / "model.pt"
     torch.save({"w": torch.ones(2)}, foreign)
-    with pytest.raises(CheckpointError, match=r"model\.pt is not a TorchFlow checkpoint"):
-        load_checkpoint(foreign, framework="torch")
+    with pytest.raises(CheckpointError, match=r"model\.pt: no manifest"):
+        check_checkpoint(foreign, framework="torch")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
-        load_checkpoint(tmp_path / "missing.ckpt", framework="torch")
+        check_checkpoint(tmp_path / "missing.pt", framework="torch")
     with pytest.raises(ValueError, match="unknown framework"):
-        save_checkpoint(tmp_path / "x.ckpt", {}, framework="jax", iteration=0, vocabularies={})
+        checkpoint.write_manifest(tmp_path / "x", [], framework="jax", iteration=0, vocabularies={})
 
 
 def _tiny_torch(seed):
@@ -193,20 +213,16 @@ def _optimiser_arrays(framework, optimizer):
 def test_optimiser_state_iteration_and_generator_survive_a_round_trip(framework, tmp_path):
     """A one-layer model after 3 Adam steps: the fresh objects get its step count and moments, the
     iteration, and (PyTorch) the global generator -- each by value, not only "training still runs"."""
-    build, state_of, restore = ((_tiny_torch, checkpoint.torch_training_state, checkpoint.restore_torch)
-                                if framework == "torch" else
-                                (_tiny_keras, checkpoint.keras_training_state, checkpoint.restore_keras))
+    build = _tiny_torch if framework == "torch" else _tiny_keras
     models, optimizer = build(0)
     _tiny_steps(framework, models, optimizer, 3)
     saved = _optimiser_arrays(framework, optimizer)
     generator = torch.get_rng_state().clone()
-    path = save_checkpoint(tmp_path / "tiny.ckpt", state_of(models, optimizer), framework=framework, iteration=3,
-                           vocabularies={})
+    path = _save(framework, tmp_path, models, optimizer, 3)
     torch.rand(5)  # move the global generator on: the restore must bring it back
 
     models, optimizer = build(1)
-    arrays, meta = load_checkpoint(path, framework=framework)
-    restore(arrays, models, optimizer)
+    meta = _load(framework, path, models, optimizer)
     assert meta["iteration"] == 3
     restored = _optimiser_arrays(framework, optimizer)
     assert len(restored) == len(saved) and any(np.any(a != 0) for a in saved)

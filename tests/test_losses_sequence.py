@@ -1,7 +1,8 @@
 """Sequence losses and decoders (RNN chapter, seq2seq) against hand computations, in each twin on its own.
 
-A mistake made in both twins -- padding counted in a loss, a mean where the notes sum, teacher
-forcing inverted, attention normalised over the batch, a padded step read as the last one -- is
+A mistake made in both twins -- padding counted in a loss, a mean where a sum is meant, teacher
+forcing inverted or drawn per sentence, attention normalised over the batch, an additive score
+without its tanh, a padded step read as the last one -- is
 invisible to the parity tests; these catch it (see ``tools/mutants/sequence.toml``).
 """
 
@@ -75,17 +76,19 @@ def _encoder(framework: str):
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-@pytest.mark.parametrize("forcing", [True, False])
+@pytest.mark.parametrize("forcing", [(True, True, True), (False, False, False), (True, False, True),
+                                     (False, True, False)], ids=["all", "none", "mixed", "mixed-inverted"])
 def test_decode_loss_feeds_sos_then_the_reference_or_the_guess(framework, forcing):
+    """Step t + 1 is fed the reference token where ``teacher_forcing[t]`` is True, the decoder's guess
+    where it is False: one decision per decoder step (a mixed pattern catches a per-sentence draw)."""
     s2s = _module(framework, "seq2seq")
     source = np.array([[3, 5, 2], [5, 2, 0]])
     lengths = np.array([3, 2])
     target = np.array([[3, 5, 2], [5, 3, 2]])
     decoder = _Recorder(framework)
     loss = s2s.decode_loss(_encoder(framework), decoder, _tensor(framework, source), _tensor(framework, lengths),
-                           _tensor(framework, target), _tensor(framework, np.array([forcing] * 3)))
-    sos = [s2s.SOS, s2s.SOS]
-    expected = [sos, target[:, 0].tolist(), target[:, 1].tolist()] if forcing else [sos, [4, 4], [4, 4]]
+                           _tensor(framework, target), _tensor(framework, np.array(forcing)))
+    expected = [[s2s.SOS, s2s.SOS]] + [target[:, t].tolist() if forcing[t] else [4, 4] for t in range(2)]
     assert decoder.fed == expected
     picked = [decoder.log_probs[t] for row in target for t in row]
     assert float(_numpy(loss)) == pytest.approx(-np.mean(picked), rel=1e-5)
@@ -115,6 +118,36 @@ def test_luong_attention_is_a_softmax_over_the_real_source_positions(framework):
                                  _tensor(framework, outputs), _tensor(framework, mask))
     scores = np.einsum("bh,bsh->bs", _numpy(hidden).astype(np.float64), outputs)
     scores = np.where(mask, scores, -np.inf)
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(_numpy(weights), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_bahdanau_attention_is_additive_from_the_previous_state(framework):
+    """Scores v^T tanh(W_a h_{t-1} + U_a hbar_s) by NumPy from the layers' own weights and the state the
+    decoder was given (not the new one); softmax over the real positions; the GRU is fed [e(y); c_t]."""
+    s2s = _module(framework, "seq2seq")
+    decoder = s2s.BahdanauAttnDecoderRNN(7, 4)
+    rng = np.random.default_rng(5)
+    outputs = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    previous = rng.normal(size=(3, 4)).astype(np.float32)
+    lengths = np.array([5, 3, 1])
+    mask = np.arange(5)[None, :] < lengths[:, None]
+    _, _, weights = decoder(_tensor(framework, np.array([3, 4, 5])), _tensor(framework, previous),
+                            _tensor(framework, outputs), _tensor(framework, mask))
+
+    def dense(name):  # (kernel (in, out), bias) in NumPy whichever the framework
+        layer = getattr(decoder, name)
+        if framework == "torch":
+            bias = None if layer.bias is None else layer.bias.detach().numpy()
+            return layer.weight.detach().numpy().T, bias
+        values = layer.get_weights()
+        return values[0], values[1] if len(values) > 1 else None
+
+    (wa, ba), (ua, bu), (va, _) = dense("Wa"), dense("Ua"), dense("Va")
+    energy = np.tanh((previous @ wa + ba)[:, None] + outputs @ ua + bu)  # (B, S, H)
+    scores = np.where(mask, (energy @ va)[..., 0], -np.inf)
     expected = np.exp(scores - scores.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(_numpy(weights), expected, rtol=1e-5, atol=1e-6)

@@ -121,7 +121,8 @@ FAMILIES: Mapping[str, Family] = {
         Family("tagger", "embeddings", "LSTM part-of-speech taggers", ("LSTMTagger", "CharLSTMTagger"), "layers",
                pages=("plot_3_pos_tagger",)),
         Family("seq2seq", "seq2seq", "Encoder-decoder GRUs with attention",
-               ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "LuongAttnDecoderRNN"), "layers",
+               ("EncoderRNN", "DecoderRNN", "AttnDecoderRNN", "BahdanauAttnDecoderRNN", "LuongAttnDecoderRNN"),
+               "layers",
                pages=("plot_1_translation", "plot_2_chatbot")),
         # what the families share (no page of its own: every family module imports it, and no other family)
         Family("layers", "layers", "Shared layers: initialisation, batch norm, explicit weights, checks",

@@ -457,3 +457,51 @@ def translation_fidelity(inputs: np.ndarray, outputs: np.ndarray) -> tuple[float
         farther = (distances > own[rows, None]) & ~close
         shares[rows] = (farther.sum(1) + 0.5 * (close.sum(1) - 1)) / (n - 1)
     return float(shares.mean()), float(shares.std(ddof=1) / np.sqrt(n))
+
+
+# ---------------------------------------------------------------------------------------------------- seq2seq
+def bleu_by_length(hypotheses: list[str], references: list[str], lengths: np.ndarray,
+                   bins: list[tuple[int, int]]) -> list[float]:
+    """Corpus BLEU of the items whose ``lengths`` (e.g. source words) fall in each ``[low, high)`` of
+    ``bins``; a bin with no items is an error (BLEU of nothing is undefined)."""
+    lengths = np.asarray(lengths)
+    if len(lengths) != len(hypotheses):
+        raise ValueError(f"need one length per hypothesis: {len(lengths)} lengths, {len(hypotheses)} hypotheses")
+    scores = []
+    for low, high in bins:
+        keep = np.flatnonzero((lengths >= low) & (lengths < high))
+        if len(keep) == 0:
+            raise ValueError(f"no item of length in [{low}, {high})")
+        scores.append(corpus_bleu([hypotheses[i] for i in keep], [references[i] for i in keep]))
+    return scores
+
+
+def bleu_standard_error(hypotheses: list[str], references: list[str], parts: int = 10, seed: int = 0) -> float:
+    """The standard error of a corpus BLEU: the corpus cut at random into ``parts`` equal parts, and the
+    standard error of the mean of the parts' BLEU (a part's spread shrinks with the square root of
+    its size, so this is the spread of the whole corpus's score)."""
+    if len(hypotheses) != len(references) or len(references) < 2 * parts:
+        raise ValueError(f"need as many hypotheses as references, at least {2 * parts}")
+    order = np.random.default_rng(seed).permutation(len(references))
+    scores = [corpus_bleu([hypotheses[i] for i in part], [references[i] for i in part])
+              for part in np.array_split(order, parts)]
+    return mean_standard_error(np.array(scores))
+
+
+def token_f1(hypotheses: list[str], references: list[str]) -> np.ndarray:
+    """Per item, the F1 of the words shared with the reference (a bag of words, counts clipped):
+    2 P R / (P + R) with P = shared / hypothesis words, R = shared / reference words; 1 for two empty
+    strings, 0 when only one is empty."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"need as many hypotheses as references: {len(hypotheses)}, {len(references)}")
+    from collections import Counter
+
+    scores = []
+    for hypothesis, reference in zip(hypotheses, references, strict=True):
+        h, r = Counter(hypothesis.split()), Counter(reference.split())
+        if not h or not r:
+            scores.append(float(not h and not r))
+            continue
+        shared = sum((h & r).values())
+        scores.append(0.0 if shared == 0 else 2 * shared / (sum(h.values()) + sum(r.values())))
+    return np.array(scores)

@@ -1,10 +1,10 @@
 """Sentence pairs as integer batches for the seq2seq chapter: normalisation, vocabularies, padding.
 
-The steps of the PyTorch translation tutorial (and ``shared/NOTES.md``): strip accents,
+The steps of the PyTorch translation tutorial: strip accents,
 lowercase, keep letters and ``. ! ?``; keep the pairs whose sentences both have fewer than
 ``max_words`` words; drop the pairs that contain a word seen fewer than ``min_count``
 times; number the words of each language. Index 0 is padding, 1 the start of a
-sentence, 2 its end (the notes use SOS 0, EOS 1 and no padding, since they train one
+sentence, 2 its end (the tutorial uses SOS 0, EOS 1 and no padding, since it trains one
 pair at a time).
 """
 
@@ -110,3 +110,12 @@ def split_indices(count: int, held_out: Sequence[int], seed: int = 0) -> list[np
     order = np.random.default_rng(seed).permutation(count)
     parts = np.split(order, np.cumsum(held_out))
     return [np.sort(parts[-1]), *(np.sort(part) for part in parts[:-1])]
+
+
+def draw_teacher_forcing(rng: np.random.Generator, ratio: float, steps: int) -> np.ndarray:
+    """(steps,) booleans, one per decoder step: True (feed the reference token next) with probability
+    ``ratio``, each step drawn on its own. A batch shares its steps' draws (one decision per step for
+    every sentence of the batch), where the PyTorch tutorials draw once per sentence."""
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {ratio}")
+    return rng.random(steps) < ratio

@@ -10,13 +10,17 @@ integers; ``PAD`` fills a batch's shorter sentences, every sentence ends in
                                                        hidden = output at each sentence's last token (B, H)
     decoder step: token (B,), hidden (B, H), outputs (B, S, H) -> log-probabilities (B, V), hidden (B, H)
 
-Three decoders:
+Four decoders:
 
 * :class:`DecoderRNN`, the plain one: ``relu(embed(token)) -> GRU cell -> linear``; it sees
   the source only through the context vector;
-* :class:`AttnDecoderRNN`, the notes' attention: weights ``softmax(W [embedded; hidden])``
-  over ``max_length`` positions, computed *without looking at the encoder outputs*,
-  ``bmm`` with the outputs, ``relu(W_c [embedded; applied]) -> GRU cell -> linear``;
+* :class:`AttnDecoderRNN`, the original PyTorch tutorial's *location-based* attention: weights
+  ``softmax(W [embedded; hidden])`` over ``max_length`` positions, computed without comparing
+  the state with any encoder output (the source reaches them only through the decoder's
+  state), ``bmm`` with the outputs, ``relu(W_c [embedded; applied]) -> GRU cell -> linear``;
+* :class:`BahdanauAttnDecoderRNN`, additive attention (Bahdanau et al., 2015; the current
+  PyTorch tutorial's): scores ``v^T tanh(W_a h_{t-1} + U_a hbar_s)`` from the *previous* state,
+  softmax over the real source positions, context ``c_t``, ``GRU cell([embedded; c_t]) -> linear``;
 * :class:`LuongAttnDecoderRNN`, Luong et al. (2015) global attention: the GRU cell first, then
   scores between its state :math:`h_t` and each encoder output :math:`\\bar h_s` --
   ``dot`` :math:`h_t^\\top \\bar h_s`, ``general`` :math:`h_t^\\top W \\bar h_s`, ``concat``
@@ -120,7 +124,7 @@ class DecoderRNN(nn.Module):
 
 
 class AttnDecoderRNN(nn.Module):
-    """The notes' attention decoder: the weights come from the embedded token and the hidden state only."""
+    """Location-based attention (the original tutorial's): weights from the embedded token and the state only."""
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, max_length: int = 10) -> None:
         super().__init__()
@@ -139,10 +143,36 @@ class AttnDecoderRNN(nn.Module):
             raise ValueError(f"AttnDecoderRNN attends over max_length={self.max_length} positions; pad the "
                              f"source to that length (got {encoder_outputs.shape[1]})")
         embedded = self.embedding(token)  # (B, H)
-        weights = F.softmax(self.attn(torch.cat([embedded, hidden], -1)), -1)  # (B, L): no encoder output used
+        weights = F.softmax(self.attn(torch.cat([embedded, hidden], -1)), -1)  # (B, L): no encoder output compared
         applied = torch.bmm(weights[:, None], encoder_outputs)[:, 0]  # (B, 1, L) x (B, L, H) -> (B, H)
         x = F.relu(self.attn_combine(torch.cat([embedded, applied], -1)))
         hidden = self.gru(x, hidden)
+        return F.log_softmax(self.out(hidden), -1), hidden, weights
+
+
+class BahdanauAttnDecoderRNN(nn.Module):
+    """Additive attention: the previous state is compared with each encoder output through a tanh layer."""
+
+    def __init__(self, vocab_size: int, hidden_size: int = 128) -> None:
+        super().__init__()
+        self.embedding = _embedding(vocab_size, hidden_size)
+        self.Wa = glorot(nn.Linear(hidden_size, hidden_size))  # the query: the decoder's previous state
+        self.Ua = glorot(nn.Linear(hidden_size, hidden_size))  # the keys: every encoder output
+        self.Va = glorot(nn.Linear(hidden_size, 1, bias=False))  # a bias here would shift every score alike
+        self.gru = keras_recurrent_init(nn.GRUCell(2 * hidden_size, hidden_size))
+        self.out = glorot(nn.Linear(hidden_size, vocab_size))
+
+    def score(self, hidden: torch.Tensor, encoder_outputs: torch.Tensor) -> torch.Tensor:
+        """(B, S) scores ``v^T tanh(W_a h + U_a hbar_s)`` of the state (B, H) against the outputs (B, S, H)."""
+        return self.Va(torch.tanh(self.Wa(hidden)[:, None] + self.Ua(encoder_outputs)))[..., 0]
+
+    def forward(self, token: torch.Tensor, hidden: torch.Tensor, encoder_outputs: torch.Tensor,
+                source_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        scores = self.score(hidden, encoder_outputs)
+        scores = scores.masked_fill(~source_mask, -1e9)
+        weights = F.softmax(scores, -1)  # attention first, then the GRU: (B, S), zero on padding
+        context = torch.bmm(weights[:, None], encoder_outputs)[:, 0]  # (B, H)
+        hidden = self.gru(torch.cat([self.embedding(token), context], -1), hidden)
         return F.log_softmax(self.out(hidden), -1), hidden, weights
 
 

@@ -10,13 +10,17 @@ integers; ``PAD`` fills a batch's shorter sentences, every sentence ends in
                                                        hidden = output at each sentence's last token (B, H)
     decoder step: token (B,), hidden (B, H), outputs (B, S, H) -> log-probabilities (B, V), hidden (B, H)
 
-Three decoders:
+Four decoders:
 
 * :class:`DecoderRNN`, the plain one: ``relu(embed(token)) -> GRU cell -> linear``; it sees
   the source only through the context vector;
-* :class:`AttnDecoderRNN`, the notes' attention: weights ``softmax(W [embedded; hidden])``
-  over ``max_length`` positions, computed *without looking at the encoder outputs*,
-  ``bmm`` with the outputs, ``relu(W_c [embedded; applied]) -> GRU cell -> linear``;
+* :class:`AttnDecoderRNN`, the original PyTorch tutorial's *location-based* attention: weights
+  ``softmax(W [embedded; hidden])`` over ``max_length`` positions, computed without comparing
+  the state with any encoder output (the source reaches them only through the decoder's
+  state), ``bmm`` with the outputs, ``relu(W_c [embedded; applied]) -> GRU cell -> linear``;
+* :class:`BahdanauAttnDecoderRNN`, additive attention (Bahdanau et al., 2015; the current
+  PyTorch tutorial's): scores ``v^T tanh(W_a h_{t-1} + U_a hbar_s)`` from the *previous* state,
+  softmax over the real source positions, context ``c_t``, ``GRU cell([embedded; c_t]) -> linear``;
 * :class:`LuongAttnDecoderRNN`, Luong et al. (2015) global attention: the GRU cell first, then
   scores between its state :math:`h_t` and each encoder output :math:`\\bar h_s` --
   ``dot`` :math:`h_t^\\top \\bar h_s`, ``general`` :math:`h_t^\\top W \\bar h_s`, ``concat``
@@ -118,7 +122,7 @@ class DecoderRNN(keras.Model):
 
 
 class AttnDecoderRNN(keras.Model):
-    """The notes' attention decoder: the weights come from the embedded token and the hidden state only."""
+    """Location-based attention (the original tutorial's): weights from the embedded token and the state only."""
 
     def __init__(self, vocab_size: int, hidden_size: int = 128, max_length: int = 10) -> None:
         super().__init__()
@@ -138,10 +142,37 @@ class AttnDecoderRNN(keras.Model):
             raise ValueError(f"AttnDecoderRNN attends over max_length={self.max_length} positions; pad the "
                              f"source to that length (got {encoder_outputs.shape[1]})")
         embedded = self.embedding(token)  # (B, H)
-        weights = tf.nn.softmax(self.attn(tf.concat([embedded, hidden], -1)), -1)  # (B, L): no encoder output used
+        weights = tf.nn.softmax(self.attn(tf.concat([embedded, hidden], -1)), -1)  # (B, L): no encoder output compared
         applied = tf.matmul(weights[:, None], encoder_outputs)[:, 0]  # (B, 1, L) x (B, L, H) -> (B, H)
         x = tf.nn.relu(self.attn_combine(tf.concat([embedded, applied], -1)))
         hidden, _ = self.gru(x, hidden)
+        return tf.nn.log_softmax(self.out(hidden), -1), hidden, weights
+
+
+class BahdanauAttnDecoderRNN(keras.Model):
+    """Additive attention: the previous state is compared with each encoder output through a tanh layer."""
+
+    def __init__(self, vocab_size: int, hidden_size: int = 128) -> None:
+        super().__init__()
+        self.embedding = _embedding(vocab_size, hidden_size)
+        self.Wa = keras.layers.Dense(hidden_size, **GLOROT)  # the query: the decoder's previous state
+        self.Ua = keras.layers.Dense(hidden_size, **GLOROT)  # the keys: every encoder output
+        self.Va = keras.layers.Dense(1, use_bias=False, kernel_initializer="glorot_uniform")  # see the PyTorch twin
+        self.gru = keras.layers.GRUCell(hidden_size)
+        self.out = keras.layers.Dense(vocab_size, **GLOROT)
+        self(tf.zeros([1], tf.int32), tf.zeros([1, hidden_size]), tf.zeros([1, 1, hidden_size]), tf.ones([1, 1], bool))
+
+    def score(self, hidden: tf.Tensor, encoder_outputs: tf.Tensor) -> tf.Tensor:
+        """(B, S) scores ``v^T tanh(W_a h + U_a hbar_s)`` of the state (B, H) against the outputs (B, S, H)."""
+        return self.Va(tf.tanh(self.Wa(hidden)[:, None] + self.Ua(encoder_outputs)))[..., 0]
+
+    def call(self, token: tf.Tensor, hidden: tf.Tensor, encoder_outputs: tf.Tensor,
+             source_mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        scores = self.score(hidden, encoder_outputs)
+        scores = tf.where(source_mask, scores, -1e9 * tf.ones_like(scores))
+        weights = tf.nn.softmax(scores, -1)  # attention first, then the GRU: (B, S), zero on padding
+        context = tf.matmul(weights[:, None], encoder_outputs)[:, 0]  # (B, H)
+        hidden, _ = self.gru(tf.concat([self.embedding(token), context], -1), hidden)
         return tf.nn.log_softmax(self.out(hidden), -1), hidden, weights
 
 
