@@ -82,14 +82,19 @@ class VAE(ExplicitWeights):
         hidden = torch.relu(self.condition(latent, labels) @ w["decoder_hidden_w"] + w["decoder_hidden_b"])
         return hidden @ w["decoder_output_w"] + w["decoder_output_b"]
 
-    def loss(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-             noise: torch.Tensor | None = None):
-        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+    def loss_per_image(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                       noise: torch.Tensor | None = None):
+        """Negative ELBO of each image, in nats; returns (loss, reconstruction, kl), each (B,)."""
         mean, logvar = self.encode(images, labels)
         logits = self.decode(self.sample_latent(mean, logvar, noise), labels)
         reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").sum(1)
         kl = -0.5 * (1 + logvar - mean**2 - torch.exp(logvar)).sum(1)
-        return (reconstruction + kl).mean(), reconstruction.mean(), kl.mean()
+        return reconstruction + kl, reconstruction, kl
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+             noise: torch.Tensor | None = None):
+        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+        return tuple(term.mean() for term in self.loss_per_image(images, labels, noise))
 
     def generate(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Decode latent codes into images in [0, 1]."""
