@@ -33,10 +33,17 @@ import torch  # noqa: E402
 from torchflow.baselines.images import class_prototypes, diagonal_gaussian  # noqa: E402
 from torchflow.baselines.pixels import bernoulli_nll, bernoulli_pixels  # noqa: E402
 from torchflow.data import load_images  # noqa: E402
-from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, score  # noqa: E402
-from torchflow.generative import requested_class_accuracy  # noqa: E402
+from torchflow.generative import (  # noqa: E402
+    KID,
+    MEMORY,
+    PRECISION,
+    RECALL,
+    record_baselines,
+    requested_class_accuracy,
+    score,
+)
 from torchflow.judge import Judge  # noqa: E402
-from torchflow.pt.vae import CVAE, VAE  # noqa: E402
+from torchflow.pt.vae import CVAE, VAE, train_step  # noqa: E402
 from torchflow.run import Run  # noqa: E402
 from torchflow.training import batch_indices, fixed_normal  # noqa: E402
 
@@ -92,10 +99,7 @@ def main() -> None:
         labels = torch.as_tensor(requested) if spec["classes"] else None
         started, results = time.perf_counter(), {}
         for step, index in enumerate(batch_indices(len(train_x), 100, steps[-1], seed=0), 1):
-            loss = model.loss(tx[index], ty[index] if spec["classes"] else None)[0]
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            train_step(model, optimizer, tx[index], ty[index] if spec["classes"] else None)
             if step not in steps:
                 continue
             with torch.no_grad():
@@ -113,7 +117,8 @@ def main() -> None:
                 for temperature in (1.0,):
                     samples = unit(model.generate(torch.as_tensor(codes * temperature), labels).numpy())
                     values, errors, quality = score(judge, samples, reference, train_unit, other_real)
-                    entry[f"T={temperature}"] = {m: [values[m], errors.get(m)] for m in (KID, PRECISION, RECALL, MEMORY)}
+                    entry[f"T={temperature}"] = {m: [values[m], errors.get(m)]
+                                                 for m in (KID, PRECISION, RECALL, MEMORY)}
                     entry[f"T={temperature}"]["class histogram"] = np.round(quality["class histogram"], 3).tolist()
                     if spec["classes"]:
                         accuracy = requested_class_accuracy(judge, samples, requested, reference, val_y[:COUNT])

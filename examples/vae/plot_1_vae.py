@@ -72,7 +72,7 @@ from torchflow.data import load_images
 from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, score
 from torchflow.judge import Judge
 from torchflow.plot import plot_curves, show_grid, side_by_side
-from torchflow.training import batch_indices, batched_mean, fixed_normal, latent_traversal
+from torchflow.training import batch_indices, batched_mean, fixed_normal
 
 run = torchflow.Run()
 hp = SimpleNamespace(
@@ -185,23 +185,31 @@ def fit(train_step, held_out_loss, clock):
 #          :language: python
 #          :pyobject: VAE
 #
+#       .. literalinclude:: /../torchflow/pt/vae.py
+#          :language: python
+#          :pyobject: train_step
+#
 #    .. tab-item:: TensorFlow
 #
 #       .. literalinclude:: /../torchflow/tf/vae.py
 #          :language: python
 #          :pyobject: VAE
 #
+#       .. literalinclude:: /../torchflow/tf/vae.py
+#          :language: python
+#          :pyobject: train_step
+#
 # Training the PyTorch twin
 # -------------------------
-# The optimiser receives an explicit list of weights, ``model.parameters()``
-# (handing it a sublist trains only those: the GAN chapter updates its two
-# networks that way). One step: slice the batch, loss, ``zero_grad``,
-# ``backward``, ``step``. A fused Adam kernel and subnormals flushed to zero
-# make the step cheaper on a CPU for the same update up to rounding.
+# The step is the module's ``train_step`` (in the tab above). Its optimiser
+# receives an explicit list of weights, ``model.parameters()``; handing it a
+# sublist trains only those (the GAN chapter updates its two networks that
+# way). A fused Adam kernel and subnormals flushed to zero make the step
+# cheaper on a CPU for the same update up to rounding.
 if run.trains("torch"):
     import torch
 
-    from torchflow.pt.vae import VAE
+    from torchflow.pt.vae import VAE, train_step
 
     torch_twin = run.twin("torch", mode="eager")
     torch.set_flush_denormal(True)
@@ -214,11 +222,7 @@ if run.trains("torch"):
                                  fused=True)
 
     def torch_step(index):
-        loss, reconstruction, kl = torch_model.loss(train_x[index])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        return train_step(torch_model, optimizer, train_x[index]).item()
 
     @torch.no_grad()
     def torch_held_out(per_image=False):  # on the test set, with the shared noise
@@ -237,23 +241,22 @@ if run.trains("torch"):
             per_image=torch_held_out(per_image=True),
             logits=m.decode(m.sample_latent(mean, logvar, test_noise)).cpu().numpy(),
             reconstructions=m.generate(mean[:10]).cpu().numpy(),
-            samples=m.generate(torch.as_tensor(prior_codes, device=dev)).cpu().numpy(),
-            mean=mean.cpu().numpy(), logvar=logvar.cpu().numpy(),
-            decode=lambda codes, m=m: m.generate(torch.as_tensor(codes, device=dev)).cpu().numpy())
+            samples=m.generate(torch.as_tensor(prior_codes, device=dev)).cpu().numpy())
 
 # %%
 # Training the TensorFlow twin
 # ----------------------------
-# The same step: the loss under a ``GradientTape``, the gradients of an explicit
-# list of variables applied to exactly those. ``tf.function(jit_compile=True)``
-# compiles the step, the batch's ``tf.gather`` included, into one XLA program.
+# The TensorFlow module's ``train_step``: the loss under a ``GradientTape``, the
+# gradients of an explicit list of variables applied to exactly those.
+# ``tf.function(jit_compile=True)`` compiles it, the batch's ``tf.gather``
+# included, into one XLA program.
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
 
     from torchflow.convert import copy_weights
     from torchflow.families import family
-    from torchflow.tf.vae import VAE
+    from torchflow.tf.vae import VAE, train_step
 
     tf_twin = run.twin("tensorflow", mode="XLA")
     with tf.device(tf_twin.device):
@@ -265,11 +268,7 @@ if run.trains("tensorflow"):
 
     @tf.function(jit_compile=True)
     def tf_graph_step(index):
-        with tf.GradientTape() as tape:
-            loss, reconstruction, kl = model.loss(tf.gather(train_x, index))
-        gradients = tape.gradient(loss, model.parameters())
-        optimizer.apply_gradients(zip(gradients, model.parameters()))
-        return loss
+        return train_step(model, optimizer, tf.gather(train_x, index))
 
     graph_loss = tf.function(lambda x, e: model.loss(x, noise=e)[0])
     graph_per_image = tf.function(lambda x, e: model.loss_per_image(x, noise=e)[0])
@@ -289,7 +288,7 @@ if run.trains("tensorflow"):
             per_image=tf_held_out(per_image=True),
             logits=model.decode(model.sample_latent(mean, logvar, test_noise)).numpy(),
             reconstructions=model.generate(mean[:10]).numpy(), samples=model.generate(prior_codes).numpy(),
-            mean=mean.numpy(), logvar=logvar.numpy(), decode=lambda codes, m=model: m.generate(codes).numpy())
+        )
 
 # %%
 # Scoring the samples, and what a score must rule out
@@ -406,22 +405,6 @@ ax.set(xticks=np.arange(10) + width * (len(histograms) - 1) / 2, ylabel="share o
 ax.set_xticklabels(train.classes, rotation=30, fontsize=8)
 ax.legend(fontsize=8)
 fig.tight_layout()
-
-# %%
-# A latent traversal
-# ------------------
-# The KL term of a latent dimension is near zero where the encoder ignores it.
-# From the code of one test image, the five dimensions with the largest mean KL
-# move one at a time from -3 to 3.
-values = np.linspace(-3, 3, 9)
-traversals = {}
-for name, r in results.items():
-    kl_per_dim = (-0.5 * (1 + r["logvar"] - r["mean"] ** 2 - np.exp(r["logvar"]))).mean(0)
-    dims = np.argsort(kl_per_dim)[::-1][:5]
-    print(f"{torchflow.frameworks.label(name)}: {int((kl_per_dim > 0.1).sum())} of {hp.latent_dim} "
-          f"dimensions carry KL > 0.1 nats; most used: {dims.tolist()}")
-    traversals[name] = r["decode"](latent_traversal(r["mean"][0], dims, values)).reshape(-1, 28, 28)
-fig = side_by_side(traversals, ncols=len(values), suptitle="one latent dimension at a time, from -3 to 3")
 
 # %%
 # Comparison

@@ -183,12 +183,13 @@ def fit(train_step, held_out_loss, decode, clock):
 #
 # Training the twins
 # ------------------
-# The VAE's steps, with the labels sliced by the same indices: PyTorch with a
-# fused Adam and subnormals flushed to zero, TensorFlow compiled with XLA.
+# The VAE's ``train_step`` of each module, given the labels sliced by the same
+# indices: PyTorch with a fused Adam and subnormals flushed to zero, TensorFlow
+# compiled with XLA.
 if run.trains("torch"):
     import torch
 
-    from torchflow.pt.vae import CVAE
+    from torchflow.pt.vae import CVAE, train_step
 
     torch_twin = run.twin("torch", mode="eager")
     torch.set_flush_denormal(True)
@@ -201,11 +202,7 @@ if run.trains("torch"):
                                  fused=True)
 
     def torch_step(index):
-        loss, reconstruction, kl = torch_model.loss(train_x[index], train_y[index])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        return train_step(torch_model, optimizer, train_x[index], train_y[index]).item()
 
     @torch.no_grad()
     def torch_held_out():
@@ -230,7 +227,7 @@ if run.trains("tensorflow"):
 
     from torchflow.convert import copy_weights
     from torchflow.families import family
-    from torchflow.tf.vae import CVAE
+    from torchflow.tf.vae import CVAE, train_step
 
     tf_twin = run.twin("tensorflow", mode="XLA")
     with tf.device(tf_twin.device):
@@ -243,11 +240,7 @@ if run.trains("tensorflow"):
 
     @tf.function(jit_compile=True)
     def tf_graph_step(index):
-        with tf.GradientTape() as tape:
-            loss, reconstruction, kl = model.loss(tf.gather(train_x, index), tf.gather(train_y, index))
-        gradients = tape.gradient(loss, model.parameters())
-        optimizer.apply_gradients(zip(gradients, model.parameters()))
-        return loss
+        return train_step(model, optimizer, tf.gather(train_x, index), tf.gather(train_y, index))
 
     graph_loss = tf.function(lambda *batch: model.loss(*batch)[0])
     graph_per_image = tf.function(lambda *batch: model.loss_per_image(*batch)[0])
@@ -288,7 +281,7 @@ for name, kind in (("class prototypes", "copy"), ("diagonal Gaussian per class",
                  noise=proportion_standard_error(accuracy[name]["overall"], score_count))
 ceiling = accuracy["class prototypes"]["real overall"]
 run.baseline(ACCURACY, ceiling, f"the judge on {score_count:,} real test images", kind="floor")
-for name, r in results.items():
+for r in results.values():
     r["samples"] = r["decode"](codes, requested)
     r["values"], r["noise"], r["quality"] = score(judge, as_unit(r["samples"]), reference,
                                                   as_unit(train_images), other_real)

@@ -125,3 +125,15 @@ class CVAE(VAE):
         if num_classes < 1:
             raise ValueError("a CVAE needs num_classes >= 1")
         super().__init__(input_dim, hidden_dim, latent_dim, num_classes, seed)
+
+
+def train_step(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+    """One optimiser step on the batch's negative ELBO; returns the loss before the step.
+
+    The optimiser changes the weights it was given (``model.parameters()``, or any sublist) and no others."""
+    loss, reconstruction, kl = model.loss(images, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()

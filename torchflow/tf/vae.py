@@ -17,6 +17,7 @@ Every weight is a tf.Variable created by hand; layers are matrix products.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from torchflow.tf.layers import ExplicitWeights
@@ -124,3 +125,15 @@ class CVAE(VAE):
         if num_classes < 1:
             raise ValueError("a CVAE needs num_classes >= 1")
         super().__init__(input_dim, hidden_dim, latent_dim, num_classes, seed)
+
+
+def train_step(model: VAE, optimizer: keras.optimizers.Optimizer, images: tf.Tensor,
+               labels: tf.Tensor | None = None) -> tf.Tensor:
+    """One optimiser step on the batch's negative ELBO; returns the loss before the step.
+
+    The tape's gradients are applied to the variables listed (``model.parameters()``) and no others."""
+    variables = model.parameters()
+    with tf.GradientTape() as tape:
+        loss, reconstruction, kl = model.loss(images, labels)
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
