@@ -48,6 +48,7 @@ judge sees the class we asked for, each beside what needs no network.
 #   conditionings, and a prior network :math:`p(z \mid y)`; here it stays fixed);
 # * Adam 3e-3 and the step count chosen on a validation split (see the box);
 # * samples scored in a judge's features against baselines, not only shown.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -129,7 +130,7 @@ as_unit = lambda flat: np.asarray(flat, np.float32).reshape(-1, 28, 28)  # noqa:
 reference, other_real = as_unit(test_images[:score_count]), as_unit(test_images[score_count : 2 * score_count])
 print(f"train {train_images.shape}, test {test_images.shape}; judge accuracy on the test set "
       f"{judge.test_accuracy:.1%}\nindependent pixels given the label: {pixels.mean():.1f} nats per "
-      f"test image; every scored set has {score_count:,} images")
+      f"test image\nevery scored set has {score_count:,} images")
 
 # %%
 # What we ask for: ``score_count`` images, the same number of each class, from
@@ -309,10 +310,10 @@ print(f"judged as requested: class prototypes {accuracy['class prototypes']['ove
 for t in run.twins:
     m = t.metrics
     print(f"{torchflow.frameworks.label(t.framework)}: {m[ELBO]:.1f} nats (independent pixels "
-          f"{pixels.mean():.1f}); KID {m[KID]:.3f}, precision {m[PRECISION]:.2f}, recall "
-          f"{m[RECALL]:.2f},\n  memorisation {m[MEMORY]:.2f}, {m[ACCURACY]:.1%} judged as requested")
+          f"{pixels.mean():.1f}); KID {m[KID]:.3f},\n  precision {m[PRECISION]:.2f}, recall "
+          f"{m[RECALL]:.2f}, memorisation {m[MEMORY]:.2f}, {m[ACCURACY]:.1%} judged as requested")
 for line in verdict.below_baseline:
-    print("Not beaten:", line)
+    print(textwrap.fill(f"Not beaten: {line}", 88, subsequent_indent="  "))
 
 # %%
 # One row per requested label
@@ -360,7 +361,7 @@ for name, r in results.items():
     grids[name] = np.concatenate([as_unit(test_images[picked]), as_unit(rows)])
     given_true = judge.label_accuracy(as_unit(r["decode"](r["test_codes"], test_labels)), test_labels)
     given_next = judge.label_accuracy(as_unit(r["decode"](r["test_codes"], swapped)), swapped)
-    print(f"{torchflow.frameworks.label(name)}: given the true label {given_true:.1%} judged as it; "
+    print(f"{torchflow.frameworks.label(name)}: given the true label {given_true:.1%} judged as it;\n  "
           f"given the next label {given_next:.1%} judged as that")
 fig = side_by_side(grids, ncols=hp.num_classes, row_labels=["test image", *classes],
                    suptitle="each test image's code decoded with every label")
