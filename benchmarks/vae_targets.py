@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "vae-targets.md"))
     parser.add_argument("--quick", action="store_true", help="a few steps, to check the script")
     parser.add_argument("--contenders", action="store_true", help="also score the copies, prototypes, Gaussian")
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=list(PAGES), help="the pages to study")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
@@ -92,7 +93,7 @@ def main() -> None:
 
     noise = fixed_normal((len(val_x), 100), seed=1)
     codes = fixed_normal((COUNT, 100), seed=7)
-    for page, spec in PAGES.items():
+    for page, spec in ((page, PAGES[page]) for page in args.pages):
         steps = (40,) if args.quick else spec["steps"]
         torch.manual_seed(0)
         model = spec["model"](seed=0)

@@ -61,6 +61,7 @@ layer is a matrix product, so an optimiser can be handed any list of weights.
 # Both twins read the same settings, Adam's epsilon included (1e-8 in PyTorch,
 # 1e-7 in Keras by default). The targets were chosen from a validation split of
 # the training set (see the box), never from the test images.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -94,14 +95,14 @@ UNTRAINED = "held-out negative ELBO, fraction of the untrained model's"
 # The bound must beat a model of independent pixels by a margin; the samples must beat the pixel
 # Gaussian on KID, cover the real images (recall: prototypes fail), stay on their manifold
 # (precision) and be no copies (memorisation: copies fail).
-run.expect(ELBO, below_baseline_by=torchflow.scaled(smoke=None, cpu=50.0, full=50.0))
+run.expect(ELBO, below_baseline_by=torchflow.scaled(smoke=None, cpu=45.0, full=45.0))
 run.expect(KID, below_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
-run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.5, full=0.5))
-run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.25, full=0.25))
+run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.6, full=0.6))
+run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.15, full=0.15))
 run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.8, cpu=None, full=None))  # smoke: it learns at all
-run.chosen_by("the targets' thresholds", study="benchmarks/vae-targets.md",
-              evidence="the PyTorch twin on a validation split of the training set")
+run.chosen_by("margin 45 nats, precision 0.6, recall 0.15", study="benchmarks/vae-targets.md",
+              evidence="the PyTorch twin on a validation split: 52.7 nats, 0.67, 0.22")
 hp
 
 # %%
@@ -330,10 +331,10 @@ for name, entry in scored.items():
 for t in run.twins:
     m = t.metrics
     print(f"{torchflow.frameworks.label(t.framework)}: {m[ELBO]:.1f} nats "
-          f"(independent pixels {pixels.mean():.1f}); KID {m[KID]:.3f}, precision "
+          f"(independent pixels {pixels.mean():.1f}); KID {m[KID]:.3f},\n  precision "
           f"{m[PRECISION]:.2f}, recall {m[RECALL]:.2f}, memorisation {m[MEMORY]:.2f}")
 for line in verdict.below_baseline:
-    print("Not beaten:", line)
+    print(textwrap.fill(f"Not beaten: {line}", 88, subsequent_indent="  "))
 
 # %%
 # The loss is a bound on binarised images: checked
@@ -344,9 +345,9 @@ for line in verdict.below_baseline:
 for name, r in results.items():
     difference = ((test_images - binary) * r["logits"]).sum(1)
     error = difference.std() / len(difference) ** 0.5
-    print(f"{torchflow.frameworks.label(name)}: binary draws minus grey levels "
-          f"{difference.mean():+.2f} ± {error:.2f} nats "
-          f"({'within' if abs(difference.mean()) <= 3 * error else 'NOT within'} 3 standard errors of 0)")
+    print(f"{torchflow.frameworks.label(name)}: binary minus grey {difference.mean():+.2f} ± "
+          f"{error:.2f} nats ({'within' if abs(difference.mean()) <= 3 * error else 'NOT within'} "
+          "3 standard errors of 0)")
 
 # %%
 # Loss curves

@@ -85,16 +85,16 @@ ACCURACY = "judged as the requested class"
 UNTRAINED = "held-out negative ELBO, fraction of the untrained model's"
 # The bound must beat independent pixels given the label; the samples must beat the pixel Gaussian
 # on KID, cover the real images (prototypes fail recall), stay on their manifold and be no copies.
-run.expect(ELBO, below_baseline_by=torchflow.scaled(smoke=None, cpu=40.0, full=40.0))
-run.expect(KID, below_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
-run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.5, full=0.5))
-run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.25, full=0.25))
+run.expect(ELBO, below_baseline_by=torchflow.scaled(smoke=None, cpu=60.0, full=60.0))
+for metric in (KID, PRECISION, RECALL):  # better than the pixel Gaussian at all (no threshold chosen)
+    run.expect(metric, **{"below_baseline_by" if metric == KID else "above_baseline_by":
+                          torchflow.scaled(smoke=None, cpu=0.0, full=0.0)})
 run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.8, cpu=None, full=None))  # smoke: it learns at all
 run.chosen_by("learning rate 3e-3, 20,000 steps", study="benchmarks/vae-cvae-lr.md",
               evidence="judge accuracy and bound on a validation split")
-run.chosen_by("the targets' thresholds", study="benchmarks/vae-targets.md",
-              evidence="the PyTorch twin on a validation split of the training set")
+run.chosen_by("the bound's margin, 60 nats", study="benchmarks/vae-targets.md",
+              evidence="validation bound 242.4 nats against independent pixels' 308.5")
 hp
 
 # %%
