@@ -96,3 +96,13 @@ def test_requested_class_accuracy_counts_hits_per_requested_class_beside_the_rea
     assert found["count"].tolist() == [2, 3, 1, 0]
     with pytest.raises(ValueError, match="requests"):
         requested_class_accuracy(LookupJudge(), made, requested[:5], real, real_labels)
+
+
+def test_requested_class_accuracy_groups_the_hits_by_the_requested_class_not_the_judged_one():
+    from torchflow.generative import requested_class_accuracy
+
+    requested = np.array([0, 0, 1, 1])
+    made = np.array([1, 1, 1, 0]).reshape(4, 1, 1, 1)  # one hit, a requested 1 judged as 1
+    found = requested_class_accuracy(LookupJudge(), made, requested, made, requested, num_classes=2)
+    np.testing.assert_allclose(found["per class"], [0.0, 0.5])  # by judged class it would read [0, 1/3]
+    assert found["count"].tolist() == [2, 2]

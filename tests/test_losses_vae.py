@@ -96,3 +96,18 @@ def test_the_cvae_conditions_encoder_and_decoder_on_the_one_hot_label(framework)
     hidden = np.maximum(np.hstack([latent, one_hot]) @ w["decoder_hidden_w"] + w["decoder_hidden_b"], 0)
     logits = _numpy(model.decode(_tensor(framework, latent), _tensor(framework, labels)))
     np.testing.assert_allclose(logits, hidden @ w["decoder_output_w"] + w["decoder_output_b"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_batch_loss_is_the_mean_of_the_per_image_losses(framework):
+    """``loss`` averages ``loss_per_image`` (what the pages report with its standard error)."""
+    model = _module(framework).CVAE(INPUT, HIDDEN, LATENT, CLASSES)
+    rng = np.random.default_rng(4)
+    images = _tensor(framework, rng.random((5, INPUT)).astype(np.float32))
+    labels = _tensor(framework, np.array([0, 1, 2, 3, 1]))
+    noise = _tensor(framework, rng.standard_normal((5, LATENT)).astype(np.float32))
+    per_image = [_numpy(term) for term in model.loss_per_image(images, labels, noise)]
+    batch = [float(_numpy(term)) for term in model.loss(images, labels, noise)]
+    assert all(term.shape == (5,) for term in per_image)
+    np.testing.assert_allclose(per_image[0], per_image[1] + per_image[2], rtol=1e-6)
+    np.testing.assert_allclose(batch, [term.mean() for term in per_image], rtol=1e-6)

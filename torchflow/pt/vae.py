@@ -82,14 +82,19 @@ class VAE(ExplicitWeights):
         hidden = torch.relu(self.condition(latent, labels) @ w["decoder_hidden_w"] + w["decoder_hidden_b"])
         return hidden @ w["decoder_output_w"] + w["decoder_output_b"]
 
-    def loss(self, images: torch.Tensor, labels: torch.Tensor | None = None,
-             noise: torch.Tensor | None = None):
-        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+    def loss_per_image(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                       noise: torch.Tensor | None = None):
+        """Negative ELBO of each image, in nats; returns (loss, reconstruction, kl), each (B,)."""
         mean, logvar = self.encode(images, labels)
         logits = self.decode(self.sample_latent(mean, logvar, noise), labels)
         reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").sum(1)
         kl = -0.5 * (1 + logvar - mean**2 - torch.exp(logvar)).sum(1)
-        return (reconstruction + kl).mean(), reconstruction.mean(), kl.mean()
+        return reconstruction + kl, reconstruction, kl
+
+    def loss(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+             noise: torch.Tensor | None = None):
+        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+        return tuple(term.mean() for term in self.loss_per_image(images, labels, noise))
 
     def generate(self, latent: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Decode latent codes into images in [0, 1]."""
@@ -120,3 +125,15 @@ class CVAE(VAE):
         if num_classes < 1:
             raise ValueError("a CVAE needs num_classes >= 1")
         super().__init__(input_dim, hidden_dim, latent_dim, num_classes, seed)
+
+
+def train_step(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+    """One optimiser step on the batch's negative ELBO; returns the loss before the step.
+
+    The optimiser changes the weights it was given (``model.parameters()``, or any sublist) and no others."""
+    loss, reconstruction, kl = model.loss(images, labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()

@@ -17,6 +17,7 @@ Every weight is a tf.Variable created by hand; layers are matrix products.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from torchflow.tf.layers import ExplicitWeights
@@ -81,14 +82,19 @@ class VAE(ExplicitWeights):
         hidden = tf.nn.relu(self.condition(latent, labels) @ w["decoder_hidden_w"] + w["decoder_hidden_b"])
         return hidden @ w["decoder_output_w"] + w["decoder_output_b"]
 
-    def loss(self, images: tf.Tensor, labels: tf.Tensor | None = None,
-             noise: tf.Tensor | None = None):
-        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+    def loss_per_image(self, images: tf.Tensor, labels: tf.Tensor | None = None,
+                       noise: tf.Tensor | None = None):
+        """Negative ELBO of each image, in nats; returns (loss, reconstruction, kl), each (B,)."""
         mean, logvar = self.encode(images, labels)
         logits = self.decode(self.sample_latent(mean, logvar, noise), labels)
         reconstruction = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(images, logits), 1)
         kl = -0.5 * tf.reduce_sum(1 + logvar - mean**2 - tf.exp(logvar), 1)
-        return tf.reduce_mean(reconstruction + kl), tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+        return reconstruction + kl, reconstruction, kl
+
+    def loss(self, images: tf.Tensor, labels: tf.Tensor | None = None,
+             noise: tf.Tensor | None = None):
+        """Negative ELBO averaged over the batch; returns (loss, reconstruction, kl)."""
+        return tuple(tf.reduce_mean(term) for term in self.loss_per_image(images, labels, noise))
 
     def generate(self, latent: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
         """Decode latent codes into images in [0, 1]."""
@@ -119,3 +125,15 @@ class CVAE(VAE):
         if num_classes < 1:
             raise ValueError("a CVAE needs num_classes >= 1")
         super().__init__(input_dim, hidden_dim, latent_dim, num_classes, seed)
+
+
+def train_step(model: VAE, optimizer: keras.optimizers.Optimizer, images: tf.Tensor,
+               labels: tf.Tensor | None = None) -> tf.Tensor:
+    """One optimiser step on the batch's negative ELBO; returns the loss before the step.
+
+    The tape's gradients are applied to the variables listed (``model.parameters()``) and no others."""
+    variables = model.parameters()
+    with tf.GradientTape() as tape:
+        loss, reconstruction, kl = model.loss(images, labels)
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss
