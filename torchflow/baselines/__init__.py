@@ -10,7 +10,9 @@ One chapter's baselines per module besides, imported from their module:
 * :mod:`torchflow.baselines.tags` -- most frequent tag with a suffix lookup (POS tagging);
 * :mod:`torchflow.baselines.char_bayes` -- character n-gram naive Bayes and a per-class sampler (surnames);
 * :mod:`torchflow.baselines.cooccurrence` -- PPMI-SVD word vectors and the unigram context model;
-* :mod:`torchflow.baselines.image_translation` -- image "translators" without training (CycleGAN).
+* :mod:`torchflow.baselines.image_translation` -- image "translators" without training (CycleGAN);
+* :mod:`torchflow.baselines.pixels` -- independent Bernoulli pixels per class, a likelihood to beat (VAEs);
+* :mod:`torchflow.baselines.lookup` -- word-by-word translation and nearest-neighbour reply retrieval.
 """
 
 from torchflow.baselines.images import class_prototypes, diagonal_gaussian, training_copies
