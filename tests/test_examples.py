@@ -58,7 +58,7 @@ def test_example_runs_in_smoke_budget(path, tmp_path):
         assert twin["metrics"], twin
         assert all(math.isfinite(v) for v in twin["metrics"].values()), twin
         assert twin["seconds_per_step"], f"{path.name}: every twin records its time per training step"
-    assert "Built with the 'smoke' budget" in stdout
+    assert "with the 'smoke' budget" in stdout and "Built by TorchFlow" in stdout
     # behaviour, not only finite numbers: every page states smoke targets that a broken step would miss
     assert record["targets"], f"{path.name}: no target in the smoke budget (give run.expect a smoke= bound)"
     assert record["misses"] == [], f"{path.name} missed smoke targets:\n" + "\n".join(record["misses"])
@@ -90,4 +90,4 @@ def test_example_runs_as_a_notebook(tmp_path):
     NotebookClient(notebook, timeout=TIMEOUT, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
-    assert "Built with the 'smoke' budget" in outputs
+    assert "with the 'smoke' budget" in outputs and "Built by TorchFlow" in outputs
