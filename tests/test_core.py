@@ -200,3 +200,13 @@ def test_run_trains_prints_the_skip_note(capsys, monkeypatch):
     assert run.trains("tensorflow") is False
     assert "the TensorFlow twin was skipped" in capsys.readouterr().out
     assert run.skipped == ["tensorflow"]
+
+
+def test_settings_read_like_a_namespace_and_print_one_field_per_line_within_the_column():
+    from torchflow import Settings
+
+    hp = Settings(steps=20, learning_rate=1e-3, snapshots=tuple(range(40)))
+    assert hp.steps == 20 and vars(hp)["learning_rate"] == 1e-3
+    lines = repr(hp).splitlines()
+    assert lines[0] == "steps         = 20" and lines[1] == "learning_rate = 0.001"
+    assert len(lines) == 3 and len(lines[2]) == 88 and lines[2].endswith("...")

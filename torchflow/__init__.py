@@ -15,7 +15,7 @@ import os as _os
 if hasattr(_os, "sched_getaffinity"):
     _os.environ.setdefault("OMP_NUM_THREADS", str(len(_os.sched_getaffinity(0))))
 
-from torchflow.budget import BUDGETS, get_budget, scaled
+from torchflow.budget import BUDGETS, Settings, get_budget, scaled
 from torchflow.frameworks import available_frameworks, framework_available, load_in_safe_order, skip_note
 from torchflow.run import Run
 from torchflow.seed import seed_everything
@@ -25,6 +25,7 @@ load_in_safe_order()  # PyTorch and TensorFlow in one process, in any order (see
 __all__ = [
     "BUDGETS",
     "Run",
+    "Settings",
     "available_frameworks",
     "framework_available",
     "get_budget",

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import TypeVar
 
 from torchflow.config import ConfigError, choice
@@ -36,3 +37,13 @@ def scaled(*, smoke: T, cpu: T, full: T, budget: str | None = None) -> T:
     if name not in BUDGETS:
         raise BudgetError(f"unknown budget {name!r}; use one of {', '.join(BUDGETS)}")
     return {"smoke": smoke, "cpu": cpu, "full": full}[name]
+
+
+class Settings(SimpleNamespace):
+    """A page's hyperparameters, declared once (``hp = Settings(steps=scaled(...), ...)``): attribute access like
+    :class:`types.SimpleNamespace`, displayed one field per line so that a page's output fits its column."""
+
+    def __repr__(self) -> str:
+        width = max((len(k) for k in vars(self)), default=0)
+        lines = [f"{key:<{width}} = {value!r}" for key, value in vars(self).items()]
+        return "\n".join(line if len(line) <= 88 else line[:85] + "..." for line in lines)
