@@ -361,7 +361,7 @@ def bits_per_char(bits: np.ndarray) -> tuple[float, float]:
     return float(bits.mean()), mean_standard_error(bits.mean(1))
 
 
-# ---------------------------------------------------------------------------------------------------- CNN and row-LSTM pages
+# ------------------------------------------------------------------------------------ CNN and row-LSTM pages
 def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float]:
     """Accuracy of A minus accuracy of B on the same test items, and the standard error of that difference.
 
