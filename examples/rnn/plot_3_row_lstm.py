@@ -190,7 +190,7 @@ if run.trains("torch"):
     torch.manual_seed(hp.seed)
     torch_model = RowLSTM(hp.input_dim, hp.hidden_dim, hp.num_classes)
     with torch.no_grad():
-        probe = torch.as_tensor(test_x[:256])
+        probe = torch.as_tensor(val_x[:256])
         unrolled_gap = (torch_model.hidden_states(probe, unrolled=True)
                         - torch_model.hidden_states(probe)).abs().max().item()
     optimizer = torch.optim.Adam([p for p in torch_model.parameters() if p.requires_grad], lr=hp.learning_rate,
@@ -233,7 +233,7 @@ if run.trains("tensorflow"):
     tf_twin = run.twin("tensorflow", mode="tf.function")
     keras.utils.set_random_seed(hp.seed)
     tf_model = RowLSTM(hp.input_dim, hp.hidden_dim, hp.num_classes)
-    probe = tf.constant(test_x[:256])
+    probe = tf.constant(val_x[:256])
     unrolled_gap = float(tf.reduce_max(tf.abs(tf_model.hidden_states(probe, unrolled=True)
                                               - tf_model.hidden_states(probe))))
     optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.adam_epsilon)
