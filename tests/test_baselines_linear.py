@@ -97,13 +97,15 @@ def test_separable_data_is_classified_perfectly_even_far_from_the_origin():
     assert model.accuracy(x, y) == 1.0
 
 
-def test_a_single_feature_needs_the_bias():
-    # x is 1 for every item: only the biases can tell the classes' frequencies; the fit is their log-odds
-    y = np.array([0] * 6 + [1] * 3 + [2] * 1)
+def test_a_constant_feature_leaves_only_the_bias():
+    # x is 0 for every item: only the biases can tell the classes' frequencies; the fit is their log-odds,
+    # and every item is predicted as the most frequent class
+    y = np.array([2] * 6 + [1] * 3 + [0] * 1)
     x = np.zeros((10, 1), np.float32)
     model = fit_logistic_regression(x, y, 3, l2=0.0, max_iter=200)
     probabilities = np.exp(model.bias) / np.exp(model.bias).sum()
-    np.testing.assert_allclose(probabilities, [0.6, 0.3, 0.1], atol=1e-4)
+    np.testing.assert_allclose(probabilities, [0.1, 0.3, 0.6], atol=1e-4)
+    assert (model.predict(x) == 2).all()
 
 
 def test_lbfgs_minimises_a_quadratic():
