@@ -85,7 +85,7 @@ hp = SimpleNamespace(
     validation_fraction=1 / 12,  # the last 5,000 of 60,000 training images: to choose settings on
     # the logistic regression: L-BFGS iterations, penalties tried, items the penalty is chosen on
     lr_iterations=torchflow.scaled(smoke=30, cpu=100, full=200),
-    lr_penalties=(1e-2, 1e-3, 1e-4),
+    lr_penalties=(1e-1, 1e-2, 1e-3, 1e-4),
     lr_choose_on=torchflow.scaled(smoke=None, cpu=10_000, full=None),  # None: all training images
     seed=0,
 )

@@ -107,7 +107,7 @@ hp = SimpleNamespace(
     distortion=dict(max_rotation=60.0, scale=(0.6, 1.0), max_shift=0.25),
     seed=0,
     lr_iterations=torchflow.scaled(smoke=30, cpu=100, full=200),  # the logistic regression's L-BFGS
-    lr_penalties=(1e-2, 1e-3, 1e-4),
+    lr_penalties=(1e-1, 1e-2, 1e-3, 1e-4),
 )
 WITH, WITHOUT = "distorted test accuracy", "distorted test accuracy without STN"
 # cpu and full: the STN beats the stronger twin's classifier without it, and the logistic regression

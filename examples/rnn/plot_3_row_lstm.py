@@ -85,7 +85,7 @@ hp = SimpleNamespace(
     test_size=torchflow.scaled(smoke=1_000, cpu=None, full=None),
     # the logistic regression: L-BFGS iterations, penalties tried, items the penalty is chosen on
     lr_iterations=torchflow.scaled(smoke=30, cpu=100, full=200),
-    lr_penalties=(1e-2, 1e-3, 1e-4),
+    lr_penalties=(1e-1, 1e-2, 1e-3, 1e-4),
     lr_choose_on=torchflow.scaled(smoke=2_000, cpu=10_000, full=None),  # None: all training images
     mlp_learning_rate=1e-3,  # Adam's usual default, not tuned
     seed=0,
