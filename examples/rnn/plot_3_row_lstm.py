@@ -60,6 +60,7 @@ Departures from the reference:
 # ------------------------------
 # The test set is used once, at the end; settings are chosen on the last
 # 5,000 training images.
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -130,7 +131,7 @@ logistic, penalties = choose_l2(train_x, train_y, val_x, val_y, hp.num_classes, 
                                 hp.lr_iterations, subset=hp.lr_choose_on)
 mlp = fit_mlp(train_x, train_y, hp.num_classes, mlp_hidden_for(lstm_parameters, 784, hp.num_classes),
               steps=hp.steps, batch_size=hp.batch_size, learning_rate=hp.mlp_learning_rate, seed=hp.seed)
-print("logistic regression, validation accuracy by L2 penalty: "
+print("logistic regression, validation accuracy by L2 penalty:\n  "
       + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items()) + f" -> {logistic.l2:g}")
 names = {"logistic regression on the pixels": logistic,
          f"MLP 784-{mlp.w1.shape[1]}-10 ({mlp.parameters:,} weights; LSTM {lstm_parameters:,})": mlp}
@@ -280,13 +281,15 @@ verdict
 strongest = run.strongest_baseline(ACCURACY)
 for twin in run.twins:
     r, value = results[twin.framework], twin.metrics[ACCURACY]
-    print(f"{torchflow.frameworks.label(twin.framework)}: test accuracy {value:.2%}, "
-          f"{100 * (value - strongest.value):+.2f} points over the {strongest.name}; "
-          f"the written-out loop and the fused layer differ by at most {r['unrolled_gap']:.1e} "
-          f"({'within' if r['unrolled_gap'] < 1e-5 else 'NOT within'} float32 rounding)")
+    print(textwrap.fill(
+        f"{torchflow.frameworks.label(twin.framework)}: test accuracy {value:.2%}, "
+        f"{100 * (value - strongest.value):+.2f} points over the {strongest.name}; the written-out loop "
+        f"and the fused layer differ by at most {r['unrolled_gap']:.1e} "
+        f"({'within' if r['unrolled_gap'] < 1e-5 else 'NOT within'} float32 rounding)", 88))
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps:,} steps) the LSTM does not clearly beat the "
-          f"{strongest.name}. Whether more steps or 128 units close the gap is not measured here.")
+    print(textwrap.fill(
+        f"In the '{run.budget}' budget ({hp.steps:,} steps) the LSTM does not clearly beat the "
+        f"{strongest.name}. Whether more steps or 128 units close the gap is not measured here.", 88))
 
 # %%
 # Validation accuracy along training
@@ -327,7 +330,7 @@ for column, (name, r) in enumerate(results.items(), 1):
     axes[1, column].set(ylim=(0, 1), xlabel="rows read", ylabel="p(true class)")
     guess, row = int(probabilities[0, -1].argmax()), sure_from(probabilities[0, :, truth])
     print(f"{torchflow.frameworks.label(name)}: predicts {classes[guess]} "
-          f"({'right' if guess == truth else 'WRONG'}, the image is {classes[truth]}); " + (
+          f"({'right' if guess == truth else 'WRONG'}, the image is {classes[truth]});\n  " + (
               f"the true class has probability above 0.5 from row {row} on" if row is not None
               else f"the true class ends at probability {probabilities[0, -1, truth]:.2f}, not above 0.5"))
 fig.colorbar(heat, ax=axes[0, -1])
