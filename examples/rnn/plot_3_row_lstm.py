@@ -46,15 +46,10 @@ Departures from the reference:
 #     images (B, 28, 28) -> 28 steps of (B, 28) -> LSTM -> h_1 .. h_28 (B, 28, H)
 #     h_28 (B, H) -> dense -> logits (B, 10)
 #
-# The frameworks store the same gates differently. Both order them
-# (input, forget, cell candidate, output); PyTorch keeps :math:`W` as
-# ``weight_ih`` (4H, 28) and two biases, ``bias_ih`` and ``bias_hh``; Keras keeps
-# ``kernel`` (28, 4H) and one bias, with the forget gate's part set to 1 at
-# initialisation (``unit_forget_bias``), so that a new network starts by
-# remembering. :func:`torchflow.pt.layers.keras_recurrent_init` gives PyTorch's
-# LSTM the same start and freezes ``bias_hh`` at zero, so that both twins train
-# one bias; :mod:`torchflow.convert` moves weights between the layouts
-# (``tests/test_parity_rnn.py``).
+# PyTorch keeps :math:`W` as ``weight_ih`` (4H, 28) with two biases, Keras as
+# ``kernel`` (28, 4H) with one, its forget part set to 1 so that a new network
+# starts by remembering; :func:`torchflow.pt.layers.keras_recurrent_init` gives
+# PyTorch's LSTM the same start and freezes its second bias at zero.
 #
 # Hyperparameters, declared once
 # ------------------------------
@@ -354,9 +349,7 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# Comparison
-# ----------
-# Both twins side by side, the baselines, and the time per step.
+# Comparison: both twins side by side, the baselines, and the time per step.
 run.compare()
 
 # %%
