@@ -54,7 +54,9 @@ Departures from the PyTorch CIFAR-10 tutorial:
 # Both twins read the same settings. The momentum, 0.9, is the tutorial's; the
 # settings of the "changes" at the end (width, dropout, Adam's rate) were not
 # tuned.
+import functools
 import itertools
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -69,6 +71,7 @@ from torchflow.plot import plot_confusion, plot_curves, plot_per_class
 from torchflow.training import StepClock
 
 run = torchflow.Run()
+fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     batch_size=128,
@@ -124,10 +127,10 @@ classes = list(train.classes)
 num_classes = len(classes)
 eval_at = np.linspace(0, hp.steps, hp.evaluations + 1)[1:].round().astype(int).tolist()  # the last: after training
 mirrors = np.random.default_rng(hp.seed).random((hp.steps, hp.batch_size)) < 0.5  # flip left-right or not
-print(f"train {fit_images.shape}, validation {val_images.shape}, test {test.images.shape}, "
-      f"classes: {', '.join(classes)}")
-print(f"{hp.steps} steps of {hp.batch_size}: {hp.steps * hp.batch_size / len(fit_labels):.1f} passes over the "
-      "images trained on")
+print(fill(f"train {fit_images.shape}, validation {val_images.shape}, test {test.images.shape}, "
+      f"classes: {', '.join(classes)}"))
+print(fill(f"{hp.steps} steps of {hp.batch_size}: {hp.steps * hp.batch_size / len(fit_labels):.1f} passes over the "
+      "images trained on"))
 results = {}
 
 # %%
@@ -151,8 +154,8 @@ logistic, penalties = choose_l2(pixels(fit_images), fit_labels, pixels(val_image
 baseline_correct = logistic.predict(pixels(test.images)) == test.labels
 run.baseline(ACCURACY, baseline_correct.mean(), "logistic regression on the pixels",
              noise=proportion_standard_error(baseline_correct.mean(), len(test)))
-print("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
-      + f" -> {logistic.l2:g}; test accuracy {baseline_correct.mean():.2%}")
+print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
+      + f" -> {logistic.l2:g}; test accuracy {baseline_correct.mean():.2%}"))
 
 # %%
 # The model: twins
@@ -338,11 +341,11 @@ verdict
 strongest = run.strongest_baseline(ACCURACY)
 for name, r in results.items():
     gain, noise = paired_difference(r["correct"], baseline_correct)
-    print(f"{label(name)}: {r['test']:.2%} test accuracy, {100 * gain:+.2f} ± {100 * noise:.2f} points over "
-          f"the {strongest.name} (paired standard error, same test images)")
+    print(fill(f"{label(name)}: {r['test']:.2%} test accuracy, {100 * gain:+.2f} ± {100 * noise:.2f} points over "
+          f"the {strongest.name} (paired standard error, same test images)"))
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps} steps) the network does not clearly beat the linear "
-          "model; whether a longer budget closes the gap is not measured on this page.")
+    print(fill(f"In the '{run.budget}' budget ({hp.steps} steps) the network does not clearly beat the linear "
+          "model; whether a longer budget closes the gap is not measured on this page."))
 
 # %%
 # Validation accuracy as training goes on (the test set is not looked at
@@ -364,7 +367,7 @@ for name, matrix in matrices.items():
     accuracy = per_class_accuracy(matrix)
     weakest = int(np.argmin(accuracy))
     mistaken = np.where(np.arange(num_classes) == weakest, -1, matrix[weakest])
-    print(f"{label(name)}: " + ", ".join(f"{c} {a:.0%}" for c, a in zip(classes, accuracy)))
+    print(fill(f"{label(name)}: " + ", ".join(f"{c} {a:.0%}" for c, a in zip(classes, accuracy))))
     print(f"  weakest: {classes[weakest]} ({accuracy[weakest]:.0%}), most often taken for "
           f"{classes[int(np.argmax(mistaken))]} ({mistaken.max() / matrix[weakest].sum():.0%} of them)")
 plot_per_class({name: per_class_accuracy(m) for name, m in matrices.items()}, classes)
@@ -400,8 +403,8 @@ fig.tight_layout()
 for name, r in results.items():
     gain, noise = paired_difference(r["wider correct"], r["correct"])
     outcome = "gained from" if gain > 2 * noise else "lost from" if gain < -2 * noise else "neither clearly gained nor lost from"
-    print(f"{label(name)}: tutorial network {r['test']:.2%} test, wider + Adam + flips {r['wider test']:.2%}: "
-          f"{outcome} the three changes, {100 * gain:+.2f} ± {100 * noise:.2f} points")
+    print(fill(f"{label(name)}: tutorial network {r['test']:.2%} test, wider + Adam + flips {r['wider test']:.2%}: "
+          f"{outcome} the three changes, {100 * gain:+.2f} ± {100 * noise:.2f} points"))
 if len(results) == 2:
     gap, noise = paired_difference(results["tensorflow"]["correct"], results["torch"]["correct"])
     print(f"TensorFlow minus PyTorch, tutorial network: {100 * gap:+.2f} ± {100 * noise:.2f} points")

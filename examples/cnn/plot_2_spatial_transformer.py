@@ -76,6 +76,8 @@ Departures from the tutorial:
 # budget allows, and the distortion was set once to make the task hard for a
 # plain network.
 import dataclasses
+import functools
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -91,6 +93,7 @@ from torchflow.plot import plot_curves, show_grid
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
+fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     batch_size=64,
@@ -158,8 +161,8 @@ rng = np.random.default_rng(2)
 test_theta = np.concatenate([random_affine(len(test.images[start : start + chunk]), rng, **hp.distortion)
                              for start in range(0, len(test), chunk)])
 eval_at = np.linspace(0, hp.steps, hp.evaluations + 1)[1:].round().astype(int).tolist()  # the last: after training
-print(f"train {train_images.shape}, validation {val_images.shape}, test {test_images.shape}; {hp.steps} steps of {hp.batch_size}: "
-      f"{hp.steps * hp.batch_size / len(train_images):.1f} passes over the training set")
+print(fill(f"train {train_images.shape}, validation {val_images.shape}, test {test_images.shape}; {hp.steps} steps of {hp.batch_size}: "
+      f"{hp.steps * hp.batch_size / len(train_images):.1f} passes over the training set"))
 fig, ax = plt.subplots(figsize=(9, 2.4))
 show_grid(np.concatenate([test.images[:12] / 255.0, test_images[:12]]), ncols=12, ax=ax,
           row_labels=["original", "distorted"])
@@ -176,8 +179,8 @@ logistic, penalties = choose_l2(train_images, train.labels, val_images, validati
 baseline_correct = logistic.predict(test_images) == test.labels
 run.baseline(WITH, baseline_correct.mean(), "logistic regression on the distorted pixels",
              noise=proportion_standard_error(baseline_correct.mean(), len(test)))
-print("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
-      + f" -> {logistic.l2:g}; distorted test accuracy {baseline_correct.mean():.2%}")
+print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
+      + f" -> {logistic.l2:g}; distorted test accuracy {baseline_correct.mean():.2%}"))
 
 # %%
 # The model: twins
@@ -360,8 +363,8 @@ for name, r in results.items():
     print(f"{label(name)}: {r['test']:.2%} with the STN, {r['baseline test']:.2%} without: "
           f"{100 * gain:+.2f} ± {100 * noise:.2f} points")
 if verdict.below_baseline and run.budget != "smoke":
-    print(f"In the '{run.budget}' budget ({hp.steps:,} steps) the transformer does not clearly beat "
-          f"{run.strongest_baseline(WITH).name}; whether a longer budget closes the gap is not measured here.")
+    print(fill(f"In the '{run.budget}' budget ({hp.steps:,} steps) the transformer does not clearly beat "
+          f"{run.strongest_baseline(WITH).name}; whether a longer budget closes the gap is not measured here."))
 
 # %%
 # Accuracy on the distorted validation images as training goes on: solid lines
@@ -414,10 +417,10 @@ for name, r in results.items():
     left = np.abs(rotation_degrees(test_theta[:, :, :2] @ linear))
     side = np.sqrt(np.abs(np.linalg.det(linear)))
     r["rotation left"] = left.mean()
-    print(f"{label(name)}: mean |rotation| left after the STN {left.mean():.1f} degrees "
+    print(fill(f"{label(name)}: mean |rotation| left after the STN {left.mean():.1f} degrees "
           f"({1 - left.mean() / applied.mean():+.0%} of it undone); side of the region read {side.mean():.2f} "
           f"of the image (median {np.median(side):.2f}); theta of the first test image "
-          + " / ".join(" ".join(f"{v:+.2f}" for v in row) for row in r["theta"][0]))
+          + " / ".join(" ".join(f"{v:+.2f}" for v in row) for row in r["theta"][0])))
 
 # %%
 # Comparison

@@ -71,7 +71,9 @@ Departures from the tutorial:
 # epsilon is 1e-8 in PyTorch and 1e-7 in Keras by default, so it is set here.
 # Pretraining is counted in optimiser steps, so that it lasts as long on the
 # small embedded subset (cycled) as on the full data.
+import functools
 import itertools
+import textwrap
 from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
@@ -85,6 +87,7 @@ from torchflow.plot import FRAMEWORK_COLOURS, FRAMEWORK_LABELS, show_grid
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
+fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
 hp = SimpleNamespace(
     # pretraining on the source task (standing in for ImageNet)
@@ -173,10 +176,10 @@ target_x, target_y = normalise(labelled.images[train_index]), labelled.labels[tr
 validation_x, validation_y = normalise(labelled.images[validation_index]), labelled.labels[validation_index]
 test_x, test_y = normalise(target_test.images), target_test.labels
 steps_per_epoch = len(target_x) // hp.batch_size  # whole batches only: one batch shape, one trace in Keras
-print(f"source: {len(source_x):,} images of {', '.join(source_train.classes)}, pretrained for {hp.source_steps} "
-      f"steps of {hp.source_batch_size} ({hp.source_steps * hp.source_batch_size / len(source_x):.2f} passes)")
-print(f"target: {len(target_x)} training and {len(validation_x)} validation images of "
-      f"{', '.join(labelled.classes)}; {len(test_x):,} test images")
+print(fill(f"source: {len(source_x):,} images of {', '.join(source_train.classes)}, pretrained for {hp.source_steps} "
+      f"steps of {hp.source_batch_size} ({hp.source_steps * hp.source_batch_size / len(source_x):.2f} passes)"))
+print(fill(f"target: {len(target_x)} training and {len(validation_x)} validation images of "
+      f"{', '.join(labelled.classes)}; {len(test_x):,} test images"))
 fig, ax = plt.subplots(figsize=(9, 2.4))
 show_grid(np.concatenate([source_train.images[:10], labelled.images[train_index[:10]]]) / 255.0, ncols=10, ax=ax,
           row_labels=["source", "target"])
@@ -194,8 +197,8 @@ logistic, penalties = choose_l2(target_x, target_y, validation_x, validation_y, 
 baseline_correct = logistic.predict(test_x) == test_y
 run.baseline(FINE_TUNE, baseline_correct.mean(), "logistic regression on the pixels",
              noise=proportion_standard_error(baseline_correct.mean(), len(test_y)))
-print("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
-      + f" -> {logistic.l2:g}; target test accuracy {baseline_correct.mean():.2%}")
+print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l2, a in penalties.items())
+      + f" -> {logistic.l2:g}; target test accuracy {baseline_correct.mean():.2%}"))
 
 # %%
 # The model: twins
@@ -239,8 +242,8 @@ print("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" for l
 # twin's ``BatchNorm`` layer updates it as PyTorch does. The size of the
 # difference this removes, with this page's batches:
 for where, n in (("stem, 14×14 maps", hp.batch_size * 14 * 14), ("layer4, 1×1 maps", hp.batch_size)):
-    print(f"batch {hp.batch_size}, {where}: n = {n}; PyTorch's running-variance update is {n / (n - 1) - 1:.1%} "
-          "larger than Keras' own would be")
+    print(fill(f"batch {hp.batch_size}, {where}: n = {n}; PyTorch's running-variance update is {n / (n - 1) - 1:.1%} "
+          "larger than Keras' own would be"))
 
 # %%
 # The PyTorch twin
@@ -313,8 +316,8 @@ if run.trains("torch"):
             curve.append(torch_correct(model, validation_x, validation_y).mean())
         torch_runs[strategy] = dict(curve=curve, correct=torch_correct(model, test_x, test_y), clock=clock,
                                     trained=sum(p.numel() for p in trained))
-        print(f"{strategy}: validation accuracy {curve[-1]:.2%}, {torch_runs[strategy]['trained']:,} parameters "
-              f"trained, {1000 * clock.seconds_per_step:.1f} ms/step")
+        print(fill(f"{strategy}: validation accuracy {curve[-1]:.2%}, {torch_runs[strategy]['trained']:,} parameters "
+              f"trained, {1000 * clock.seconds_per_step:.1f} ms/step"))
     results["torch"] = dict(runs=torch_runs, source_accuracy=torch_source_accuracy, losses=torch_losses, clock=torch_clock,
                             device=str(torch_dev))
 
@@ -404,8 +407,8 @@ if run.trains("tensorflow"):
                 curve.append(tf_correct(tf_model, validation_x, validation_y).mean())
             tf_runs[strategy] = dict(curve=curve, correct=tf_correct(tf_model, test_x, test_y), clock=clock,
                                      trained=sum(int(np.prod(v.shape)) for v in tf_model.trainable_variables))
-            print(f"{strategy}: validation accuracy {curve[-1]:.2%}, {tf_runs[strategy]['trained']:,} parameters "
-                  f"trained, {1000 * clock.seconds_per_step:.1f} ms/step")
+            print(fill(f"{strategy}: validation accuracy {curve[-1]:.2%}, {tf_runs[strategy]['trained']:,} parameters "
+                  f"trained, {1000 * clock.seconds_per_step:.1f} ms/step"))
     results["tensorflow"] = dict(runs=tf_runs, source_accuracy=tf_source_accuracy, losses=tf_losses, clock=tf_clock,
                                  device=tf_dev)
     print(tf_model.fc, "| kernel:", tuple(tf_model.fc.kernel.shape), "|", len(tf_model.weights), "weight tensors")
@@ -428,7 +431,7 @@ for name, r in results.items():
     metrics[FASTER] = np.mean(runs["fine-tune"]["curve"]) - np.mean(runs["from scratch"]["curve"])
     run.record(name, metrics, noise=noise, device=r["device"], seconds_per_step=r["clock"].seconds_per_step,
                train_seconds=r["clock"].total_seconds, mode={"torch": "eager", "tensorflow": "tf.function"}[name])
-print(LIMITATION)
+print(fill(LIMITATION))
 verdict = run.verdict()
 verdict
 
@@ -439,12 +442,12 @@ for name, r in results.items():
     runs = r["runs"]
     over_baseline = paired_difference(runs["fine-tune"]["correct"], baseline_correct)
     over_scratch = paired_difference(runs["fine-tune"]["correct"], runs["from scratch"]["correct"])
-    print(f"{FRAMEWORK_LABELS[name]}: fine-tuning {runs['fine-tune']['correct'].mean():.2%}, "
+    print(fill(f"{FRAMEWORK_LABELS[name]}: fine-tuning {runs['fine-tune']['correct'].mean():.2%}, "
           f"{100 * over_baseline[0]:+.2f} ± {100 * over_baseline[1]:.2f} points over the logistic regression, "
-          f"{100 * over_scratch[0]:+.2f} ± {100 * over_scratch[1]:.2f} over training from scratch")
+          f"{100 * over_scratch[0]:+.2f} ± {100 * over_scratch[1]:.2f} over training from scratch"))
 if verdict.below_baseline and run.budget != "smoke":
-    print("Fine-tuning does not clearly beat the logistic regression on these hundred images; whether more "
-          "labelled images or a longer pretraining close the gap is not measured on this page.")
+    print(fill("Fine-tuning does not clearly beat the logistic regression on these hundred images; whether more "
+          "labelled images or a longer pretraining close the gap is not measured on this page."))
 
 # %%
 # Three strategies, two twins, one axis
@@ -475,8 +478,8 @@ fig.tight_layout()
 for name, r in results.items():
     print(f"{FRAMEWORK_LABELS[name]} (source task test accuracy {r['source_accuracy']:.2%}):")
     for strategy, o in r["runs"].items():
-        print(f"  {strategy:15s} test {o['correct'].mean():.2%}, validation {o['curve'][-1]:.2%}, mean over "
-              f"the epochs {np.mean(o['curve']):.2%}, {o['trained']:>10,} parameters trained")
+        print(fill(f"  {strategy:15s} test {o['correct'].mean():.2%}, validation {o['curve'][-1]:.2%}, mean over "
+              f"the epochs {np.mean(o['curve']):.2%}, {o['trained']:>10,} parameters trained"))
 run.compare()
 
 # %%
