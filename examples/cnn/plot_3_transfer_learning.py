@@ -130,13 +130,9 @@ LIMITATION = ("Known limitation: twenty labelled images per target class and thi
 hp
 
 # %%
-# The dimension flow, traced from both twins. Layer by layer, ResNet-18 makes
-# 46 steps in PyTorch and 64 in Keras (which pads in layers of its own): too
-# many to read. Here each step is a *block* of named parts of the model
-# (``blocks`` maps a label to the attribute names of its parts; a block shows
-# the output of its last part), and the figure is drawn only if the two twins'
-# blocks have the same shapes. Shapes are written height × width × channels;
-# PyTorch's tensors hold them channels-first, (B, 64, 14, 14) after the stem.
+# The dimension flow, traced from both twins, block by block (layer by layer
+# it is 46 steps in PyTorch and 64 in Keras); drawn only where the twins'
+# blocks have the same shapes, written height × width × channels.
 from torchflow.flow import draw_flows, trace_image_twins
 
 resnet_blocks = {"stem": ("conv1", "bn1", "relu"), "max-pool": "maxpool", "layer1": "layer1", "layer2": "layer2",
@@ -250,10 +246,9 @@ for where, n in (("stem, 14×14 maps", hp.batch_size * 14 * 14), ("layer4, 1×1 
 # ----------------
 # First the pretraining, then the three strategies. The new head is the
 # tutorial's move: read ``fc.in_features`` and put a fresh ``nn.Linear`` in its
-# place (its default initialisation is the one both twins declare for ``fc``). Freezing sets ``requires_grad = False`` on the backbone's parameters,
+# place. Freezing sets ``requires_grad = False`` on the backbone's parameters,
 # and the optimiser receives only those that still need a gradient. Both twins
-# read the same batches: :func:`~torchflow.training.batch_indices` gives the
-# item indices of every step.
+# read the same batches (:func:`~torchflow.training.batch_indices`).
 if run.trains("torch"):
     import torch
     import torch.nn.functional as F
@@ -431,7 +426,6 @@ for name, r in results.items():
     metrics[FASTER] = np.mean(runs["fine-tune"]["curve"]) - np.mean(runs["from scratch"]["curve"])
     run.record(name, metrics, noise=noise, device=r["device"], seconds_per_step=r["clock"].seconds_per_step,
                train_seconds=r["clock"].total_seconds, mode={"torch": "eager", "tensorflow": "tf.function"}[name])
-print(fill(LIMITATION))
 verdict = run.verdict()
 verdict
 
