@@ -354,6 +354,7 @@ fig, ax = plt.subplots(figsize=(6, 4))
 steps_axis = {name: eval_at for name in results}
 plot_curves({name: r["curve"] for name, r in results.items()}, ax=ax, x=steps_axis, xlabel="optimiser step",
             ylabel="validation accuracy")
+ax.set_title("the tutorial network's validation accuracy")
 fig.tight_layout()
 
 # %%
@@ -371,11 +372,13 @@ for name, matrix in matrices.items():
     print(f"  weakest: {classes[weakest]} ({accuracy[weakest]:.0%}), most often taken for "
           f"{classes[int(np.argmax(mistaken))]} ({mistaken.max() / matrix[weakest].sum():.0%} of them)")
 plot_per_class({name: per_class_accuracy(m) for name, m in matrices.items()}, classes)
+plt.gcf().suptitle("test accuracy per class")
 plt.tight_layout()
 
 fig, axes = plt.subplots(1, max(len(matrices), 1), figsize=(5.5 * max(len(matrices), 1), 5.5), squeeze=False)
 for ax, (name, matrix) in zip(axes[0], matrices.items()):
     plot_confusion(matrix, classes, ax=ax, title=label(name))
+fig.suptitle("confusion matrices on the test images")
 fig.tight_layout()
 
 # %%
@@ -390,6 +393,7 @@ for index, ax in enumerate(axes.flat):
     wrong = any(r["predictions"][index] != test.labels[index] for r in results.values())
     ax.set_title("\n".join([f"[{classes[test.labels[index]]}]"] + guesses), fontsize=7,
                  color="red" if wrong else "black")
+fig.suptitle("sixteen test images: true class [in brackets] and each twin's guess")
 fig.tight_layout()
 
 # %%

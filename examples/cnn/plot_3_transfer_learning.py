@@ -179,6 +179,7 @@ print(fill(f"target: {len(target_x)} training and {len(validation_x)} validation
 fig, ax = plt.subplots(figsize=(9, 2.4))
 show_grid(np.concatenate([source_train.images[:10], labelled.images[train_index[:10]]]) / 255.0, ncols=10, ax=ax,
           row_labels=["source", "target"])
+ax.set_title("source-task and target-task training images")
 results = {}
 
 # %%
@@ -458,6 +459,7 @@ ax.axvline(hp.step_size + 0.5, color="grey", lw=0.8)
 ax.set_xlabel("epoch")
 ax.set_ylabel("target validation accuracy")
 ax.grid(alpha=0.3)
+ax.set_title("three strategies on the target task")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
