@@ -21,7 +21,8 @@ Departures from the reference:
 
 * Fashion-MNIST instead of MNIST digits (it ships offline, and is harder);
 * 64 hidden units instead of 128 (128 cost 2.5 times as much per step on CPU);
-* Adam at 3e-3 (chosen on validation), 2,000 steps in the ``cpu`` budget, not 1e-3 for 10,000.
+* Adam at 3e-3 (chosen on validation), 2,000 steps in the ``cpu`` budget,
+  not 1e-3 for 10,000.
 """
 
 # sphinx_gallery_thumbnail_number = 2
