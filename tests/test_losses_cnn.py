@@ -58,3 +58,33 @@ def test_theta_is_read_row_by_row(framework):
     xs, ys = np.meshgrid((2 * np.arange(5) + 1) / 5 - 1, (2 * np.arange(4) + 1) / 4 - 1)
     np.testing.assert_allclose(grid[..., 0], 0.9 * xs + 0.1 * ys + 0.25, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grid[..., 1], -0.2 * xs + 1.1 * ys - 0.5, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- metrics of the CNN and row-LSTM pages
+def test_sure_from_counts_rows_from_one():
+    from torchflow.metrics import sure_from
+
+    assert sure_from([0.2, 0.7, 0.4, 0.6, 0.8]) == 4  # rows 4 and 5 are above 0.5, row 3 is not
+    assert sure_from([0.9, 0.9, 0.9]) == 1  # sure from the first row
+    assert sure_from([0.1, 0.1, 0.6]) == 3  # only the last row
+    assert sure_from([0.9, 0.9, 0.3]) is None  # not sure at the end
+    assert sure_from([0.5, 0.6], threshold=0.5) == 2  # "above" is strict
+    # brute force: the smallest t such that every row from t on is above the threshold
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = rng.random(rng.integers(1, 10))
+        rows = [t for t in range(1, len(p) + 1) if (p[t - 1 :] > 0.5).all()]
+        assert sure_from(p) == (rows[0] if rows else None)
+
+
+def test_paired_difference_and_its_standard_error_by_hand():
+    from torchflow.metrics import paired_difference
+
+    a = np.array([1, 1, 1, 0, 1, 0, 1, 1])
+    b = np.array([1, 0, 1, 0, 1, 1, 0, 1])
+    difference, se = paired_difference(a, b)
+    d = a - b  # 0, 1, 0, 0, 0, -1, 1, 0: mean 1/8
+    assert difference == pytest.approx(1 / 8)
+    assert se == pytest.approx(np.sqrt(np.sum((d - 1 / 8) ** 2) / 7 / 8))
+    # identical models: no difference and no noise in it, although each accuracy alone is noisy
+    assert paired_difference(a, a) == (0.0, 0.0)

@@ -505,3 +505,28 @@ def token_f1(hypotheses: list[str], references: list[str]) -> np.ndarray:
         shared = sum((h & r).values())
         scores.append(0.0 if shared == 0 else 2 * shared / (sum(h.values()) + sum(r.values())))
     return np.array(scores)
+
+
+# ------------------------------------------------------------------------------------ CNN and row-LSTM pages
+def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float]:
+    """Accuracy of A minus accuracy of B on the same test items, and the standard error of that difference.
+
+    ``correct_a`` / ``correct_b`` say item by item whether each model was right. The items are shared, so
+    the error is that of the mean of the per-item differences (in {-1, 0, 1}), not of two independent
+    proportions: agreement on most items makes it much smaller.
+    """
+    a = np.asarray(correct_a, dtype=np.float64).ravel()
+    b = np.asarray(correct_b, dtype=np.float64).ravel()
+    if a.shape != b.shape or len(a) < 2:
+        raise ValueError(f"need two equal-length (>= 2) arrays of per-item correctness, got {a.shape}, {b.shape}")
+    return float(a.mean() - b.mean()), mean_standard_error(a - b)
+
+
+def sure_from(probabilities: np.ndarray, threshold: float = 0.5) -> int | None:
+    """The first step (counted from 1) from which ``probabilities`` stays above ``threshold`` to the end,
+    or ``None`` if the last step is not above it. E.g. ``[.2, .7, .4, .6, .8]`` -> 4."""
+    above = np.asarray(probabilities, dtype=np.float64).ravel() > threshold
+    if len(above) == 0 or not above[-1]:
+        return None
+    below = np.flatnonzero(~above)
+    return int(below[-1]) + 2 if len(below) else 1

@@ -12,7 +12,8 @@ One chapter's baselines per module besides, imported from their module:
 * :mod:`torchflow.baselines.cooccurrence` -- PPMI-SVD word vectors and the unigram context model;
 * :mod:`torchflow.baselines.image_translation` -- image "translators" without training (CycleGAN);
 * :mod:`torchflow.baselines.pixels` -- independent Bernoulli pixels per class, a likelihood to beat (VAEs);
-* :mod:`torchflow.baselines.lookup` -- word-by-word translation and nearest-neighbour reply retrieval.
+* :mod:`torchflow.baselines.lookup` -- word-by-word translation and nearest-neighbour reply retrieval;
+* :mod:`torchflow.baselines.linear` -- multinomial logistic regression and a same-size MLP on pixels.
 """
 
 from torchflow.baselines.images import class_prototypes, diagonal_gaussian, training_copies
