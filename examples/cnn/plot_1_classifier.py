@@ -28,8 +28,6 @@ Departures from the PyTorch CIFAR-10 tutorial:
 * Fashion-MNIST stands in for CIFAR-10 offline.
 """
 
-# sphinx_gallery_thumbnail_number = 4
-
 # %%
 # The network
 # -----------
@@ -54,10 +52,11 @@ Departures from the PyTorch CIFAR-10 tutorial:
 # Both twins read the same settings. The momentum, 0.9, is the tutorial's; the
 # settings of the "changes" at the end (width, dropout, Adam's rate) were not
 # tuned.
+
+# sphinx_gallery_thumbnail_number = 4
 import functools
 import itertools
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,7 +72,7 @@ from torchflow.training import StepClock
 run = torchflow.Run()
 fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     batch_size=128,
     learning_rate=0.01,
     momentum=0.9,

@@ -27,8 +27,6 @@ Departures from the tutorial:
 * 1,250 steps of 64 in the ``cpu`` budget, not twenty epochs (about 19,000 steps).
 """
 
-# sphinx_gallery_thumbnail_number = 4
-
 # %%
 # Localisation, grid, sampler
 # ---------------------------
@@ -75,10 +73,11 @@ Departures from the tutorial:
 # tutorial's, 1e-3 is Adam's usual rate, the number of steps is what the time
 # budget allows, and the distortion was set once to make the task hard for a
 # plain network.
+
+# sphinx_gallery_thumbnail_number = 4
 import dataclasses
 import functools
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -95,7 +94,7 @@ from torchflow.training import StepClock, batch_indices
 run = torchflow.Run()
 fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     batch_size=64,
     learning_rate=1e-3,  # Adam
     adam_epsilon=1e-8,

@@ -23,8 +23,6 @@ Departures from the tutorial:
 * ten epochs with a decay after seven, not 25 epochs with a decay every seven.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # ResNet-18
 # ---------
@@ -71,10 +69,11 @@ Departures from the tutorial:
 # epsilon is 1e-8 in PyTorch and 1e-7 in Keras by default, so it is set here.
 # Pretraining is counted in optimiser steps, so that it lasts as long on the
 # small embedded subset (cycled) as on the full data.
+
+# sphinx_gallery_thumbnail_number = 2
 import functools
 import itertools
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -89,7 +88,7 @@ from torchflow.training import StepClock, batch_indices
 run = torchflow.Run()
 fill = functools.partial(textwrap.fill, width=88, subsequent_indent="  ")  # printed lines fit the page
 frameworks = torchflow.available_frameworks()  # the twins that can run here
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     # pretraining on the source task (standing in for ImageNet)
     source_size=torchflow.scaled(smoke=640, cpu=12_000, full=None),  # None: all 30,000
     source_steps=torchflow.scaled(smoke=3, cpu=188, full=4_690),  # 188 batches of 64: one pass over 12,000

@@ -25,8 +25,6 @@ Departures from the reference (the PyTorch word-embeddings tutorial, and the pap
 * the N-gram model without Bengio et al.'s direct input-to-output connections, ReLU for tanh.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # An embedding lookup is a matrix product
 # ---------------------------------------
@@ -35,7 +33,8 @@ Departures from the reference (the PyTorch word-embeddings tutorial, and the pap
 # :math:`E`, without the multiplications by zero. The ``nn.Embedding``
 # documentation's example, a table of 10 words in 3 dimensions and a (2, 4) batch
 # of ids, checked in both frameworks:
-from types import SimpleNamespace
+
+# sphinx_gallery_thumbnail_number = 2
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -89,7 +88,7 @@ for title, (inputs, targets) in (("N-gram, context 2", ngram_examples(toy_ids, 2
 # (a bag: order is lost); skip-gram has one input word. Both twins read one
 # set of settings.
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     vocab_size=1_000, embedding_dim=32,
     context_size=2,  # N-gram: the 2 previous words
     window=1,  # CBOW and skip-gram (and the SVD baseline): 1 word on each side

@@ -33,8 +33,6 @@ Departures from the reference (``tf.nn.nce_loss``'s defaults; Mikolov et al., 20
 * Shakespeare, the 3,000 most frequent words, 64 dimensions.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # Two sampled losses, written out
 # -------------------------------
@@ -61,8 +59,9 @@ Departures from the reference (``tf.nn.nce_loss``'s defaults; Mikolov et al., 20
 # probability. Adding back :math:`\log p(c)` (as a bias) makes it one again,
 # which the page measures. Both twins get the same noise words, drawn in NumPy.
 # (A third way round the softmax, the hierarchical softmax, is not trained here.)
+
+# sphinx_gallery_thumbnail_number = 2
 import time
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -81,7 +80,7 @@ from torchflow.plot import FRAMEWORK_COLOURS, plot_curves
 from torchflow.training import StepClock, batch_indices, log_uniform_expected, log_uniform_negatives
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     vocab_size=3_000, window=2, embedding_dim=64, batch_size=128, adam_epsilon=1e-8,
     num_sampled=64,  # NCE: noise words per step, shared by the batch
     negatives=5,  # SGNS: noise words per pair

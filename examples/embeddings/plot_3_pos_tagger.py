@@ -29,8 +29,6 @@ Departures from the reference:
 * the bidirectional taggers, which the tutorial does not have.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # The model and its dimension flow
 # --------------------------------
@@ -41,8 +39,9 @@ Departures from the reference:
 # the words of the batch; the padding (id 0) is masked out, and the backward
 # LSTM starts at each sentence's last real word (PyTorch: a packed sequence;
 # Keras: the mask of the real words), so padding changes no score.
+
+# sphinx_gallery_thumbnail_number = 2
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -67,7 +66,7 @@ fig = draw_flows(flows, title="LSTM tagger: ids -> embeddings -> LSTM states -> 
 # Hyperparameters, declared once
 # ------------------------------
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     embedding_dim=32, hidden_dim=64, char_embedding_dim=16, char_hidden_dim=32,
     word_length=10,  # the last 10 letters of a word (its suffixes) feed the character LSTM
     max_length=32,  # training sentences cut at 32 words (time per step); held-out ones are not cut

@@ -19,8 +19,6 @@ names the Keras layers and one function copies weights between them. The page
 trains both twins on Fashion-MNIST and scores their samples with the book's judge.
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 # The game, and the DCGAN recipe
 # ------------------------------
@@ -62,7 +60,8 @@ trains both twins on Fashion-MNIST and scores their samples with the book's judg
 # rest: the same weights give the same images, logits, losses and gradients in
 # training and in evaluation mode, and the twins' 50-step training trajectories
 # agree to float64 rounding (the test's docstring gives the measured bounds).
-from types import SimpleNamespace
+
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -75,7 +74,7 @@ from torchflow.plot import plot_styled_curves, show_grid, side_by_side
 from torchflow.training import batch_indices, fixed_normal
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     latent_dim=100,
     channels=16,  # c: the generator goes 4c -> 2c -> 1 channels, the discriminator 2c -> 4c -> 1
     image_size=28,

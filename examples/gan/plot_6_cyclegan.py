@@ -19,8 +19,6 @@ boot, and a second score says whether the translation kept anything of *its*
 sneaker. Both twins are written with the layers APIs, as the DCGAN page's.
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 # The losses
 # ----------
@@ -65,7 +63,8 @@ sneaker. Both twins are written with the layers APIs, as the DCGAN page's.
 # * zero padding instead of reflections (Keras has no reflection-padding layer);
 # * no history of 50 past translations for the discriminators;
 # * a constant learning rate (no linear decay), a few hundred steps.
-from types import SimpleNamespace
+
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -79,7 +78,7 @@ from torchflow.plot import plot_curves, side_by_side
 from torchflow.training import batch_indices
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     domains=("Sneaker", "Ankle boot"),  # A, B
     channels=8,  # c: the generators go c -> 2c -> 4c (residual blocks) -> 2c -> c -> 1 channels
     blocks=2,  # residual blocks at 7x7

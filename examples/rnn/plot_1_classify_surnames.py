@@ -26,8 +26,6 @@ Departures from the reference:
 * offline, Faker's surname lists stand in for the tutorial's ``data/names``.
 """
 
-# sphinx_gallery_thumbnail_number = 1
-
 # %%
 # The model
 # ---------
@@ -43,8 +41,9 @@ Departures from the reference:
 # orthogonal recurrent kernel, zero biases); the parity tests copy one set of
 # weights into both (the gate order, PyTorch r, z, n and Keras z, r, n, mapped
 # by :mod:`torchflow.convert`) and compare outputs, loss and gradients.
+
+# sphinx_gallery_thumbnail_number = 1
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,7 +57,7 @@ from torchflow.plot import plot_confusion
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     hidden_dim=128,
     cell="gru",
     batch_size=64,

@@ -28,8 +28,6 @@ Departures from the reference:
 * offline, Faker's surname lists stand in for the tutorial's ``data/names``.
 """
 
-# sphinx_gallery_thumbnail_number = 1
-
 # %%
 # The model
 # ---------
@@ -43,8 +41,9 @@ Departures from the reference:
 # loss is the cross-entropy of every prediction, summed over a name's letters
 # and averaged over the batch; padded steps add nothing. The language enters
 # at *every* step, and the explicit end symbol tells sampling when to stop.
+
+# sphinx_gallery_thumbnail_number = 1
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,7 +57,7 @@ from torchflow.metrics import judged_share, proportion_standard_error, start_let
 from torchflow.training import batch_indices, sample_sequence
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     hidden_dim=128,
     cell="gru",
     batch_size=64,

@@ -25,8 +25,6 @@ Departures from the reference:
   not 1e-3 for 10,000.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # The LSTM step
 # -------------
@@ -56,8 +54,9 @@ Departures from the reference:
 # ------------------------------
 # The test set is used once, at the end; settings are chosen on the last
 # 5,000 training images.
+
+# sphinx_gallery_thumbnail_number = 2
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -69,7 +68,7 @@ from torchflow.metrics import proportion_standard_error, sure_from
 from torchflow.training import batch_indices
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     input_dim=28,
     hidden_dim=64,
     num_classes=10,

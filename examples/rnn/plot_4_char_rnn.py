@@ -28,8 +28,6 @@ Departures from char-rnn:
   tiny-shakespeare, when the download is not reachable.
 """
 
-# sphinx_gallery_thumbnail_number = 1
-
 # %%
 # The model and the loss
 # ----------------------
@@ -60,7 +58,8 @@ Departures from char-rnn:
 #
 # At the start of each pass over the text the state is reset to zero. Gradients
 # are clipped to a global norm of 5, as in char-rnn.
-from types import SimpleNamespace
+
+# sphinx_gallery_thumbnail_number = 1
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,7 +72,7 @@ from torchflow.metrics import bits_per_char
 from torchflow.training import sample_sequence
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     seq_len=25,
     streams=64,
     embedding_dim=32,

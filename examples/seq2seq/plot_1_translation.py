@@ -67,7 +67,6 @@ most probable English word, learnt from the training pairs.
 import json
 from pathlib import Path
 from textwrap import fill
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -82,7 +81,7 @@ from torchflow.plot import plot_attention
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     max_length=19,  # tokens with the end token: room for the longest number phrase
     min_count=3,  # pairs holding a rarer word are dropped, as in the tutorial
     hidden_size=torchflow.scaled(smoke=32, cpu=64, full=256),

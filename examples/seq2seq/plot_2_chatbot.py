@@ -35,7 +35,6 @@ the most similar training prompt.
 #   before it is loaded;
 # * offline, the data are ChatterBot's short conversations, not Cornell's films.
 from textwrap import fill
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,7 +48,7 @@ from torchflow.metrics import mean_standard_error, token_f1
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     max_length=10,
     hidden_size=torchflow.scaled(smoke=32, cpu=128, full=512),
     batch_size=32,

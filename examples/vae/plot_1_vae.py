@@ -15,8 +15,6 @@ twins use **explicit weights**: each weight matrix is created by hand and each
 layer is a matrix product, so an optimiser can be handed any list of weights.
 """
 
-# sphinx_gallery_thumbnail_number = 4
-
 # %%
 # The evidence lower bound
 # ------------------------
@@ -61,8 +59,9 @@ layer is a matrix product, so an optimiser can be handed any list of weights.
 # Both twins read the same settings, Adam's epsilon included (1e-8 in PyTorch,
 # 1e-7 in Keras by default). The targets were chosen from a validation split of
 # the training set (see the box), never from the test images.
+
+# sphinx_gallery_thumbnail_number = 4
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -76,7 +75,7 @@ from torchflow.plot import plot_curves, show_grid, side_by_side
 from torchflow.training import batch_indices, batched_mean, fixed_normal
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     input_dim=784,
     hidden_dim=128,
     latent_dim=100,

@@ -14,8 +14,6 @@ held-out bound, the samples' quality in a judge's features, and how often the
 judge sees the class we asked for, each beside what needs no network.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # The conditional ELBO
 # --------------------
@@ -48,8 +46,9 @@ judge sees the class we asked for, each beside what needs no network.
 #   conditionings, and a prior network :math:`p(z \mid y)`; here it stays fixed);
 # * Adam 3e-3 and the step count chosen on a validation split (see the box);
 # * samples scored in a judge's features against baselines, not only shown.
+
+# sphinx_gallery_thumbnail_number = 2
 import textwrap
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,7 +64,7 @@ from torchflow.plot import plot_curves, side_by_side
 from torchflow.training import batch_indices, batched_mean, fixed_normal
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     input_dim=784,
     hidden_dim=128,
     latent_dim=100,
