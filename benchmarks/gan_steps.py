@@ -113,7 +113,7 @@ def main() -> None:
             "other": images[split + COUNT : split + 2 * COUNT]}
     result: dict = {"split": f"train on the first {split:,} training images, score on the last "
                              f"{len(images) - split:,}", "count": COUNT, "baselines": {}}
-    for name, (pictures, kind) in contenders(data["train"], data["train labels"], COUNT, seed=0).items():
+    for name, (pictures, _kind) in contenders(data["train"], data["train labels"], COUNT, seed=0).items():
         result["baselines"][name] = scores(judge, pictures, data["reference"], data["train"], data["other"])
         print(f"baseline {name}: {result['baselines'][name]}", flush=True)
     result["GAN"] = run_model("GAN", judge, data, 128, 10_000, range(5_000, 10_001, 1_000), None)["G"]
