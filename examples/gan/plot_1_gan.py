@@ -53,6 +53,7 @@ when one optimiser gets both lists.
 # * Adam (:math:`\beta_1 = 0.5`) instead of SGD with momentum, one D step per G step;
 # * samples scored in judge features against baselines, not by Parzen windows.
 import json
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,6 +67,12 @@ from torchflow.judge import Judge
 from torchflow.metrics import class_histogram
 from torchflow.plot import plot_styled_curves, side_by_side
 from torchflow.training import StepClock, batch_indices, fixed_uniform
+
+
+def say(text: str) -> None:
+    """Print ``text`` wrapped to the page's 88 columns."""
+    print(textwrap.fill(text, 88, subsequent_indent="    "))
+
 
 run = torchflow.Run()
 hp = SimpleNamespace(
@@ -313,13 +320,15 @@ verdict
 gaussian = run.strongest_baseline(KID)
 for t in run.twins:
     m, e = t.metrics, t.noise
-    print(f"{torchflow.frameworks.label(t.framework)}: KID {m[KID]:.4f} ± {e[KID]:.4f} (the Gaussian's "
+    say(f"{torchflow.frameworks.label(t.framework)}: KID {m[KID]:.4f} ± {e[KID]:.4f} (the Gaussian's "
           f"{gaussian.value:.4f}), precision {m[PRECISION]:.2f} ± {e[PRECISION]:.2f}, recall "
           f"{m[RECALL]:.2f} ± {e[RECALL]:.2f}, memorisation ratio {m[MEMORY]:.2f}")
-for line in verdict.misses + verdict.below_baseline:
-    print(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
+for line in verdict.misses:
+    say(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
+for line in verdict.below_baseline:
+    say(f"At '{run.budget}' ({hp.steps:,} steps), not beaten: {line}")
 if verdict.misses or verdict.below_baseline:
-    print("What would close it was not measured in this build; the study's table shows the "
+    say("What would close it was not measured in this build; the study's table shows the "
           "validation score moving by more than its noise between neighbouring step counts.")
 
 # %%
@@ -343,7 +352,7 @@ for name, r in results.items():
     share = {c: r["quality"]["class histogram"][classes.index(c)] for c in footwear_and_bags}
     shares = ", ".join(f"{c} {v:.1%}" for c, v in share.items())
     none = [c for c, v in share.items() if v == 0]
-    print(f"{torchflow.frameworks.label(name)}: shoes and bags among {count:,} samples: {shares}"
+    say(f"{torchflow.frameworks.label(name)}: shoes and bags among {count:,} samples: {shares}"
           + (f"; no sample is judged a {', '.join(none)}" if none else ""))
 
 # %%
@@ -386,7 +395,7 @@ fig.tight_layout()
 # :math:`-(1 - D(G(z)))` for the non-saturating one.
 for name, r in results.items():
     d_fake = r["discriminate"](r["untrained"])
-    print(f"{torchflow.frameworks.label(name)}: mean |gradient| through the logit: minimax "
+    say(f"{torchflow.frameworks.label(name)}: mean |gradient| through the logit: minimax "
           f"{d_fake.mean():.2e}, non-saturating {(1 - d_fake).mean():.3f}")
 
 # %%
@@ -409,7 +418,7 @@ n = hp.one_optimiser_steps
 for name, r in results.items():
     w, h = r["one_optimiser"]["history"], r["history"]
     at = h["steps"].index(n) if n in h["steps"] else -1
-    print(f"{torchflow.frameworks.label(name)}, step {n}: one optimiser D(x) {w['d_real'][-1]:.2f}, "
+    say(f"{torchflow.frameworks.label(name)}, step {n}: one optimiser D(x) {w['d_real'][-1]:.2f}, "
           f"D(G(z)) {w['d_fake'][-1]:.2f}; two optimisers D(x) {h['d_real'][at]:.2f}, "
           f"D(G(z)) {h['d_fake'][at]:.2f}")
 
@@ -420,7 +429,7 @@ def adam_scale(t: int) -> float:
 
 if len(results) == 2:
     t_torch, t_tf = results["torch"]["g_steps"], results["tensorflow"]["g_steps"]
-    print(f"after {n} steps, Adam's count for G's weights: PyTorch {t_torch}, Keras {t_tf}; G's "
+    say(f"after {n} steps, Adam's count for G's weights: PyTorch {t_torch}, Keras {t_tf}; G's "
           f"update is {adam_scale(t_tf) / adam_scale(t_torch) - 1:+.1%} larger in Keras")
 fig = side_by_side({n_: r["one_optimiser"]["snapshots"][n].reshape(-1, 28, 28) for n_, r in results.items()},
                    ncols=8, suptitle=f"one optimiser for both networks: eight codes after {n} steps")

@@ -47,6 +47,7 @@ caught, so it must learn to follow the label.
 # * the samples scored may come from the averaged generator (decided on validation);
 # * samples scored in judge features against baselines, not by Parzen windows.
 import json
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -61,6 +62,12 @@ from torchflow.judge import Judge
 from torchflow.metrics import proportion_standard_error
 from torchflow.plot import plot_curves, plot_styled_curves, side_by_side
 from torchflow.training import batch_indices, fixed_uniform
+
+
+def say(text: str) -> None:
+    """Print ``text`` wrapped to the page's 88 columns."""
+    print(textwrap.fill(text, 88, subsequent_indent="    "))
+
 
 run = torchflow.Run()
 hp = SimpleNamespace(
@@ -310,13 +317,13 @@ verdict
 gaussian = run.strongest_baseline(KID)
 for t in run.twins:
     m, e = t.metrics, t.noise
-    print(f"{torchflow.frameworks.label(t.framework)}: KID {m[KID]:.4f} ± {e[KID]:.4f} (the Gaussian's "
+    say(f"{torchflow.frameworks.label(t.framework)}: KID {m[KID]:.4f} ± {e[KID]:.4f} (the Gaussian's "
           f"{gaussian.value:.4f}), precision {m[PRECISION]:.2f}, recall {m[RECALL]:.2f} ± {e[RECALL]:.2f}, "
           f"memorisation ratio {m[MEMORY]:.2f}, judged as requested {m[ACCURACY]:.1%}")
 for line in verdict.misses:
-    print(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
+    say(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
 for line in verdict.below_baseline:
-    print(f"At '{run.budget}' ({hp.steps:,} steps), not beaten: {line}")
+    say(f"At '{run.budget}' ({hp.steps:,} steps), not beaten: {line}")
 
 # %%
 # Which classes follow the label
@@ -339,7 +346,7 @@ ax.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
 for name, r in results.items():
     gap = r["classes"]["per class"] - r["classes"]["real per class"]
-    print(f"{torchflow.frameworks.label(name)}: furthest below the judge's accuracy on real images: " + ", ".join(
+    say(f"{torchflow.frameworks.label(name)}: furthest below the judge's accuracy on real images: " + ", ".join(
         f"{classes[c]} {r['classes']['per class'][c]:.0%} (real {r['classes']['real per class'][c]:.0%})"
         for c in np.argsort(gap)[:3]))
 
