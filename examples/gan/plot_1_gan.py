@@ -89,8 +89,8 @@ hp = SimpleNamespace(
 # Quality targets that the copies and the prototypes fail (shown below): KID below the Gaussian's,
 # precision and recall above values chosen on the validation split, and samples that are no copies.
 run.expect(KID, below_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.0))
-run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.25, full=0.4))
-run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.15, full=0.3))
+run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.5, full=0.6))
+run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.25, full=0.5))
 run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 # The smoke run's check of the step itself: after 40 steps D tells real from fake (a D step with its
 # labels swapped, or one that never updates D, does not).
@@ -327,9 +327,9 @@ for line in verdict.misses:
     say(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
 for line in verdict.below_baseline:
     say(f"At '{run.budget}' ({hp.steps:,} steps), not beaten: {line}")
-if verdict.misses or verdict.below_baseline:
-    say("What would close it was not measured in this build; the study's table shows the "
-          "validation score moving by more than its noise between neighbouring step counts.")
+if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
+    say("What would close the gap was not measured: the 'full' budget (30,000 steps) was "
+        "not run for this build.")
 
 # %%
 # Which classes the samples are
