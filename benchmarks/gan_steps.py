@@ -17,12 +17,14 @@ Writes ``benchmarks/gan-steps.json`` (the pages read the chosen rows from it) an
 of ``benchmarks/gan-steps.md``::
 
     python benchmarks/gan_steps.py            # about 3 minutes of CPU, one thread
+    python benchmarks/gan_steps.py --table    # the tables, from the JSON
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +104,35 @@ def run_model(name: str, judge: Judge, data: dict, batch: int, steps: int, every
     return found
 
 
+def table(result: dict) -> str:
+    """The markdown tables of ``benchmarks/gan-steps.md``, from the JSON this study writes."""
+    def row(name: str, r: dict) -> str:
+        cells = [f"{r['kid']:.3f} ± {r['kid standard error']:.3f}", f"{r['precision']:.3f}",
+                 f"{r['recall']:.3f}", f"{r['memorisation ratio']:.2f}", f"{r['frechet']:.1f}"]
+        if "requested accuracy" in r:
+            cells.append(f"{r['requested accuracy']:.1%}")
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    head = "| scored set | KID ± s.e. | precision | recall | memorisation ratio | Fréchet distance |"
+    lines = [head, "|---" * 6 + "|"]
+    lines += [row(name, r) for name, r in result["baselines"].items()]
+    floor = next(iter(result["baselines"].values()))
+    lines.append(f"| {result['count']:,} more real validation images (floor) | {floor['floor kid']:.3f} | "
+                 f"{floor['floor precision']:.3f} | {floor['floor recall']:.3f} | – | – |")
+    lines += ["", "GAN (batches of 128):", "", head, lines[1]]
+    lines += [row(f"step {int(step):,}", r) for step, r in result.get("GAN", {}).items()]
+    if "CGAN" in result:
+        lines += ["", "CGAN (batches of 64), G itself and its average (decay 0.999), the same run:", "",
+                  head[:-1] + " judged as requested |", "|---" * 7 + "|"]
+        for which, rows in result["CGAN"].items():
+            lines += [row(f"{which}, step {int(step):,}", r) for step, r in rows.items()]
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if "--table" in sys.argv:
+        print(table(json.loads(OUT.read_text())))
+        return
     torch.set_num_threads(1)
     train = load_images("fashion-mnist", "train")
     images = (train.images.reshape(-1, 784) / 255.0).astype(np.float32)

@@ -98,8 +98,8 @@ study_path = Path(globals().get("__file__", "plot_2_cgan.py")).resolve().parents
 study = json.loads(study_path.read_text()).get("CGAN", {}) if study_path.exists() else {}
 if study:
     g, a = study["G"]["10000"], study["average"]["10000"]
-    evidence = (f"validation at 10,000 steps, G / its average: KID ×1000 {1e3 * g['kid']:.1f} ± "
-                f"{1e3 * g['kid standard error']:.1f} / {1e3 * a['kid']:.1f} ± {1e3 * a['kid standard error']:.1f}, "
+    evidence = (f"validation at 10,000 steps, G / its average: KID {g['kid']:.3f} ± "
+                f"{g['kid standard error']:.3f} / {a['kid']:.3f} ± {a['kid standard error']:.3f}, "
                 f"recall {g['recall']:.2f} / {a['recall']:.2f}, judged as requested "
                 f"{g['requested accuracy']:.1%} / {a['requested accuracy']:.1%}")
 else:
