@@ -103,7 +103,8 @@ if study:
                 f"recall {g['recall']:.2f} / {a['recall']:.2f}, judged as requested "
                 f"{g['requested accuracy']:.1%} / {a['requested accuracy']:.1%}")
 else:
-    evidence = "validation KID, recall and judge accuracy (the study's table is not in this checkout)"
+    evidence = ("judge accuracy and Fréchet distance of G and of its average at 10,000 steps on the "
+                "validation split (the study's earlier table; its rerun with KID and recall is pending)")
 run.chosen_by(f"batches of 64, 10,000 steps, {'the averaged G' if hp.average_decay else 'G itself'} scored",
               study="benchmarks/gan-steps.md", evidence=evidence)
 hp
@@ -201,7 +202,8 @@ if run.trains("torch"):
 
     import torch
 
-    from torchflow.pt.gan import CGAN, train_step, update_average
+    from torchflow.pt.gan import CGAN, train_step
+    from torchflow.pt.gan import update_average as torch_update_average
 
     torch_twin = run.twin("torch", mode="eager")
     torch.manual_seed(hp.seed)
@@ -218,7 +220,7 @@ if run.trains("torch"):
         losses = train_step(torch_model, optimizers, train_x[index], torch.as_tensor(noise, device=dev),
                             train_y[index])
         if hp.average_decay:
-            update_average(torch_average.generator_weights, torch_model.generator_weights, hp.average_decay)
+            torch_update_average(torch_average.generator_weights, torch_model.generator_weights, hp.average_decay)
         return losses["discriminator"].item(), losses["generator"].item()
 
     @torch.no_grad()
@@ -242,7 +244,8 @@ if run.trains("tensorflow"):
 
     from torchflow.convert import copy_weights
     from torchflow.families import family
-    from torchflow.tf.gan import CGAN, train_step, update_average
+    from torchflow.tf.gan import CGAN, train_step
+    from torchflow.tf.gan import update_average as tf_update_average
 
     tf_twin = run.twin("tensorflow", mode="tf.function + XLA")
     keras.utils.set_random_seed(hp.seed)
@@ -260,11 +263,11 @@ if run.trains("tensorflow"):
         optimizer.build(var_list)
         tf_optimizers.append((optimizer, var_list))
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)  # the step has no tensor-dependent Python control flow
     def graph_step(index, noise):
         losses = train_step(tf_model, tf_optimizers, tf.gather(train_x, index), noise, tf.gather(train_y, index))
         if hp.average_decay:
-            update_average(tf_average.generator_weights, g_vars, hp.average_decay)
+            tf_update_average(tf_average.generator_weights, g_vars, hp.average_decay)
         return tf.stack([losses["discriminator"], losses["generator"]])
 
     def tf_generate(noise, labels, scored=True):
