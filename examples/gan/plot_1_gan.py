@@ -353,7 +353,7 @@ for name, r in results.items():
     shares = ", ".join(f"{c} {v:.1%}" for c, v in share.items())
     none = [c for c, v in share.items() if v == 0]
     say(f"{torchflow.frameworks.label(name)}: shoes and bags among {count:,} samples: {shares}"
-          + (f"; no sample is judged a {', '.join(none)}" if none else ""))
+          + (f"; no sample is judged as: {', '.join(none)}" if none else ""))
 
 # %%
 # Samples along training
