@@ -36,7 +36,7 @@ caught, so it must learn to follow the label.
 # :math:`\bar\theta_G \leftarrow \beta\,\bar\theta_G + (1 - \beta)\,\theta_G`
 # after every step (``update_average``); training is unchanged, as D plays
 # against the current G. Whether to score the average or G itself was decided
-# on the validation split (the verdict box names the study and its numbers).
+# on the validation split (the verdict box names the study and its evidence).
 #
 # Departures from the reference (Mirza & Osindero, 2014):
 #
