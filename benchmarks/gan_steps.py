@@ -1,25 +1,32 @@
-"""Choose the GAN pages' training settings on a validation split (never the test set).
+"""Choose the GAN and CGAN pages' step counts and the CGAN's averaged generator on a validation split.
 
-Trains the PyTorch twin of one GAN family model on the first 55,000 training images of
-Fashion-MNIST and scores it every ``--every`` steps against the other 5,000 (the validation
-split): the judge's Fréchet distance of 2,000 samples against 2,000 validation images, with
-the untrained generator's and real-vs-real values; the CGAN's label accuracy; InfoGAN's
-code-to-class matching accuracy. Writes one line per evaluation (append to
-``benchmarks/gan-steps.md``)::
+One process, the PyTorch twin (``torchflow.pt.gan``: the pages' own ``train_step`` and
+``update_average``), the first 55,000 Fashion-MNIST training images to train and the other 5,000 to
+score (no test image): 2,000 samples against 2,000 validation images in judge features (KID with its
+half-sampling standard error, precision, recall, memorisation ratio against the training split,
+Fréchet distance), the other 3,000 validation images for the real-vs-real floor; the same scores for
+the baselines every generative page records (copies, prototypes, the class-conditional diagonal
+Gaussian), so that the pages' thresholds are chosen here, not on the test set.
 
-    python benchmarks/gan_steps.py --model GAN --steps 6000 --lr 2e-4 --beta1 0.5
+* GAN (``plot_1_gan``'s settings): scored every 1,000 steps from 5,000 to 10,000, so the chosen step
+  count's score stands beside its neighbours' with its noise.
+* CGAN (``plot_2_cgan``'s settings): G itself and its exponential moving average (decay 0.999), both
+  scored every 2,000 steps from 6,000 to 12,000 from the *same* run: the averaging decision.
 
-Each step is the pages' own ``torchflow.pt.gan.train_step`` (``infogan_train_step`` for InfoGAN).
-Since that change ``--shared-q`` builds ``InfoGAN(shared_body=True)``, which draws Q's heads at
-another point of the seeded stream than the table's runs (made with a separate Q layer patched
-out), so those InfoGAN rows repeat up to the initial weights of Q's heads, not bit for bit.
+Writes ``benchmarks/gan-steps.json`` (the pages read the chosen rows from it) and prints the tables
+of ``benchmarks/gan-steps.md``::
+
+    python benchmarks/gan_steps.py            # about 3 minutes of CPU, one thread
+    python benchmarks/gan_steps.py --table    # the tables, from the JSON
+    python benchmarks/gan_steps.py --cgan     # the CGAN part alone (8,000 and 10,000 steps)
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import resource
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -28,109 +35,127 @@ import torchflow  # noqa: F401  (import order: PyTorch first)
 import torch  # isort: skip
 
 from torchflow.data import load_images
+from torchflow.generative import contenders, requested_class_accuracy
 from torchflow.judge import Judge
-from torchflow.metrics import matching_accuracy
-from torchflow.pt.gan import CGAN, GAN, InfoGAN, infogan_train_step, train_step
-from torchflow.training import batch_indices
+from torchflow.pt.gan import CGAN, GAN, train_step, update_average
+from torchflow.training import batch_indices, fixed_uniform
+
+COUNT = 2000
+OUT = Path(__file__).with_name("gan-steps.json")
+
+
+def scores(judge: Judge, images: np.ndarray, reference: np.ndarray, train: np.ndarray,
+           other: np.ndarray) -> dict[str, float]:
+    q = judge.quality(images, reference, train, other_real=other)
+    keys = ("kid", "kid standard error", "precision", "recall", "memorisation ratio", "frechet")
+    return {key: float(q[key]) for key in keys} | {"floor kid": float(q["floor kid"]),
+                                                   "floor precision": float(q["floor precision"]),
+                                                   "floor recall": float(q["floor recall"])}
+
+
+def run_model(name: str, judge: Judge, data: dict, batch: int, steps: int, every: range,
+              average_decay: float | None) -> dict:
+    torch.manual_seed(0)
+    conditional = name == "CGAN"
+    model = CGAN(seed=0) if conditional else GAN(seed=0)
+    opts = dict(lr=1e-3, betas=(0.5, 0.999), eps=1e-8)
+    optimizers = (torch.optim.Adam(model.discriminator_weights, **opts),
+                  torch.optim.Adam(model.generator_weights, **opts))
+    averaged = [w.detach().clone() for w in model.generator_weights]
+    noise_rng = np.random.default_rng(1)
+    eval_noise = torch.as_tensor(fixed_uniform((COUNT, model.noise_dim), seed=3))
+    requested = np.repeat(np.arange(10), COUNT // 10)
+    eval_labels = torch.as_tensor(requested) if conditional else None
+    train_x, train_y = torch.as_tensor(data["train"]), torch.as_tensor(data["train labels"])
+
+    @torch.no_grad()
+    def sample(weights: list[torch.Tensor] | None) -> np.ndarray:
+        if weights is None:
+            return model.generate(eval_noise, eval_labels).numpy()
+        current = [w.detach().clone() for w in model.generator_weights]
+        for w, a in zip(model.generator_weights, weights):
+            w.copy_(a)
+        try:
+            return model.generate(eval_noise, eval_labels).numpy()
+        finally:
+            for w, c in zip(model.generator_weights, current):
+                w.copy_(c)
+
+    found: dict = {}
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+    for step, index in enumerate(batch_indices(len(train_x), batch, steps, 0), 1):
+        noise = torch.as_tensor(noise_rng.uniform(-1, 1, (batch, model.noise_dim)).astype(np.float32))
+        train_step(model, optimizers, train_x[index], noise, train_y[index] if conditional else None)
+        if average_decay is not None:
+            update_average(averaged, model.generator_weights, average_decay)
+        if step in every:
+            for which, weights in (("G", None), ("average", averaged if average_decay is not None else None)):
+                if which == "average" and average_decay is None:
+                    continue
+                images = sample(weights)
+                row = scores(judge, images, data["reference"], data["train"], data["other"])
+                if conditional:
+                    acc = requested_class_accuracy(judge, images, requested, data["reference"],
+                                                   data["reference labels"])
+                    row["requested accuracy"] = acc["overall"]
+                found.setdefault(which, {})[step] = row
+                cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu0
+                print(f"{name} {which} step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items())
+                      + f" ({cpu:.0f} s cpu)", flush=True)
+    return found
+
+
+def table(result: dict) -> str:
+    """The markdown tables of ``benchmarks/gan-steps.md``, from the JSON this study writes."""
+    def row(name: str, r: dict) -> str:
+        cells = [f"{r['kid']:.3f} ± {r['kid standard error']:.3f}", f"{r['precision']:.3f}",
+                 f"{r['recall']:.3f}", f"{r['memorisation ratio']:.2f}", f"{r['frechet']:.1f}"]
+        if "requested accuracy" in r:
+            cells.append(f"{r['requested accuracy']:.1%}")
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    head = "| scored set | KID ± s.e. | precision | recall | memorisation ratio | Fréchet distance |"
+    lines = [head, "|---" * 6 + "|"]
+    lines += [row(name, r) for name, r in result["baselines"].items()]
+    floor = next(iter(result["baselines"].values()))
+    lines.append(f"| {result['count']:,} more real validation images (floor) | {floor['floor kid']:.3f} | "
+                 f"{floor['floor precision']:.3f} | {floor['floor recall']:.3f} | – | – |")
+    lines += ["", "GAN (batches of 128):", "", head, lines[1]]
+    lines += [row(f"step {int(step):,}", r) for step, r in result.get("GAN", {}).items()]
+    if "CGAN" in result:
+        lines += ["", "CGAN (batches of 64), G itself and its average (decay 0.999), the same run:", "",
+                  head[:-1] + " judged as requested |", "|---" * 7 + "|"]
+        for which, rows in result["CGAN"].items():
+            lines += [row(f"{which}, step {int(step):,}", r) for step, r in rows.items()]
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", choices=("GAN", "CGAN", "InfoGAN"), default="GAN")
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--every", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--beta1", type=float, default=0.5)
-    parser.add_argument("--info-weight", type=float, default=1.0)
-    parser.add_argument("--continuous-weight", type=float, default=1.0)
-    parser.add_argument("--ema", type=float, default=0.0, help="score an exponential moving average of G's weights")
-    parser.add_argument("--shared-q", action="store_true",
-                        help="InfoGAN: Q reads D's hidden layer (shared_body=True; Q's heads trained in G's step)")
-    parser.add_argument("--paper-q", action="store_true",
-                        help="with --shared-q: Q's heads and the information loss in D's step, which trains D's "
-                             "hidden layer too (the paper, plot_3_infogan)")
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.manual_seed(args.seed)
+    if "--table" in sys.argv:
+        print(table(json.loads(OUT.read_text())))
+        return
     torch.set_num_threads(1)
-
     train = load_images("fashion-mnist", "train")
     images = (train.images.reshape(-1, 784) / 255.0).astype(np.float32)
     split = len(images) * 11 // 12
-    train_x, train_y = torch.as_tensor(images[:split]), torch.as_tensor(train.labels[:split])
-    validation = images[split:]
     judge = Judge.load("fashion-mnist")
-    rng = np.random.default_rng(args.seed + 10)
-
-    if args.model == "InfoGAN":  # --shared-q: the InfoGAN paper's Q, heads on the discriminator's hidden layer
-        model = InfoGAN(hidden_dim=args.hidden, shared_body=args.shared_q, seed=args.seed)
-    elif args.model == "CGAN":
-        model = CGAN(hidden_dim=args.hidden, seed=args.seed)
-    else:
-        model = GAN(hidden_dim=args.hidden, seed=args.seed)
-    opts = dict(lr=args.lr, betas=(args.beta1, 0.999), eps=1e-8)
-    d_opt = torch.optim.Adam(model.discriminator_weights, **opts)
-    g_list = model.generator_weights + (model.q_weights if args.model == "InfoGAN" else [])
-    if args.paper_q:  # Q's head is trained in D's step, with D's hidden layer; G's step changes G only
-        d_opt = torch.optim.Adam(model.discriminator_weights + model.q_weights, **opts)
-        g_list = model.generator_weights
-    g_opt = torch.optim.Adam(g_list, **opts)
-
-    count = 2000
-    eval_noise = torch.as_tensor(rng.uniform(-1, 1, (count, model.noise_dim)).astype(np.float32))
-    eval_labels = torch.as_tensor(np.arange(count) % 10)
-    eval_cont = torch.as_tensor(rng.uniform(-1, 1, (count, 2)).astype(np.float32))
-
-    averaged = {n: w.detach().clone() for n, w in model.weights.items() if n.startswith("generator")}
-
-    @torch.no_grad()
-    def samples():
-        if args.ema:
-            current = {n: model.weights[n].detach().clone() for n in averaged}
-            for n in averaged:
-                model.weights[n].copy_(averaged[n])
-            try:
-                return plain_samples()
-            finally:
-                for n in averaged:
-                    model.weights[n].copy_(current[n])
-        return plain_samples()
-
-    @torch.no_grad()
-    def plain_samples():
-        if args.model == "InfoGAN":
-            return model.generate(eval_noise, model.code(eval_labels, eval_cont)).numpy()
-        return model.generate(eval_noise, eval_labels if args.model == "CGAN" else None).numpy()
-
-    scale = judge.frechet_scale(validation[:count], validation[count : 2 * count], samples())
-    print(f"# {vars(args)}; FD real-vs-real {scale['real']:.2f}, untrained {scale['untrained']:.2f}")
-    started, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_utime
-    for step, index in enumerate(batch_indices(split, args.batch, args.steps, args.seed), 1):
-        x = train_x[index]
-        y = train_y[index] if args.model == "CGAN" else None
-        noise = torch.rand(args.batch, model.noise_dim) * 2 - 1
-        if args.model == "InfoGAN":  # the pages' steps (torchflow.pt.gan), not a copy of them
-            cats, cont = torch.randint(0, 10, (args.batch,)), torch.rand(args.batch, 2) * 2 - 1
-            infogan_train_step(model, (d_opt, g_opt), x, noise, cats, cont, args.info_weight,
-                               args.continuous_weight, q_with_discriminator=args.paper_q)
-        else:
-            train_step(model, (d_opt, g_opt), x, noise, y)
-        if args.ema:
-            with torch.no_grad():
-                for n, value in averaged.items():
-                    value.lerp_(model.weights[n], 1 - args.ema)
-        if step % args.every == 0:
-            generated = samples()
-            line = f"step {step}: FD {judge.frechet_distance(generated, validation[:count]):.2f}"
-            if args.model == "CGAN":
-                line += f", label accuracy {judge.label_accuracy(generated, eval_labels.numpy()):.3f}"
-            if args.model == "InfoGAN":
-                accuracy, _ = matching_accuracy(eval_labels.numpy(), judge.predict(generated), 10)
-                line += f", matching {accuracy:.3f}"
-            cpu = resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu0
-            print(f"{line} ({time.perf_counter() - started:.0f} s wall, {cpu:.0f} s cpu)", flush=True)
+    data = {"train": images[:split], "train labels": train.labels[:split],
+            "reference": images[split : split + COUNT], "reference labels": train.labels[split : split + COUNT],
+            "other": images[split + COUNT : split + 2 * COUNT]}
+    result: dict = {"split": f"train on the first {split:,} training images, score on the last "
+                             f"{len(images) - split:,}", "count": COUNT, "baselines": {}}
+    if "--cgan" in sys.argv:  # the CGAN part alone, at 8,000 and 10,000 steps, merged into the JSON
+        found = run_model("CGAN", judge, data, 64, 10_000, (8_000, 10_000), 0.999)
+        result = json.loads(OUT.read_text()) if OUT.exists() else result
+        OUT.write_text(json.dumps(result | {"CGAN": found}, indent=1))
+        return
+    for name, (pictures, _kind) in contenders(data["train"], data["train labels"], COUNT, seed=0).items():
+        result["baselines"][name] = scores(judge, pictures, data["reference"], data["train"], data["other"])
+        print(f"baseline {name}: {result['baselines'][name]}", flush=True)
+    result["GAN"] = run_model("GAN", judge, data, 128, 10_000, range(5_000, 10_001, 1_000), None)["G"]
+    OUT.write_text(json.dumps(result, indent=1))
+    result["CGAN"] = run_model("CGAN", judge, data, 64, 12_000, range(6_000, 12_001, 2_000), 0.999)
+    OUT.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -395,3 +395,73 @@ def test_infogan_step_moves_the_right_lists(framework, shared):
                 assert not changed, f"{n} moved with {frozen}'s optimiser frozen"
             elif n.endswith("_w"):
                 assert changed, f"{n} did not move"
+
+
+# ----------------------------------------------------------------- the CGAN page's averaged generator
+def _variables(framework, arrays):
+    if framework == "torch":
+        return [torch.tensor(a, requires_grad=True) for a in arrays]
+    return [tf.Variable(a) for a in arrays]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_update_average_is_an_exponential_moving_average(framework):
+    """Three updates with decay 0.9 against the hand-written recursion a <- 0.9 a + 0.1 w; decay 0 copies
+    the weights; the weights themselves never move, and a decay outside [0, 1) is refused."""
+    module = MODULES[framework]
+    rng = np.random.default_rng(11)
+    start = [rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=4).astype(np.float32)]
+    averaged = _variables(framework, start)
+    expected = [a.astype(np.float64) for a in start]
+    for _ in range(3):
+        new = [rng.normal(size=a.shape).astype(np.float32) for a in start]
+        weights = _variables(framework, new)
+        module.update_average(averaged, weights, 0.9)
+        expected = [0.9 * e + 0.1 * w for e, w in zip(expected, new)]
+        for w, n in zip(weights, new):
+            np.testing.assert_array_equal(value(w), n)
+    for a, e in zip(averaged, expected):
+        np.testing.assert_allclose(value(a), e, rtol=1e-5, atol=1e-6)
+    module.update_average(averaged, weights, 0.0)
+    for a, n in zip(averaged, new):
+        np.testing.assert_allclose(value(a), n, rtol=1e-6)
+    with pytest.raises(ValueError, match="decay"):
+        module.update_average(averaged, weights, 1.0)
+
+
+# ----------------------------------------------------------------- one Adam for both networks: step counts
+def _one_adam(framework, model, learning_rate, beta_1):
+    if framework == "torch":
+        return torch.optim.Adam(model.parameters(), lr=learning_rate, betas=(beta_1, 0.999), eps=1e-8)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, epsilon=1e-8)
+    optimizer.build(model.parameters())
+    return optimizer, model.parameters()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_one_adam_for_both_counts_steps_per_framework(framework):
+    """The page's one-optimiser demonstration with Adam. PyTorch counts steps per weight: after 3 train_steps
+    G's weights have taken 3 (the D step gives them no gradient), D's 6. Keras counts calls of
+    ``apply_gradients``: 6 for every weight, so G's bias correction runs ahead. G's first update shows it:
+    PyTorch moves each G weight by the learning rate (Adam's first step, t = 1); Keras, at t = 2 with
+    empty moments, by lr * sqrt(1 - b2^2) / (1 - b1^2) * (1 - b1) / sqrt(1 - b2) = lr * sqrt(1 + b2) / (1 + b1)."""
+    module, model, images, noise, _ = _gan_step_case(framework, conditional=False)
+    learning_rate, beta_1 = 1e-3, 0.5
+    both = _one_adam(framework, model, learning_rate, beta_1)
+    start = weights64(model)
+    x, z = tensor(framework, images), tensor(framework, noise)
+    module.train_step(model, (both, both), x, z)
+    g_names = [n for n in model.weights if n.startswith("generator") and n.endswith("_w")]
+    moved = np.concatenate([np.abs(weights64(model)[n] - start[n]).ravel() for n in g_names])
+    moved = moved[moved > 1e-7]  # weights with a zero gradient (dead units) do not move
+    assert len(moved) > 10
+    expected = learning_rate * (1.0 if framework == "torch" else np.sqrt(1 + 0.999) / (1 + beta_1))
+    np.testing.assert_allclose(np.median(moved), expected, rtol=1e-3)
+    for _ in range(2):
+        module.train_step(model, (both, both), x, z)
+    if framework == "torch":
+        steps = {n: int(both.state[w]["step"]) for n, w in model.weights.items()}
+        assert {steps[n] for n in steps if n.startswith("generator")} == {3}
+        assert {steps[n] for n in steps if n.startswith("discriminator")} == {6}
+    else:
+        assert int(both[0].iterations.numpy()) == 6

@@ -207,7 +207,22 @@ def test_twins_have_the_same_interface():
 
 def test_train_steps_have_the_same_signatures():
     """The pages, the tests and the studies call one ``train_step`` per framework: the same arguments."""
-    assert_same_signatures(pt_gan, tf_gan, ["train_step", "infogan_train_step"])
+    assert_same_signatures(pt_gan, tf_gan, ["train_step", "infogan_train_step", "update_average"])
+
+
+def test_update_average_twins_agree():
+    """The CGAN page's averaged generator: the twins' ``update_average`` on the same weights give the same
+    average after 20 updates (decay 0.9), to float32 rounding."""
+    rng = np.random.default_rng(5)
+    start = [rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)]
+    torch_average = [torch.tensor(a) for a in start]
+    tf_average = [tf.Variable(a) for a in start]
+    for _ in range(20):
+        new = [rng.normal(size=a.shape).astype(np.float32) for a in start]
+        pt_gan.update_average(torch_average, [torch.tensor(a) for a in new], 0.9)
+        tf_gan.update_average(tf_average, [tf.Variable(a) for a in new], 0.9)
+    for a, b in zip(torch_average, tf_average):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_bad_arguments_raise_clear_errors():

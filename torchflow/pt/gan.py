@@ -251,6 +251,17 @@ def train_step(model: GAN, optimizers: tuple, images: torch.Tensor, noise: torch
     return {"discriminator": d_loss.detach(), "generator": g_loss.detach()}
 
 
+@torch.no_grad()
+def update_average(averaged: list[torch.Tensor], weights: list[torch.Tensor], decay: float) -> None:
+    """The averaged generator's update, in place, after a training step: each averaged weight becomes
+    ``decay * averaged + (1 - decay) * weight``, an exponential moving average over about
+    ``1 / (1 - decay)`` steps (Yazici et al., 2019). No optimiser holds the averaged weights."""
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"the decay must be in [0, 1), got {decay}")
+    for average, weight in zip(averaged, weights, strict=True):
+        average.mul_(decay).add_(weight.detach(), alpha=1.0 - decay)
+
+
 def infogan_train_step(model: InfoGAN, optimizers: tuple, images: torch.Tensor, noise: torch.Tensor,
                        categories: torch.Tensor, continuous: torch.Tensor, categorical_weight: float = 1.0,
                        continuous_weight: float = 1.0, q_with_discriminator: bool | None = None,

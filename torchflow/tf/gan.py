@@ -243,6 +243,8 @@ def train_step(model: GAN, optimizers: tuple, images: tf.Tensor, noise: tf.Tenso
     inside a ``tf.function``. Returns the D loss (before D's update) and the G loss (after it).
     """
     (d_optimizer, d_vars), (g_optimizer, g_vars) = optimizers
+    # G runs before the tape opens, so the tape cannot record G; stop_gradient changes nothing here (it
+    # would, were G called inside the tape, as on the DCGAN page) and only marks the fake as a constant.
     fake = tf.stop_gradient(model.generate(noise, labels))  # D step: the tape records nothing of G
     with tf.GradientTape() as tape:
         d_loss = model.discriminator_loss(images, fake, labels)
@@ -253,6 +255,16 @@ def train_step(model: GAN, optimizers: tuple, images: tf.Tensor, noise: tf.Tenso
     gradients = tape.gradient(g_loss, g_vars)
     g_optimizer.apply_gradients([(g, v) for g, v in zip(gradients, g_vars) if g is not None])
     return {"discriminator": d_loss, "generator": g_loss}
+
+
+def update_average(averaged: list[tf.Variable], weights: list[tf.Variable], decay: float) -> None:
+    """The averaged generator's update, in place, after a training step: each averaged weight becomes
+    ``decay * averaged + (1 - decay) * weight``, an exponential moving average over about
+    ``1 / (1 - decay)`` steps (Yazici et al., 2019). No optimiser holds the averaged weights."""
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"the decay must be in [0, 1), got {decay}")
+    for average, weight in zip(averaged, weights, strict=True):
+        average.assign(decay * average + (1.0 - decay) * weight)
 
 
 def infogan_train_step(model: InfoGAN, optimizers: tuple, images: tf.Tensor, noise: tf.Tensor,
