@@ -15,8 +15,6 @@ given *its own* network's weights and no others; the page shows what happens
 when one optimiser gets both lists.
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 # The adversarial game
 # --------------------
@@ -52,10 +50,11 @@ when one optimiser gets both lists.
 # * losses computed from logits (no overflow once :math:`D` is sure);
 # * Adam (:math:`\beta_1 = 0.5`) instead of SGD with momentum, one D step per G step;
 # * samples scored in judge features against baselines, not by Parzen windows.
+
+# sphinx_gallery_thumbnail_number = 3
 import json
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -75,7 +74,7 @@ def say(text: str) -> None:
 
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     noise_dim=100, hidden_dim=128, image_dim=784,
     batch_size=128, learning_rate=1e-3, beta_1=0.5, adam_epsilon=1e-8,
     steps=torchflow.scaled(smoke=40, cpu=8_000, full=30_000),

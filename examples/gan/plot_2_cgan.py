@@ -10,8 +10,6 @@ discriminator judges the *pair* :math:`D(x, y)`, "is this a real image of class
 caught, so it must learn to follow the label.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # The conditional game
 # --------------------
@@ -46,10 +44,11 @@ caught, so it must learn to follow the label.
 # * Adam (:math:`\beta_1 = 0.5`) instead of SGD with momentum and dropout;
 # * the samples scored may come from the averaged generator (decided on validation);
 # * samples scored in judge features against baselines, not by Parzen windows.
+
+# sphinx_gallery_thumbnail_number = 2
 import json
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -70,7 +69,7 @@ def say(text: str) -> None:
 
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     noise_dim=100, hidden_dim=128, image_dim=784, num_classes=10,
     batch_size=64, learning_rate=1e-3, beta_1=0.5, adam_epsilon=1e-8,
     average_decay=0.999,  # beta of the averaged generator; None scores G itself
