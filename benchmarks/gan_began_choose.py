@@ -77,7 +77,7 @@ for gamma in gammas:
     adam = dict(lr=learning_rate, betas=(beta_1, 0.999), eps=1e-8)
     g_opt, d_opt = torch.optim.Adam(G.parameters(), **adam), torch.optim.Adam(D.parameters(), **adam)
 
-    def samples():
+    def samples(G=G):
         with torch.no_grad():
             return (G(fixed).numpy()[:, 0] + 1) / 2
 
