@@ -20,6 +20,7 @@ and recall (:func:`torchflow.generative.score`). Results go to ``benchmarks/gan-
 run (a partial file survives an interrupted study); ``benchmarks/gan-infogan.md`` reads them.
 
     OMP_NUM_THREADS=1 python benchmarks/gan_infogan_choose.py [--steps 4000] [--every 2000]
+    python benchmarks/gan_infogan_choose.py --report     # the markdown table of the JSON
 """
 
 from __future__ import annotations
@@ -130,7 +131,29 @@ def evaluate(judge, generate, q, scored, validation, validation_labels) -> dict:
                 q_real_assigned=q_assigned, q_real_best=q_best, continuous_r2=r2, samples=samples)
 
 
+def report() -> None:
+    """Print the JSON's runs as the markdown table of ``benchmarks/gan-infogan.md``."""
+    runs = json.loads(OUT.read_text())["runs"]
+    print("| lambda_cont | seed | twin | matching at 2k / 4k | FD at 4k | Q on real (code map / own map) "
+          "| continuous R^2 | KID | precision | recall | CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(runs, key=lambda r: (-r["lambda_cont"], r["seed"], r["framework"])):
+        f = r["final"]
+        print(f"| {r['lambda_cont']:g} | {r['seed']} | {r['framework']} | "
+              + " / ".join(f"{c['matching']:.3f}" for c in r["curve"])
+              + f" | {f['frechet']:.1f} | {f['q_real_assigned']:.3f} / {f['q_real_best']:.3f} | "
+              f"{f['continuous_r2']:.3f} | {f[KID]:.2f} | {f[PRECISION]:.3f} | {f[RECALL]:.3f} | "
+              f"{r['cpu_seconds']:.0f} |")
+    for weight in sorted({r["lambda_cont"] for r in runs}, reverse=True):
+        m = np.array([r["final"]["matching"] for r in runs if r["lambda_cont"] == weight])
+        q = np.array([r["final"]["q_real_assigned"] for r in runs if r["lambda_cont"] == weight])
+        sd = f" ± {m.std(ddof=1):.3f} (sd)" if len(m) > 1 else ""
+        print(f"\nlambda_cont {weight:g}: {len(m)} runs, matching {m.mean():.3f}{sd}, Q on real {q.mean():.3f}")
+
+
 def main() -> None:
+    if "--report" in __import__("sys").argv:
+        return report()
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=2000)

@@ -58,6 +58,7 @@ Departures from the reference (Chen et al., 2016, Fashion-MNIST instead of MNIST
 # chance on the validation split); D's features, shaped to tell real garments
 # from fakes, carry only what garments look like.
 import json
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -125,17 +126,20 @@ for r in study:
     by_weight.setdefault(r["lambda_cont"], []).append(r)
 for weight, runs in sorted(by_weight.items()):
     m = np.array([r["final"]["matching"] for r in runs])
-    print(f"lambda_cont {weight:g}: matching {m.mean():.1%} ± {m.std(ddof=1):.1%} (sd) over "
-          f"{len(m)} runs, {m.min():.1%} to {m.max():.1%}")
+    spread = f" ± {m.std(ddof=1):.1%} (sd)" if len(m) > 1 else ""
+    print(f"lambda_cont {weight:g}: matching {m.mean():.1%}{spread} over {len(m)} runs, "
+          f"{m.min():.1%} to {m.max():.1%}")
 chosen = by_weight.get(hp.continuous_weight, [])
 seed_sd = float(np.std([r["final"]["matching"] for r in chosen], ddof=1)) if len(chosen) > 1 else None
 pairs = {}
 for r in chosen:
     pairs.setdefault(r["seed"], {})[r["framework"]] = r["final"]["matching"]
 twin_gaps = [abs(p["torch"] - p["tensorflow"]) for p in pairs.values() if len(p) == 2]
-if twin_gaps:
+if twin_gaps and seed_sd:
+    # two independent runs with this spread differ by 2 sd / sqrt(pi) on average
     print(f"the twins of one seed (same weights, batches, codes) differ by "
-          f"{', '.join(f'{g:.1%}' for g in twin_gaps)}: as much as seeds do ({seed_sd:.1%} sd)")
+          f"{', '.join(f'{g:.1%}' for g in twin_gaps)};\ntwo independent runs would differ "
+          f"by {2 * seed_sd / np.sqrt(np.pi):.1%} on average")
 
 # %%
 # The dimension flow, traced from both twins (G, then D, then Q reading G's images):
@@ -372,11 +376,9 @@ verdict
 # %%
 gaussian = run.strongest_baseline(KID)
 for t in run.twins:
-    print(f"{torchflow.frameworks.label(t.framework)}: KID {t.metrics[KID]:.3f} (Gaussian {gaussian.value:.3f}), "
+    print(f"{torchflow.frameworks.label(t.framework)}: KID {t.metrics[KID]:.2f} (Gaussian {gaussian.value:.2f}), "
           f"recall {t.metrics[RECALL]:.2f}, precision {t.metrics[PRECISION]:.2f}, "
           f"memorisation {t.metrics[MEMORY]:.2f}")
-for line in verdict.below_baseline:
-    print("Not beaten:", line)
 if seed_sd is not None and run.budget == "cpu":
     for t in run.twins:
         margin = t.metrics[MATCHING] - 0.5
@@ -384,7 +386,7 @@ if seed_sd is not None and run.budget == "cpu":
               f"{margin / seed_sd:+.1f} seed sd from the 50 % target: "
               + ("beyond seed noise" if abs(margin) >= 2 * seed_sd else "within seed noise"))
 if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
-    print(f"At the 'cpu' budget ({hp.steps:,} steps) the targets above that are missed stay missed; "
+    print(f"At the 'cpu' budget ({hp.steps:,} steps) the missed targets above stay missed;\n"
           "what 'full' (30,000 steps) reaches was not measured.")
 
 # %%
@@ -393,7 +395,7 @@ if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
 # (its ceiling) and Q's accuracy on real images of it.
 for name, r in results.items():
     per_q = [(r["assignment"][r["q_read"]] == test_labels)[test_labels == c].mean() for c in range(10)]
-    print(f"{torchflow.frameworks.label(name)}: {'class':<12} samples  judge on real  Q on real")
+    print(f"{torchflow.frameworks.label(name)}:\n    {'class':<22} {'samples':>7} {'judge, real':>13} {'Q, real':>10}")
     for c, cls in enumerate(classes):
         print(f"    {cls:<22} {r['per_class']['per class'][c]:7.0%} {r['per_class']['real per class'][c]:13.0%}"
               f" {per_q[c]:10.0%}")
@@ -407,8 +409,8 @@ for name, r in results.items():
 # code should do; whatever it controls (width, slant, brightness) is what Q
 # found easiest to read back.
 for name, r in results.items():
-    print(f"{torchflow.frameworks.label(name)}: code → class: "
-          + ", ".join(f"{c}→{classes[k]}" for c, k in enumerate(r["assignment"])))
+    pairing = ", ".join(f"{c}→{classes[k]}" for c, k in enumerate(r["assignment"]))
+    print(textwrap.fill(f"{torchflow.frameworks.label(name)}: code → class: {pairing}", 88))
 for k in range(hp.num_continuous):
     fig = side_by_side({name: r["generate"](*grids[k]).reshape(-1, 28, 28) for name, r in results.items()},
                        ncols=hp.num_categories, row_labels=[f"c{k + 2} = {v:+.2f}" for v in values],

@@ -344,9 +344,8 @@ for name, runs in results.items():
         quarter = max(len(h["k"]) // 4, 1)
         balance = gamma * np.mean(h["loss_real"][-quarter:]) - np.mean(h["loss_fake"][-quarter:])
         zero = next((s for s, k in zip(h["steps"], h["k"]) if k < 1e-3), None)
-        print(f"{torchflow.frameworks.label(name)}, γ = {gamma}: k_t {h['k'][-1]:.3f} at the end"
-              + (f", below 0.001 from step {zero}" if zero else "")
-              + f"; balance over the last quarter {balance:+.3f}")
+        print(f"{torchflow.frameworks.label(name)} γ={gamma}: k_t {h['k'][-1]:.3f} at the end"
+              + (f" (< 0.001 from step {zero})" if zero else "") + f", balance {balance:+.3f} (last quarter)")
 
 # %%
 # Does :math:`M_\text{global}` track quality?
