@@ -113,35 +113,6 @@ run.chosen_by(f"lambda_cont {hp.continuous_weight:g} (of 1 and 0.1)", study="ben
 hp
 
 # %%
-# How much one run tells
-# ----------------------
-# A GAN is a game whose outcome moves with the seed. The study behind the
-# choices trained this recipe from three seeds with both twins, scored on a
-# validation split of the training set; the spread of those runs is the noise
-# the verdict below uses for the matching accuracy.
-study_file = Path(torchflow.__file__).resolve().parents[1] / "benchmarks" / "gan-infogan.json"
-study = json.loads(study_file.read_text())["runs"] if study_file.exists() else []
-by_weight = {}
-for r in study:
-    by_weight.setdefault(r["lambda_cont"], []).append(r)
-for weight, runs in sorted(by_weight.items()):
-    m = np.array([r["final"]["matching"] for r in runs])
-    spread = f" ± {m.std(ddof=1):.1%} (sd)" if len(m) > 1 else ""
-    print(f"lambda_cont {weight:g}: matching {m.mean():.1%}{spread} over {len(m)} runs, "
-          f"{m.min():.1%} to {m.max():.1%}")
-chosen = by_weight.get(hp.continuous_weight, [])
-seed_sd = float(np.std([r["final"]["matching"] for r in chosen], ddof=1)) if len(chosen) > 1 else None
-pairs = {}
-for r in chosen:
-    pairs.setdefault(r["seed"], {})[r["framework"]] = r["final"]["matching"]
-twin_gaps = [abs(p["torch"] - p["tensorflow"]) for p in pairs.values() if len(p) == 2]
-if twin_gaps and seed_sd:
-    # two independent runs with this spread differ by 2 sd / sqrt(pi) on average
-    print(f"the twins of one seed (same weights, batches, codes) differ by "
-          f"{', '.join(f'{g:.1%}' for g in twin_gaps)};\ntwo independent runs would differ "
-          f"by {2 * seed_sd / np.sqrt(np.pi):.1%} on average")
-
-# %%
 # The dimension flow, traced from both twins (G, then D, then Q reading G's images):
 from torchflow.flow import draw_flows, trace_twins
 
@@ -322,6 +293,36 @@ if run.trains("tensorflow"):
     with tf.device(tf_twin.device):
         results["tensorflow"] = dict(train_twin(step, generate, discriminate, tf_twin.clock), twin=tf_twin,
                                      untrained=untrained, generate=generate, read_code=read_code)
+
+# %%
+# How much one run tells
+# ----------------------
+# A GAN is a game whose outcome moves with the seed. The study behind the
+# choices trained this recipe from three seeds with both twins, scored on a
+# validation split of the training set (and both values of the continuous
+# codes' weight on the first seed); the spread of the runs at the chosen
+# weight is the noise the verdict uses for the matching accuracy.
+study_file = Path(torchflow.__file__).resolve().parents[1] / "benchmarks" / "gan-infogan.json"
+study = json.loads(study_file.read_text())["runs"] if study_file.exists() else []
+by_weight = {}
+for r in study:
+    by_weight.setdefault(r["lambda_cont"], []).append(r)
+for weight, runs in sorted(by_weight.items()):
+    m = np.array([r["final"]["matching"] for r in runs])
+    spread = f" ± {m.std(ddof=1):.1%} (sd)" if len(m) > 1 else ""
+    print(f"lambda_cont {weight:g}: matching {m.mean():.1%}{spread} over {len(m)} runs, "
+          f"{m.min():.1%} to {m.max():.1%}")
+chosen = by_weight.get(hp.continuous_weight, [])
+seed_sd = float(np.std([r["final"]["matching"] for r in chosen], ddof=1)) if len(chosen) > 1 else None
+pairs = {}
+for r in chosen:
+    pairs.setdefault(r["seed"], {})[r["framework"]] = r["final"]["matching"]
+twin_gaps = [abs(p["torch"] - p["tensorflow"]) for p in pairs.values() if len(p) == 2]
+if twin_gaps and seed_sd:
+    # two independent runs with this spread differ by 2 sd / sqrt(pi) on average
+    print(f"the twins of one seed (same weights, batches, codes) differ by "
+          f"{', '.join(f'{g:.1%}' for g in twin_gaps)};\ntwo independent runs would differ "
+          f"by {2 * seed_sd / np.sqrt(np.pi):.1%} on average")
 
 # %%
 # Scoring: the samples, and Q on real images
