@@ -197,11 +197,14 @@ def main() -> None:
                               + f" ({time.perf_counter() - started:.0f} s wall, {cpu_seconds() - cpu0:.0f} s cpu)",
                               flush=True)
                 values, noise, _ = score(judge, samples.reshape(-1, 28, 28), reference, memory_pool, other_real)
-                found["runs"].append(dict(framework=framework, seed=seed, lambda_cont=lam_cont, steps=args.steps,
+                entry = dict(framework=framework, seed=seed, lambda_cont=lam_cont, steps=args.steps,
                                           curve=curve, final={**curve[-1], **values},
                                           noise={k: noise[k] for k in (KID, PRECISION, RECALL)},
                                           cpu_seconds=round(cpu_seconds() - cpu0, 1),
-                                          wall_seconds=round(time.perf_counter() - started, 1)))
+                                          wall_seconds=round(time.perf_counter() - started, 1))
+                # read again before writing: another process (other seeds) may have added runs meanwhile
+                found = json.loads(OUT.read_text()) if OUT.exists() else {"runs": []}
+                found["runs"].append(entry)
                 OUT.write_text(json.dumps(found, indent=1) + "\n")
 
 

@@ -466,7 +466,7 @@ fig.tight_layout()
 # codes, and their first 60 steps agree to float64 rounding
 # (``tests/test_parity_gan.py``). Over thousands of steps the game amplifies
 # float32 rounding until the twins are as far apart as two seeds (the spread
-# printed at the top): read a gap between them as seed noise.
+# printed above the scores): read a gap between them as seed noise.
 run.compare()
 
 # %%
