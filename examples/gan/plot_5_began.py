@@ -373,8 +373,9 @@ fig.tight_layout()
 # -----------------------------------
 # Rows, for the PyTorch twin (or the one that ran) at each :math:`\gamma`:
 # real training images, D's reconstructions of them, samples, and D's
-# reconstructions of the samples. D reconstructs real images as blurred
-# garments; the samples are what it reconstructs almost unchanged.
+# reconstructions of the samples. The lines below give the mean L1 error of
+# each (in [0, 1] pixels) on 500 images: what D was trained to keep low for
+# real images and, while :math:`k_t > 0`, high for generated ones.
 name, runs = next(iter(results.items()), (None, {}))
 fig, axes = plt.subplots(len(runs), 1, figsize=(8, 4.2 * len(runs)), squeeze=False)
 for ax, (gamma, r) in zip(axes[:, 0], runs.items()):
@@ -384,6 +385,11 @@ for ax, (gamma, r) in zip(axes[:, 0], runs.items()):
               row_labels=["real", "D(real)", "G(z)", "D(G(z))"])
 fig.suptitle(f"{torchflow.frameworks.label(name) if name else ''}: the autoencoder's view")
 fig.tight_layout()
+real = reference[:500]
+for gamma, r in runs.items():
+    errors = [np.abs(x - r["reconstruct"](x)).mean() for x in (real, r["samples"][:500])]
+    print(f"γ = {gamma}: L1 reconstruction error, real test images {errors[0]:.3f}, "
+          f"samples {errors[1]:.3f}")
 
 # %%
 # Samples, and what needs no training
