@@ -21,8 +21,6 @@ Departures from the reference (Chen et al., 2016, Fashion-MNIST instead of MNIST
 * the sigmoid sits inside the loss (binary cross-entropy with logits).
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 # The mutual-information bound
 # ----------------------------
@@ -57,10 +55,11 @@ Departures from the reference (Chen et al., 2016, Fashion-MNIST instead of MNIST
 # the generator wrote into its images, not kinds of garment (matching near
 # chance on the validation split); D's features, shaped to tell real garments
 # from fakes, carry only what garments look like.
+
+# sphinx_gallery_thumbnail_number = 2
 import json
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -74,7 +73,7 @@ from torchflow.plot import plot_confusion, plot_curves, plot_styled_curves, side
 from torchflow.training import batch_indices, fixed_uniform
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     noise_dim=16, num_categories=10, num_continuous=2, hidden_dim=128, generator_hidden_dim=256,
     image_dim=784,
     shared_body=True,  # Q: two heads on D's hidden layer

@@ -27,8 +27,6 @@ Departures from the reference (Berthelot et al., 2017):
 * 400 steps instead of hundreds of thousands.
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 # Matching the distributions of reconstruction errors
 # ----------------------------------------------------
@@ -57,9 +55,10 @@ Departures from the reference (Berthelot et al., 2017):
 #
 # and the paper reads it as how far training has come. The page tests that
 # reading against the judge's scores at snapshots along training.
+
+# sphinx_gallery_thumbnail_number = 3
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,7 +72,7 @@ from torchflow.plot import show_grid
 from torchflow.training import StepClock, batch_indices, fixed_uniform
 
 run = torchflow.Run()
-hp = SimpleNamespace(
+hp = torchflow.Settings(
     latent_dim=32,
     channels=16,  # n: the encoder goes n -> 2n channels, the decoders n all along
     image_size=28, batch_size=32, learning_rate=2e-4, beta_1=0.5, adam_epsilon=1e-8,
