@@ -318,6 +318,15 @@ def _describe(dataset: Any) -> str:
     return dataset.describe() if hasattr(dataset, "describe") else str(dataset)
 
 
+def _short(dataset: Any) -> str:
+    """``Fashion-MNIST (train), 60,000 items: the full data; MIT licence (Zalando Research)``."""
+    info = getattr(dataset, "info", None)
+    if info is None or not hasattr(info, "count"):
+        return _describe(dataset)
+    what = getattr(info, "what", "") or getattr(info, "source", "") or "the data"
+    return f"{info.name} ({info.split}), {info.count:,} items: {what}; {info.licence}"
+
+
 def _is_subset(dataset: Any) -> bool:
     """Whether a loaded dataset is a subset standing in for the full data (from the loader's record)."""
     info = getattr(dataset, "info", None)
@@ -375,6 +384,7 @@ class Run:
     subset: bool = False
     page: str = field(default_factory=lambda: _calling_page())
     _directions: dict[str, bool] = field(default_factory=dict, repr=False)
+    _data_short: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         from torchflow import config
@@ -463,13 +473,18 @@ class Run:
         return Twin(framework, _device(framework), clock, self, mode)
 
     def use_data(self, *datasets: Any) -> None:
-        """Record and print the data this run trained on (from each loader's own record)."""
+        """Record the data this run trained on (each loader's own record, in full: origin and why that source)
+        and print it in short, once per dataset: name, split, count, what it is, licence. Why a source was
+        passed over is for ``python -m torchflow.data plan``, not for the page."""
         for dataset in datasets:
             description = _describe(dataset)
             self.subset = self.subset or _is_subset(dataset)
             if description not in self.data:
                 self.data.append(description)
-                print(description)
+                short = _short(dataset)
+                if short not in self._data_short:
+                    self._data_short.append(short)
+                    print(textwrap.fill(short, width=88, subsequent_indent="    ", break_on_hyphens=False))
 
     # ------------------------------------------------------------ after training
     def record(self, framework: str, metrics: Mapping[str, float], *, noise: Mapping[str, float] | None = None,
@@ -615,7 +630,7 @@ class Run:
             f"in {info['wall_seconds']:.1f} s ({info['platform']}).",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) + ".",
         ]
-        lines += [f"Data: {d}" for d in info["data"]]
+        lines += [f"Data: {d}" for d in (self._data_short or info["data"])]
         for twin in self.twins:
             metrics = ", ".join(f"{k} = {_with_noise(v, twin.noise.get(k))}" for k, v in twin.metrics.items())
             step = f", {1000 * twin.seconds_per_step:.2f} ms/step" if twin.seconds_per_step else ""
