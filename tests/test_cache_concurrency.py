@@ -117,6 +117,7 @@ def test_a_zip_with_a_damaged_member_is_not_trusted_on_first_use(tmp_path, monke
     load raised a raw BadZipFile while verify said ok."""
     monkeypatch.setenv("TORCHFLOW_DATA", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCHFLOW_OFFLINE", "1")
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)
     body = bytearray(tutorial_zip(stored=True))
     at = body.index(b"Go 600.")
     body[at] ^= 0x01  # inside eng-fra.txt's data: the central directory is intact, the CRC is not
@@ -135,6 +136,7 @@ def test_a_damaged_zip_from_the_network_keeps_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TORCHFLOW_DATA", str(tmp_path / "cache"))
     monkeypatch.delenv("TORCHFLOW_OFFLINE", raising=False)
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)  # about the canonical path, on either test leg
     monkeypatch.setattr(store, "_UNREACHABLE", set())
     body = bytearray(tutorial_zip(stored=True))
     body[body.index(b"Go 600.")] ^= 0x01
@@ -150,6 +152,7 @@ def test_a_cache_path_that_is_a_file_falls_back_to_the_embedded_data_and_names_t
     not_a_folder.write_text("oops")
     monkeypatch.setenv("TORCHFLOW_DATA", str(not_a_folder))
     monkeypatch.setenv("TORCHFLOW_OFFLINE", "1")
+    monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)  # the cache must be tried to be passed over
     names = surnames.load_surnames()
     assert names.info.source == "embedded" and "cannot be used" in names.info.reason
     with pytest.raises(DataError, match="set TORCHFLOW_DATA to a writable folder"):
