@@ -70,7 +70,7 @@ import torchflow
 from torchflow.data import load_images
 from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, score
 from torchflow.judge import Judge
-from torchflow.plot import plot_styled_curves, show_grid, side_by_side
+from torchflow.plot import FRAMEWORK_COLOURS, plot_styled_curves, show_grid, side_by_side
 from torchflow.training import batch_indices, fixed_normal
 
 run = torchflow.Run()
@@ -410,8 +410,9 @@ fig, ax = plt.subplots(figsize=(9, 3.2))
 width = 0.8 / (len(results) + 1)
 histograms = {"real test images": judge.quality(other_real, reference, train_unit)["class histogram"]}
 histograms |= {torchflow.frameworks.label(name): r["quality"]["class histogram"] for name, r in results.items()}
+colours = [None] + [FRAMEWORK_COLOURS[name] for name in results]  # real images in grey, the twins in theirs
 for i, (name, histogram) in enumerate(histograms.items()):
-    ax.bar(np.arange(10) + i * width, histogram, width, label=name)
+    ax.bar(np.arange(10) + i * width, histogram, width, label=name, color=colours[i] or "0.6")
 ax.set(xticks=np.arange(10) + width * len(results) / 2, ylabel="share of samples",
        title="the judge's class of each sample")
 ax.set_xticklabels(classes, rotation=30, fontsize=8)
@@ -443,6 +444,9 @@ fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(11, 4))
 histories = {name: r["history"] for name, r in results.items()}
 plot_styled_curves(histories, ("d_loss", "g_loss"), ax=ax_loss, ylabel="loss", xlabel="training step")
 plot_styled_curves(histories, ("d_real", "d_fake"), ax=ax_d, ylabel="mean probability", xlabel="training step")
+ax_loss.set_title("D and G losses")
+ax_d.set_title("σ(D(x)) and σ(D(G(z)))")
+fig.suptitle("DCGAN training, both twins")
 fig.tight_layout()
 
 # %%
