@@ -38,7 +38,7 @@ def _venv_python(venv: Path) -> Path:
 
 
 def heavy_env(session: nox.Session, extras: str = CPU_EXTRAS, venv: Path = HEAVY_VENV) -> str:
-    """Create (once) the shared venv with ``torchflow[extras]``; return its python."""
+    """Create (once) the shared venv with ``torchflow-book[extras]``; return its python."""
     python = _venv_python(venv)
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     marker = venv / ".torchflow-installed"

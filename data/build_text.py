@@ -1,6 +1,6 @@
 """Rebuild the embedded offline text datasets under data/embedded/ from the packages they come from.
 
-    pip install "torchflow[data-build]"          # faker, unidecode, num2words, pyyaml
+    pip install "torchflow-book[data-build]"          # faker, unidecode, num2words, pyyaml
     apt-get install dict-freedict-fra-eng        # only for the dictionary pairs
     python data/build_text.py                    # all of them
     python data/build_text.py surnames shakespeare   # some of them

@@ -37,6 +37,21 @@ def test_the_distribution_name_is_not_the_unrelated_torchflow_on_pypi_and_the_li
     assert set(PYPROJECT["project"]["urls"]) >= {"Repository", "Issues"}
 
 
+def test_extras_that_name_the_project_name_it_by_its_distribution_name():
+    """``all = ["torchflow[torch,tf]"]`` made pip fetch the unrelated PyPI ``torchflow`` and no framework at all
+    (a CI run failed on it): a self-reference must use the distribution name."""
+    import re
+
+    name = PYPROJECT["project"]["name"]
+    own = {"torchflow", name}
+    for extra, requirements in PYPROJECT["project"]["optional-dependencies"].items():
+        for requirement in requirements:
+            base = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+            if base in own:
+                assert base == name, f"extra {extra!r} requires {requirement!r}, not {name}[...]"
+    assert any(r.startswith(f"{name}[") for r in PYPROJECT["project"]["optional-dependencies"]["all"])
+
+
 def test_tutorials_sort_in_the_books_order(book):
     paths = sorted((str(p) for p in (ROOT / "examples").glob("*/plot_*.py")), key=book.book_order)
     chapters = [Path(p).parent.name for p in paths]
