@@ -48,6 +48,7 @@ extensions = [
     "_ext.comparison",  # docs/comparison.md from the examples' records, after the gallery has run
     "_ext.api_twins",  # docs/api_twins.rst: the twins' API reference from the family registry
     "_ext.book",  # links above every tutorial, the gallery's index pages kept out of the navigation
+    "_ext.schedule",  # the whole book's examples in one pool of workers, longest first
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
