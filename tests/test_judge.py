@@ -52,3 +52,33 @@ def test_frechet_distance():
     assert shifted == pytest.approx(4.0, rel=1e-6)
     scaled = frechet_distance(a, 3 * a)  # (1 - 3)^2 per dimension for unit covariances
     assert scaled == pytest.approx(12.0, rel=0.05)
+
+
+def test_quality_computed_once_per_set_matches_a_judge_that_kept_nothing(judge, test_set):
+    """quality() keeps the features of each image set, the floor's scores and the reference's nearest-training
+    distance by content: every score must equal that of a fresh judge, and a set changed in place is rescored."""
+    import dataclasses
+
+    images = (test_set.images / np.float32(255)).astype(np.float32)
+    reference, other_real, train = images[:200], images[200:400], images[400:1400]
+    samples = [images[1400:1600], np.clip(images[1600:1800] + 0.3, 0, 1), images[1800:2000][:, ::-1]]
+
+    def fresh():
+        return dataclasses.replace(judge, _scored={}, _known={})
+
+    keeping = fresh()
+    for batch in samples + samples[:1]:  # the last: a set scored before
+        kept, alone = keeping.quality(batch, reference, train, other_real), fresh().quality(batch, reference, train,
+                                                                                            other_real)
+        assert kept.keys() == alone.keys()
+        for key in kept:
+            np.testing.assert_array_equal(kept[key], alone[key], err_msg=key)
+    assert len(keeping._known) == 2  # one floor, one reference median, for all four calls
+    other_floor = images[1400:1600]  # another floor set: its own floor scores
+    assert keeping.quality(samples[1], reference, train, other_floor)["floor kid"] == fresh().quality(
+        samples[1], reference, train, other_floor)["floor kid"] != kept["floor kid"]
+    changed = samples[0].copy()
+    before = keeping.quality(changed, reference, train, other_real)["kid"]
+    changed[:] = samples[1]  # the same array object, new content
+    assert keeping.quality(changed, reference, train, other_real)["kid"] == fresh().quality(
+        samples[1], reference, train, other_real)["kid"] != before

@@ -17,6 +17,7 @@ from torchflow.metrics import (
     kid_half_sampling,
     matching_accuracy,
     mean_standard_error,
+    median_nearest_distance,
     memorisation_ratio,
     neighbour_agreement,
     ngram_bits_per_char,
@@ -100,7 +101,12 @@ def _kid_by_loops(x: np.ndarray, y: np.ndarray) -> float:
     return same_x + same_y - 2 * cross
 
 
-def test_kid_matches_the_loops_on_small_sets():
+@pytest.mark.parametrize("whole_kernel", [True, False], ids=["kernels-of-the-whole-sets", "a-kernel-per-subset"])
+def test_kid_matches_the_loops_on_small_sets(whole_kernel, monkeypatch):
+    """Both ways of computing the subsets' MMD^2 (torchflow.metrics._WHOLE_KERNEL_ITEMS picks one by set size)."""
+    import torchflow.metrics
+
+    monkeypatch.setattr(torchflow.metrics, "_WHOLE_KERNEL_ITEMS", 10**9 if whole_kernel else 0)
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((12, 5)), rng.standard_normal((12, 5)) * 1.5 + 0.3
     # one subset of all items: a permutation of each set, which MMD does not see
@@ -118,6 +124,14 @@ def test_kid_matches_the_loops_on_small_sets():
     assert mean == pytest.approx(np.mean(blocks)) and error == pytest.approx(np.std(blocks, ddof=1) / 2)
     with pytest.raises(ValueError, match="disjoint"):
         kernel_inception_distance(x, y, subsets=5, subset_size=10, disjoint=True)
+    # random subsets that overlap, as kid_half_sampling draws them; sets of unequal sizes
+    x = rng.standard_normal((30, 5))
+    mean, error = kernel_inception_distance(x, y, subsets=6, subset_size=9, seed=2)
+    draw = np.random.default_rng(2)
+    blocks = [(draw.choice(30, 9, replace=False), draw.choice(40, 9, replace=False)) for _ in range(6)]
+    values = [_kid_by_loops(x[a], y[b]) for a, b in blocks]
+    assert mean == pytest.approx(np.mean(values), rel=1e-9)
+    assert error == pytest.approx(np.std(values, ddof=1) / np.sqrt(6), rel=1e-9)
 
 
 def test_kid_is_unbiased_for_one_distribution_and_positive_for_a_shift():
@@ -201,6 +215,11 @@ def test_memorisation_ratio_by_loops():
         return np.median([min(math.dist(p, t) for t in train) for p in points])
 
     assert memorisation_ratio(samples, train, test) == pytest.approx(median_nearest(samples) / median_nearest(test))
+    assert median_nearest_distance(test, train) == pytest.approx(median_nearest(test))
+    # the judge passes the test median it computed once: the same ratio, and a different one gives its own
+    given = memorisation_ratio(samples, train, test, test_median=median_nearest(test))
+    assert given == pytest.approx(median_nearest(samples) / median_nearest(test))
+    assert memorisation_ratio(samples, train, test, test_median=1.0) == pytest.approx(median_nearest(samples))
 
 
 # ---------------------------------------------------------------------------------------------------- histogram

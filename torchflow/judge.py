@@ -70,6 +70,7 @@ from torchflow.metrics import (
     class_histogram,
     frechet_distance,  # re-exported: pages and tests import it from here
     kid_half_sampling,
+    median_nearest_distance,
     memorisation_ratio,
     precision_recall,
 )
@@ -123,9 +124,12 @@ class Judge:
     test_accuracy: float
     trained_on: str
     framework: str
-    # judge outputs of image sets already scored by quality(), by content: pages score both twins against the
-    # same reference and training images
+    # judge outputs of image sets already scored by quality(), by content (least recently used dropped first):
+    # a page scores every baseline and both twins against the same reference, training and floor images
     _scored: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    # what quality() computes from those alone, by their content keys: the real-image floor's scores and the
+    # reference's median distance to its nearest training image (the memorisation ratio's denominator)
+    _known: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -239,15 +243,31 @@ class Judge:
         """Fréchet distance between Gaussians fitted to the judge's features of two image sets."""
         return frechet_distance(self.features(images_a), self.features(images_b))
 
-    def _features_and_predictions(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _key(images: np.ndarray) -> str:
+        return f"{images.dtype}{images.shape}" + hashlib.blake2b(images.data, digest_size=16).hexdigest()
+
+    def _keyed_features(self, images: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+        """``(content key, features, predicted classes)`` of ``images``, computed once per content."""
         images = np.ascontiguousarray(images)
-        key = f"{images.dtype}{images.shape}" + hashlib.blake2b(images.tobytes(), digest_size=16).hexdigest()
-        if key not in self._scored:
+        key = self._key(images)
+        if key in self._scored:
+            self._scored[key] = self._scored.pop(key)  # most recently used last
+        else:
             if len(self._scored) >= 8:  # a few sets per page; keep memory bounded
                 self._scored.pop(next(iter(self._scored)))
             parts = [self._forward(images[i : i + 1000]) for i in range(0, len(images), 1000)]
             self._scored[key] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1].argmax(1) for p in parts]))
-        return self._scored[key]
+        return (key, *self._scored[key])
+
+    def _features_and_predictions(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._keyed_features(images)[1:]
+
+    def _once(self, key: tuple, compute):
+        """``compute()``, kept under ``key`` (content keys of the sets it reads) for the Judge's lifetime."""
+        if key not in self._known:
+            self._known[key] = compute()
+        return self._known[key]
 
     def quality(self, samples: np.ndarray, reference: np.ndarray, train: np.ndarray,
                 other_real: np.ndarray | None = None, k: int = 3, kid_draws: int = 50,
@@ -271,21 +291,24 @@ class Judge:
         if size < 4 or size <= k:
             raise ValueError(f"sets of {size} images are too small for KID and k = {k}")
         fake, predicted = self._features_and_predictions(np.asarray(samples)[:size])
-        real = self._features_and_predictions(np.asarray(reference)[:size])[0]
-        train_features = self._features_and_predictions(np.asarray(train))[0]
+        real_key, real, _ = self._keyed_features(np.asarray(reference)[:size])
+        train_key, train_features, _ = self._keyed_features(np.asarray(train))
+        median_real = self._once(("median nearest", real_key, train_key),
+                                 lambda: median_nearest_distance(real, train_features))
 
         def scores(features: np.ndarray) -> dict[str, float]:
             kid, kid_error = kid_half_sampling(features, real, draws=kid_draws)
             precision, recall = precision_recall(real, features, k=k)
             return {"kid": kid, "kid standard error": kid_error, "precision": precision, "recall": recall,
-                    "memorisation ratio": memorisation_ratio(features, train_features, real),
+                    "memorisation ratio": memorisation_ratio(features, train_features, real, test_median=median_real),
                     "frechet": frechet_distance(features, real)}
 
         result: dict[str, float | int | np.ndarray] = {"size": size, **scores(fake),
                                                        "class histogram": class_histogram(predicted, num_classes)}
-        if other_real is not None:
-            result.update({f"floor {key}": value for key, value in
-                           scores(self._features_and_predictions(np.asarray(other_real)[:size])[0]).items()})
+        if other_real is not None:  # the same for every set scored against these real images: computed once
+            other_key, other, _ = self._keyed_features(np.asarray(other_real)[:size])
+            floor = self._once(("floor", other_key, real_key, train_key, k, kid_draws), lambda: scores(other))
+            result.update({f"floor {key}": value for key, value in floor.items()})
         return result
 
     def frechet_scale(self, reference: np.ndarray, other_real: np.ndarray, untrained: np.ndarray) -> dict[str, float]:

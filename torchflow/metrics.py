@@ -226,10 +226,35 @@ def _cubic_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     """MMD^2 of two samples of size m with the diagonals k(x_i, x_i) left out (the unbiased U-statistic)."""
-    m = len(x)
-    k_xx, k_yy, k_xy = _cubic_kernel(x, x), _cubic_kernel(y, y), _cubic_kernel(x, y)
+    return _mmd2_of_kernels(_cubic_kernel(x, x), _cubic_kernel(y, y), _cubic_kernel(x, y))
+
+
+def _mmd2_of_kernels(k_xx: np.ndarray, k_yy: np.ndarray, k_xy: np.ndarray) -> float:
+    """:func:`_unbiased_mmd2` from the three kernel matrices of the two samples (m x m each)."""
+    m = len(k_xx)
     within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
     return float(within - 2 * k_xy.mean())
+
+
+# Up to this many items per set, kernel_inception_distance computes each kernel once for the whole sets and
+# sums every subset's entries with two matrix products (:func:`_mmd2_of_subsets`).
+_WHOLE_KERNEL_ITEMS = 5_000
+
+
+def _mmd2_of_subsets(x: np.ndarray, y: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """:func:`_unbiased_mmd2` of ``x[a], y[b]`` for every ``(a, b)`` in ``blocks`` (subsets of one size m),
+    from the kernels of the whole sets: with w_a the 0/1 indicator of subset a, the sum of k(x_i, x_j) over
+    i, j in a is w_a^T K_xx w_a, and its diagonal part is w_a . diag(K_xx)."""
+    m = len(blocks[0][0])
+    w_x, w_y = np.zeros((len(x), len(blocks))), np.zeros((len(y), len(blocks)))
+    for j, (a, b) in enumerate(blocks):
+        w_x[a, j], w_y[b, j] = 1.0, 1.0
+    k_xx, k_yy = _cubic_kernel(x, x).astype(np.float64), _cubic_kernel(y, y).astype(np.float64)
+    k_xy = _cubic_kernel(x, y).astype(np.float64)
+    within = ((w_x * (k_xx @ w_x)).sum(0) - w_x.T @ np.diag(k_xx)
+              + (w_y * (k_yy @ w_y)).sum(0) - w_y.T @ np.diag(k_yy)) / (m * (m - 1))
+    between = (w_x * (k_xy @ w_y)).sum(0) / (m * m)
+    return [float(v) for v in within - 2 * between]
 
 
 def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 20,
@@ -260,7 +285,10 @@ def kernel_inception_distance(features_a: np.ndarray, features_b: np.ndarray, su
     else:
         blocks = [(rng.choice(len(features_a), size, replace=False), rng.choice(len(features_b), size, replace=False))
                   for _ in range(subsets)]
-    values = [_unbiased_mmd2(features_a[a], features_b[b]) for a, b in blocks]
+    if max(len(features_a), len(features_b)) <= _WHOLE_KERNEL_ITEMS:
+        values = _mmd2_of_subsets(features_a, features_b, blocks)
+    else:
+        values = [_unbiased_mmd2(features_a[a], features_b[b]) for a, b in blocks]
     error = mean_standard_error(values) if subsets > 1 else float("nan")
     return float(np.mean(values)), error
 
@@ -319,23 +347,39 @@ def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: in
     return precision, recall
 
 
-def _nearest_distances(points: np.ndarray, reference: np.ndarray, chunk: int = 2000) -> np.ndarray:
-    return np.concatenate([np.sqrt(_squared_distances(points[i : i + chunk], reference).min(1))
-                           for i in range(0, len(points), chunk)])
+def _nearest_distances(points: np.ndarray, reference: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """The distance of each of ``points`` to its nearest ``reference`` row: min_j |y_j|^2 - 2 x.y_j, plus |x|^2
+    (the same as the minimum of :func:`_squared_distances`, with one pass over each block in place)."""
+    squares_reference = (reference**2).sum(1)
+    nearest = []
+    for i in range(0, len(points), chunk):
+        block = points[i : i + chunk]
+        cross = block @ reference.T
+        cross *= -2
+        cross += squares_reference
+        nearest.append(np.sqrt(np.clip(cross.min(1) + (block**2).sum(1), 0, None)))
+    return np.concatenate(nearest)
 
 
-def memorisation_ratio(samples: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+def median_nearest_distance(points: np.ndarray, reference: np.ndarray) -> float:
+    """The median, over ``points``, of the distance to the nearest item of ``reference``."""
+    return float(np.median(_nearest_distances(points, reference)))
+
+
+def memorisation_ratio(samples: np.ndarray, train: np.ndarray, test: np.ndarray,
+                       test_median: float | None = None) -> float:
     """Median distance from each sample to its nearest training item, over the same median for real ``test``
     items (features or flattened images): about 1 for new draws from the data distribution, 0 for copies of
     training items. Both medians search the same ``train`` set (the nearest distance shrinks as it grows), and
     a median does not depend on the number of queries; equal sizes of ``samples`` and ``test`` still keep their
-    sampling noise alike."""
+    sampling noise alike. ``test_median``: ``median_nearest_distance(test, train)`` when already computed (the
+    judge scores many sample sets against one ``test`` set)."""
     samples, train, test = (_features(x, name) for x, name in ((samples, "samples"), (train, "train"),
                                                                 (test, "test")))
-    floor = np.median(_nearest_distances(test, train))
+    floor = median_nearest_distance(test, train) if test_median is None else float(test_median)
     if floor == 0:
         raise ValueError("the real test items are copies of training items: no scale to compare with")
-    return float(np.median(_nearest_distances(samples, train)) / floor)
+    return median_nearest_distance(samples, train) / floor
 
 
 def class_histogram(predicted: np.ndarray, num_classes: int) -> np.ndarray:
