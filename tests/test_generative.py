@@ -106,3 +106,37 @@ def test_requested_class_accuracy_groups_the_hits_by_the_requested_class_not_the
     found = requested_class_accuracy(LookupJudge(), made, requested, made, requested, num_classes=2)
     np.testing.assert_allclose(found["per class"], [0.0, 0.5])  # by judged class it would read [0, 1/3]
     assert found["count"].tolist() == [2, 2]
+
+
+def test_findings_list_each_twin_with_noise_then_misses_then_what_was_not_measured(images):
+    from torchflow.generative import findings
+
+    train, labels = images
+    run = Run("demo", budget="cpu")
+    run.expect(KID, below_baseline_by=0.0)
+    run.expect(PRECISION, at_least=0.5)
+    run.expect(RECALL, at_least=0.1)
+    run.expect(MEMORY, at_least=0.8)
+    run.expect("extra", at_least=0.5)
+    found = record_baselines(run, MeanJudge(), train, labels, train[:60] // 2, train[60:120], seed=0)
+    gaussian = run.strongest_baseline(KID)
+    run.record("torch", {KID: gaussian.value / 2, PRECISION: 0.7, RECALL: 0.2, MEMORY: 1.1, "extra": 0.25},
+               noise={KID: 0.001, PRECISION: 0.01, RECALL: 0.02, "extra": 0.05})
+    lines = findings(run, 1_000, full_steps=30_000, copies=found, after={"the extra": ("extra", "{:.0%}")})
+    text = "\n".join(lines)
+    twin = " ".join(next(line for line in lines if line.startswith("PyTorch: ")).split())  # unwrapped
+    assert f"KID {gaussian.value / 2:.3f} ± 0.001 (below the {gaussian.name}'s {gaussian.value:.3f})" in twin
+    assert "precision 0.70 ± 0.01, recall 0.20 ± 0.02, memorisation ratio 1.10, the extra 25% ± 5%" in twin
+    assert "Missed at 'cpu' (1,000 steps): " in text and "extra" in " ".join(text.split("Missed at")[1].split())
+    assert lines[-1] == "What the 'full' budget (30,000 steps) reaches was not measured for this build."
+    # each copy of training data with the quality targets it fails ('extra' is no quality score); the stand-in
+    # judge gives the 60 distinct copies the floor's own scores, so they fail none, and the page says so
+    assert [line for line in lines if ": fails " in line] == [
+        "50 training images, copied: fails KID (judge features)", "60 training images, copied: fails NO quality target",
+        "class prototypes: fails KID (judge features)"]
+    assert all(len(line) <= 88 for line in text.splitlines())
+    # nothing missed, nothing below a baseline: no closing sentence; the smoke budget never adds one
+    calm = Run("demo", budget="smoke")
+    calm.record("torch", {KID: 0.1, PRECISION: 0.7, RECALL: 0.2, MEMORY: 1.0})
+    assert findings(calm, 10, closing="never") == ["PyTorch: KID 0.100, precision 0.70, recall 0.20, "
+                                                  "memorisation ratio 1.00"]

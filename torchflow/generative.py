@@ -8,6 +8,7 @@ with ``twin.record(values, noise=noise)``. The metric names below are the ones t
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -108,3 +109,51 @@ def requested_class_accuracy(judge: Judge, images: np.ndarray, requested: np.nda
     return {"overall": float(hit.mean()), "real overall": float(real_hit.mean()),
             "per class": by_class(hit, requested), "real per class": by_class(real_hit, real_labels),
             "count": np.bincount(requested, minlength=num_classes)}
+
+
+def findings(run: Run, steps: int, *, full_steps: int | None = None,
+             before: dict[str, tuple[str, str]] | None = None, after: dict[str, tuple[str, str]] | None = None,
+             closing: str | None = None, copies: dict[str, dict] | None = None, width: int = 88) -> list[str]:
+    """What a generative page says under its verdict, as lines wrapped to ``width`` columns.
+
+    One line per twin: ``before`` metrics (``{shown name: (metric, format)}``, e.g.
+    ``{"negative ELBO": (ELBO, "{:.1f}")}``), KID with its
+    noise against the strongest ``model`` baseline, precision and recall with theirs, the memorisation ratio,
+    then ``after`` metrics. Then every missed target and every baseline not beaten, each with the budget and
+    the step count; and when there was one at the ``cpu`` budget, ``closing`` (by default: what the ``full``
+    budget, ``full_steps``, reaches was not measured in this build). With ``copies`` (what
+    :func:`record_baselines` returned), first the quality targets each copy of training data fails.
+    """
+    from torchflow.frameworks import label
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, width, subsequent_indent="    ")
+
+    def metric(values: dict, noise: dict, name: str, text: str) -> str:
+        return text.format(values[name]) + ("" if noise.get(name) is None else f" ± {text.format(noise[name])}")
+
+    gaussian = run.strongest_baseline(KID)
+    verdict = run.verdict()
+    lines = []
+    quality = [row for row in verdict.rows if row.metric in METRICS]
+    for name, entry in (copies or {}).items():
+        if entry["kind"] == "copy" and quality:
+            failed = [row.metric for row in quality if all(b.name != name for b in row.weak)]
+            lines.append(fill(f"{name}: fails {', '.join(failed) if failed else 'NO quality target'}"))
+    for twin in run.twins:
+        m, e = twin.metrics, twin.noise
+        parts = [f"{shown} {metric(m, e, name, text)}" for shown, (name, text) in (before or {}).items()]
+        kid = f"KID {metric(m, e, KID, '{:.3f}')}"
+        if gaussian is not None:
+            kid += f" ({'below' if m[KID] < gaussian.value else 'above'} the {gaussian.name}'s {gaussian.value:.3f})"
+        parts += [kid, f"precision {metric(m, e, PRECISION, '{:.2f}')}", f"recall {metric(m, e, RECALL, '{:.2f}')}",
+                  f"memorisation ratio {m[MEMORY]:.2f}"]
+        parts += [f"{shown} {metric(m, e, name, text)}" for shown, (name, text) in (after or {}).items()]
+        lines.append(fill(f"{label(twin.framework)}: " + ", ".join(parts)))
+    where = f"at '{run.budget}' ({steps:,} steps)"
+    lines += [fill(f"Missed {where}: {line}") for line in verdict.misses]
+    lines += [fill(f"Not beaten {where}: {line}") for line in verdict.below_baseline]
+    if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
+        longer = f"the 'full' budget ({full_steps:,} steps)" if full_steps else "the 'full' budget"
+        lines.append(fill(closing or f"What {longer} reaches was not measured for this build."))
+    return lines

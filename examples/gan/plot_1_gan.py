@@ -61,7 +61,7 @@ import numpy as np
 
 import torchflow
 from torchflow.data import load_images
-from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, score
+from torchflow.generative import KID, MEMORY, PRECISION, RECALL, findings, record_baselines, score
 from torchflow.judge import Judge
 from torchflow.metrics import class_histogram
 from torchflow.plot import plot_styled_curves, side_by_side
@@ -74,10 +74,11 @@ def say(text: str) -> None:
 
 
 run = torchflow.Run()
+STEPS = dict(smoke=40, cpu=8_000, full=30_000)  # training steps per budget
 hp = torchflow.Settings(
     noise_dim=100, hidden_dim=128, image_dim=784,
     batch_size=128, learning_rate=1e-3, beta_1=0.5, adam_epsilon=1e-8,
-    steps=torchflow.scaled(smoke=40, cpu=8_000, full=30_000),
+    steps=torchflow.scaled(**STEPS),
     log_every=torchflow.scaled(smoke=10, cpu=100, full=500),
     snapshots=torchflow.scaled(smoke=(10, 20, 40), cpu=(500, 2_000, 8_000), full=(1_000, 6_000, 30_000)),
     one_optimiser_steps=torchflow.scaled(smoke=10, cpu=500, full=1_000),  # the demonstration below
@@ -316,19 +317,8 @@ verdict = run.verdict()
 verdict
 
 # %%
-gaussian = run.strongest_baseline(KID)
-for t in run.twins:
-    m, e = t.metrics, t.noise
-    say(f"{torchflow.frameworks.label(t.framework)}: KID {m[KID]:.4f} ± {e[KID]:.4f} (the Gaussian's "
-          f"{gaussian.value:.4f}), precision {m[PRECISION]:.2f} ± {e[PRECISION]:.2f}, recall "
-          f"{m[RECALL]:.2f} ± {e[RECALL]:.2f}, memorisation ratio {m[MEMORY]:.2f}")
-for line in verdict.misses:
-    say(f"At '{run.budget}' ({hp.steps:,} steps), missed: {line}")
-for line in verdict.below_baseline:
-    say(f"At '{run.budget}' ({hp.steps:,} steps), not beaten: {line}")
-if (verdict.misses or verdict.below_baseline) and run.budget == "cpu":
-    say("What would close the gap was not measured: the 'full' budget (30,000 steps) was "
-        "not run for this build.")
+for line in findings(run, hp.steps, full_steps=STEPS["full"]):
+    print(line)
 
 # %%
 # Which classes the samples are

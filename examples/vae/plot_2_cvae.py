@@ -48,7 +48,6 @@ judge sees the class we asked for, each beside what needs no network.
 # * samples scored in a judge's features against baselines, not only shown.
 
 # sphinx_gallery_thumbnail_number = 2
-import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,13 +56,23 @@ import torchflow
 from torchflow.baselines.images import class_prototypes, diagonal_gaussian
 from torchflow.baselines.pixels import bernoulli_nll, bernoulli_pixels
 from torchflow.data import load_images
-from torchflow.generative import KID, MEMORY, PRECISION, RECALL, record_baselines, requested_class_accuracy, score
+from torchflow.generative import (
+    KID,
+    MEMORY,
+    PRECISION,
+    RECALL,
+    findings,
+    record_baselines,
+    requested_class_accuracy,
+    score,
+)
 from torchflow.judge import Judge
 from torchflow.metrics import proportion_standard_error
 from torchflow.plot import plot_curves, side_by_side
 from torchflow.training import batch_indices, batched_mean, fixed_normal
 
 run = torchflow.Run()
+STEPS = dict(smoke=60, cpu=20_000, full=48_000)  # training steps per budget
 hp = torchflow.Settings(
     input_dim=784,
     hidden_dim=128,
@@ -72,7 +81,7 @@ hp = torchflow.Settings(
     batch_size=100,
     learning_rate=3e-3,
     adam_epsilon=1e-8,
-    steps=torchflow.scaled(smoke=60, cpu=20_000, full=48_000),
+    steps=torchflow.scaled(**STEPS),
     eval_every=torchflow.scaled(smoke=30, cpu=4_000, full=8_000),
     train_size=torchflow.scaled(smoke=2_000, cpu=None, full=None),
     test_size=torchflow.scaled(smoke=500, cpu=None, full=None),
@@ -298,29 +307,14 @@ verdict = run.verdict()
 verdict
 
 # %%
-quality = [m for m in (KID, PRECISION, RECALL, MEMORY) if any(row.metric == m for row in verdict.rows)]
-for name, entry in scored.items():
-    if entry["kind"] == "copy" and quality:
-        failed = [row.metric for row in verdict.rows if row.metric in quality
-                  and all(b.name != name for b in row.weak)]
-        print(f"{name}: fails {', '.join(failed) if failed else 'NO quality target'}")
 print(f"judged as requested: class prototypes {accuracy['class prototypes']['overall']:.1%}, "
       f"the judge on real images {ceiling:.1%}:\nclass means score near the judge's own accuracy")
-for t in run.twins:
-    m = t.metrics
-    print(f"{torchflow.frameworks.label(t.framework)}: {m[ELBO]:.1f} nats (independent pixels "
-          f"{pixels.mean():.1f}); KID {m[KID]:.3f},\n  precision {m[PRECISION]:.2f}, recall "
-          f"{m[RECALL]:.2f}, memorisation {m[MEMORY]:.2f}, {m[ACCURACY]:.1%} judged as requested")
-for line in verdict.below_baseline:
-    print(textwrap.fill(f"Not beaten: {line}", 88, subsequent_indent="  "))
-gaussian = run.strongest_baseline(KID)
-behind = [t for t in run.twins if gaussian is not None and t.metrics.get(KID, 0.0) > gaussian.value]
-if behind and run.budget == "cpu":
-    kids = ", ".join(f"{torchflow.frameworks.label(t.framework)} {t.metrics[KID]:.2f}" for t in behind)
-    print(textwrap.fill(f"At the '{run.budget}' budget ({hp.steps:,} steps) the {gaussian.name}'s "
-                        f"samples, KID {gaussian.value:.2f}, are nearer the real images in the judge's "
-                        f"features than these decodings ({kids}). Whether the 'full' budget or a "
-                        "convolutional decoder closes the gap was not measured for this page.", 88))
+for line in findings(run, hp.steps, full_steps=STEPS["full"], copies=scored,
+                     before={"negative ELBO (nats)": (ELBO, "{:.1f}")},
+                     after={"judged as requested": (ACCURACY, "{:.1%}")},
+                     closing="Whether the 'full' budget or a convolutional decoder closes the gap to the "
+                             "baselines was not measured for this page."):
+    print(line)
 
 # %%
 # One row per requested label
