@@ -126,7 +126,7 @@ def test_findings_list_each_twin_with_noise_then_misses_then_what_was_not_measur
     text = "\n".join(lines)
     twin = " ".join(next(line for line in lines if line.startswith("PyTorch: ")).split())  # unwrapped
     assert f"KID {gaussian.value / 2:.3f} ± 0.001 (below the {gaussian.name}'s {gaussian.value:.3f})" in twin
-    assert "precision 0.70 ± 0.01, recall 0.20 ± 0.02, memorisation ratio 1.10, the extra 25% ± 5%" in twin
+    assert "precision 0.700 ± 0.010, recall 0.200 ± 0.020, memorisation ratio 1.10, the extra 25% ± 5%" in twin
     assert "Missed at 'cpu' (1,000 steps): " in text and "extra" in " ".join(text.split("Missed at")[1].split())
     assert lines[-1] == "What the 'full' budget (30,000 steps) reaches was not measured for this build."
     # each copy of training data with the quality targets it fails ('extra' is no quality score); the stand-in
@@ -138,5 +138,5 @@ def test_findings_list_each_twin_with_noise_then_misses_then_what_was_not_measur
     # nothing missed, nothing below a baseline: no closing sentence; the smoke budget never adds one
     calm = Run("demo", budget="smoke")
     calm.record("torch", {KID: 0.1, PRECISION: 0.7, RECALL: 0.2, MEMORY: 1.0})
-    assert findings(calm, 10, closing="never") == ["PyTorch: KID 0.100, precision 0.70, recall 0.20, "
+    assert findings(calm, 10, closing="never") == ["PyTorch: KID 0.100, precision 0.700, recall 0.200, "
                                                   "memorisation ratio 1.00"]

@@ -146,7 +146,7 @@ def findings(run: Run, steps: int, *, full_steps: int | None = None,
         kid = f"KID {metric(m, e, KID, '{:.3f}')}"
         if gaussian is not None:
             kid += f" ({'below' if m[KID] < gaussian.value else 'above'} the {gaussian.name}'s {gaussian.value:.3f})"
-        parts += [kid, f"precision {metric(m, e, PRECISION, '{:.2f}')}", f"recall {metric(m, e, RECALL, '{:.2f}')}",
+        parts += [kid, f"precision {metric(m, e, PRECISION, '{:.3f}')}", f"recall {metric(m, e, RECALL, '{:.3f}')}",
                   f"memorisation ratio {m[MEMORY]:.2f}"]
         parts += [f"{shown} {metric(m, e, name, text)}" for shown, (name, text) in (after or {}).items()]
         lines.append(fill(f"{label(twin.framework)}: " + ", ".join(parts)))
