@@ -230,3 +230,84 @@ def test_optimiser_state_iteration_and_generator_survive_a_round_trip(framework,
         np.testing.assert_array_equal(got, want)
     if framework == "torch":
         assert torch.equal(torch.get_rng_state(), generator)
+
+
+def _rewrite_manifest(path, **changes):
+    """Change the manifest's fields (a crafted header); the checkpoint's files keep their digests."""
+    import json
+
+    manifest = path.with_name(path.name + ".json")
+    header = json.loads(manifest.read_text())
+    header.update(changes)
+    manifest.write_text(json.dumps(header))
+
+
+@pytest.mark.parametrize("change", [
+    {"files": None}, {"files": {"../elsewhere.pt": {"bytes": 1, "sha256": "0"}}}, {"files": {"a.pt": 3}},
+    {"framework": "jax"}, {"iteration": "3"}, {"vocabularies": {"source": [1, 2]}}, {"vocabularies": None},
+], ids=["no-files", "a-file-outside", "a-file-entry-not-a-dict", "unknown-framework", "iteration-a-string",
+        "words-not-strings", "no-vocabularies"])
+def test_a_crafted_manifest_is_refused_with_a_checkpoint_error_never_a_raw_one(change, tmp_path):
+    models, optimizer = _tiny_torch(0)
+    path = checkpoint.save_torch(tmp_path / "a.pt", models, optimizer, iteration=1, vocabularies={"w": ["x"]})
+    _rewrite_manifest(path, **change)
+    with pytest.raises(CheckpointError, match="not a manifest torchflow.checkpoint wrote"):
+        check_checkpoint(path, framework="torch")
+    with pytest.raises(CheckpointError, match="not a manifest torchflow.checkpoint wrote"):
+        checkpoint.checkpoint_vocabularies(path)
+
+
+def test_checkpoint_vocabularies_names_a_missing_or_damaged_manifest(tmp_path):
+    with pytest.raises(CheckpointError, match="no manifest beside it"):
+        checkpoint.checkpoint_vocabularies(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt.json").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(CheckpointError, match="is corrupt"):
+        checkpoint.checkpoint_vocabularies(tmp_path / "bad.pt")
+    (tmp_path / "list.pt.json").write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="expected 'torchflow-checkpoint-manifest'"):
+        checkpoint.checkpoint_vocabularies(tmp_path / "list.pt")
+
+
+def test_a_file_that_matches_its_manifest_but_is_no_torch_checkpoint_is_refused(tmp_path):
+    models, optimizer = _tiny_torch(0)
+    path = tmp_path / "a.pt"
+    for payload in (b"not a zip or a pickle", None):
+        if payload is None:  # a real torch.save file without the entries save_torch writes
+            torch.save({"weights": torch.ones(2)}, path)
+        else:
+            path.write_bytes(payload)
+        checkpoint.write_manifest(path, [path], framework="torch", iteration=1, vocabularies={})
+        with pytest.raises(CheckpointError, match="not a PyTorch checkpoint torch.load can read|not written by save"):
+            checkpoint.load_torch(path, *_tiny_torch(1))
+    path = checkpoint.save_torch(path, models, optimizer, iteration=1, vocabularies={})
+    with pytest.raises(CheckpointError, match="no weights for critic"):
+        checkpoint.load_torch(path, {**_tiny_torch(1)[0], "critic": torch.nn.Linear(2, 2)}, _tiny_torch(1)[1])
+
+
+def test_an_optimiser_state_of_another_model_is_refused_not_loaded(tmp_path):
+    """torch's load_state_dict checks parameter counts only: Adam's moments of other shapes would load."""
+    models, optimizer = _tiny_torch(0)
+    _tiny_steps("torch", models, optimizer, 2)  # Adam now holds moments of each parameter's shape
+    path = checkpoint.save_torch(tmp_path / "a.pt", models, optimizer, iteration=2, vocabularies={})
+    fresh, _ = _tiny_torch(1)
+    reversed_order = torch.optim.Adam([p for m in fresh.values() for p in m.parameters()][::-1], lr=0.01)
+    with pytest.raises(CheckpointError, match="the state of another model"):
+        checkpoint.load_torch(path, fresh, reversed_order)
+    fewer = torch.optim.Adam(list(next(iter(fresh.values())).parameters())[:1], lr=0.01)
+    with pytest.raises(CheckpointError, match="parameter groups of other sizes"):
+        checkpoint.load_torch(path, fresh, fewer)
+    checkpoint.load_torch(path, *_tiny_torch(1))  # the right optimiser still loads
+
+
+def test_a_killed_saves_temporary_file_is_removed_by_the_next_save(tmp_path):
+    import time
+
+    models, optimizer = _tiny_torch(0)
+    stale, fresh = tmp_path / ".a.pt.killed1.tmp", tmp_path / ".a.pt.running.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    fresh.write_bytes(b"another save, still writing")
+    old = time.time() - checkpoint.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    checkpoint.save_torch(tmp_path / "a.pt", models, optimizer, iteration=1, vocabularies={})
+    assert not stale.exists(), "a killed save's temporary file was left behind"
+    assert fresh.exists(), "a temporary file of a save that may still be running was removed"

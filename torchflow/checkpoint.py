@@ -21,9 +21,12 @@ with other vocabularies -- the mistakes that would otherwise load without a word
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,10 +47,26 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# A temporary file of a save older than this was left by a save that was killed: the next save removes it.
+STALE_SECONDS = 600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+        except OSError:  # another process removed it, or it cannot be removed: the save goes on
+            pass
+
+
 def _replace_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
+    _remove_stale_temporaries(path)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temporary = Path(name)  # a name of this writer's own: two saves never write into one file
     try:
-        with open(temporary, "wb") as file:
+        with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
@@ -72,6 +91,36 @@ def write_manifest(path: str | os.PathLike, files: Sequence[Path], *, framework:
     return manifest
 
 
+def _read_manifest(manifest: Path) -> dict:
+    """The manifest's header, once its format and the type of every field are checked."""
+    try:
+        header = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{manifest} is corrupt ({type(error).__name__}); resume from an earlier "
+                              f"checkpoint, or train from scratch") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+        found = header if not isinstance(header, dict) else f"format {header.get('format')!r} version " \
+                                                              f"{header.get('version')!r}"
+        raise CheckpointError(f"{manifest}: {str(found)[:80]}, expected {FORMAT!r} version {VERSION}; save the "
+                              "checkpoint again")
+    files, vocabularies = header.get("files"), header.get("vocabularies")
+    well_formed = (
+        header.get("framework") in FRAMEWORK_NAMES
+        and isinstance(header.get("iteration"), int) and not isinstance(header.get("iteration"), bool)
+        and isinstance(files, dict) and files
+        and all(isinstance(name, str) and name and Path(name).name == name and isinstance(entry, dict)
+                and isinstance(entry.get("bytes"), int) and isinstance(entry.get("sha256"), str)
+                for name, entry in files.items())
+        and isinstance(vocabularies, dict)
+        and all(isinstance(words, list) and all(isinstance(word, str) for word in words)
+                for words in vocabularies.values()))
+    if not well_formed:
+        raise CheckpointError(f"{manifest} is not a manifest torchflow.checkpoint wrote (a field is missing, of "
+                              "the wrong type, or names a file outside the checkpoint's folder); resume from "
+                              "an earlier checkpoint, or train from scratch")
+    return header
+
+
 def check_checkpoint(path: str | os.PathLike, *, framework: str,
                      vocabularies: Mapping[str, Sequence[str]] | None = None) -> dict:
     """The manifest of the checkpoint ``path``, once its files, framework and (when given) vocabularies
@@ -83,14 +132,7 @@ def check_checkpoint(path: str | os.PathLike, *, framework: str,
         raise CheckpointError(f"{path}: " + ("no manifest beside it (not saved by torchflow.checkpoint?); save it "
                                              "with save_torch / save_keras" if exists else
                                              "no such checkpoint; check the path, or train from scratch"))
-    try:
-        header = json.loads(manifest.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{manifest} is corrupt ({type(error).__name__}); resume from an earlier "
-                              f"checkpoint, or train from scratch") from None
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise CheckpointError(f"{manifest}: format {header.get('format')!r} version {header.get('version')!r}, "
-                              f"expected {FORMAT!r} version {VERSION}; save the checkpoint again")
+    header = _read_manifest(manifest)
     for name, expected in header["files"].items():
         file = path.parent / name
         if not file.is_file() or file.stat().st_size != expected["bytes"] or _digest(file) != expected["sha256"]:
@@ -118,8 +160,13 @@ def check_checkpoint(path: str | os.PathLike, *, framework: str,
 
 
 def checkpoint_vocabularies(path: str | os.PathLike) -> dict[str, list[str]]:
-    """The words of each vocabulary saved with a checkpoint (to build its models before restoring them)."""
-    return json.loads(_manifest_path(Path(path)).read_text())["vocabularies"]
+    """The words of each vocabulary saved with a checkpoint (to build its models before restoring them);
+    :class:`CheckpointError` for a missing or damaged manifest."""
+    manifest = _manifest_path(Path(path))
+    if not manifest.is_file():
+        raise CheckpointError(f"{path}: no manifest beside it, so no vocabularies; check the path, or train "
+                              "from scratch")
+    return _read_manifest(manifest)["vocabularies"]
 
 
 # ----------------------------------------------------------------- PyTorch
@@ -148,12 +195,46 @@ def load_torch(path: str | os.PathLike, models: Mapping[str, Any], optimizer, *,
     import torch
 
     manifest = check_checkpoint(path, framework="torch", vocabularies=vocabularies)
-    state = torch.load(path, weights_only=True)  # tensors and plain containers only: no code runs
+    try:
+        state = torch.load(path, weights_only=True)  # tensors and plain containers only: no code runs
+    except Exception as error:  # an unpickling or zip error: the file matches its manifest but is no checkpoint
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint torch.load can read ({type(error).__name__}: "
+                              f"{str(error)[:120]}); save it again with save_torch") from None
+    if not isinstance(state, dict) or not {"models", "optimizer", "torch_rng"} <= set(state):
+        raise CheckpointError(f"{path} holds no models, optimizer and torch_rng entries: not written by "
+                              "save_torch; save it again")
+    missing = sorted(set(models) - set(state["models"]))
+    if missing:
+        raise CheckpointError(f"{path} has no weights for {', '.join(missing)} (it holds "
+                              f"{', '.join(sorted(state['models'])) or 'none'}); pass the models it was saved with")
+    _check_optimizer_state(path, optimizer, state["optimizer"])
     for name, model in models.items():
         model.load_state_dict(state["models"][name])
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
     return manifest
+
+
+def _check_optimizer_state(path: Path, optimizer, saved: dict) -> None:
+    """The saved optimiser state must be one for ``optimizer``'s parameters: the same groups and parameter
+    counts (which ``load_state_dict`` checks too) and, for every per-parameter tensor (Adam's moments), the
+    parameter's shape (which it does not: another model's moments would be loaded without a word)."""
+    import torch
+
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    if not isinstance(groups, list) or [len(g.get("params", ())) for g in groups] != \
+            [len(g["params"]) for g in optimizer.param_groups]:
+        raise CheckpointError(f"{path}: the saved optimiser state has parameter groups of other sizes than this "
+                              "optimiser's; build the optimiser over the same models, in the same order")
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    ids = [index for group in groups for index in group["params"]]
+    for index, parameter in zip(ids, parameters):
+        for key, value in saved.get("state", {}).get(index, {}).items():
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape != parameter.shape:
+                raise CheckpointError(
+                    f"{path}: the optimiser's {key!r} for parameter {index} has shape {tuple(value.shape)}, the "
+                    f"parameter {tuple(parameter.shape)}: the state of another model; build the models as they "
+                    "were saved (checkpoint_vocabularies gives their vocabularies)")
 
 
 # ----------------------------------------------------------------- TensorFlow
