@@ -60,8 +60,9 @@ def test_quality_computed_once_per_set_matches_a_judge_that_kept_nothing(judge, 
     import dataclasses
 
     images = (test_set.images / np.float32(255)).astype(np.float32)
-    reference, other_real, train = images[:200], images[200:400], images[400:1400]
-    samples = [images[1400:1600], np.clip(images[1600:1800] + 0.3, 0, 1), images[1800:2000][:, ::-1]]
+    b = min(200, len(images) // 10)  # the embedded test subset is smaller than 2,000 images
+    reference, other_real, train = images[:b], images[b : 2 * b], images[2 * b : 7 * b]
+    samples = [images[7 * b : 8 * b], np.clip(images[8 * b : 9 * b] + 0.3, 0, 1), images[9 * b : 10 * b][:, ::-1]]
 
     def fresh():
         return dataclasses.replace(judge, _scored={}, _known={})
@@ -74,7 +75,7 @@ def test_quality_computed_once_per_set_matches_a_judge_that_kept_nothing(judge, 
         for key in kept:
             np.testing.assert_array_equal(kept[key], alone[key], err_msg=key)
     assert len(keeping._known) == 2  # one floor, one reference median, for all four calls
-    other_floor = images[1400:1600]  # another floor set: its own floor scores
+    other_floor = images[7 * b : 8 * b]  # another floor set: its own floor scores
     assert keeping.quality(samples[1], reference, train, other_floor)["floor kid"] == fresh().quality(
         samples[1], reference, train, other_floor)["floor kid"] != kept["floor kid"]
     changed = samples[0].copy()
