@@ -174,6 +174,11 @@ def test_plan_embedded_says_how_to_get_the_full_data(cache, monkeypatch, capsys)
     assert fashion.source == "embedded" and fashion.is_subset and "plot_1_vae" in fashion.pages
     assert "apt-get install dataset-fashion-mnist" in fashion.full_data and "downloads by itself" in fashion.full_data
     assert lines["mnist"].source == "none" and lines["mnist"].optional
+    # CIFAR-10 offline: the page trains on the Fashion-MNIST subset, and the plan says so (not "the full data")
+    cifar = lines["cifar10"]
+    assert cifar.source == "embedded" and cifar.is_subset
+    assert "standing in for CIFAR-10" in cifar.where and "6,000 of 60,000" in cifar.where
+    assert "the full data" not in cifar.where
     assert main(["plan"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Where the book's data will come from (TORCHFLOW_SOURCES=embedded")
