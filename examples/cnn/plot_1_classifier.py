@@ -16,9 +16,14 @@ to beat it, by a stated margin, on the same test images.
 where no copy of CIFAR-10 exists, the loader hands over *Fashion-MNIST*
 instead (28×28 grey photos of clothes, padded to 32×32 and copied into three
 channels so the network is unchanged); the data lines say which one was used.
-The last twelfth of the training images is the *validation split*: the curves
-are accuracy on it, settings are chosen on it, and the test images are used
-once, after training.
+The target is the same on either: beat the logistic regression, fitted here
+on the same images, by 2 points (4 in ``full``), so the verdict holds the
+network to the data it trained on. On CIFAR-10 the PyTorch tutorial reports
+54 % for this network after two passes; that is the tutorial's number, not one
+this build measures. The last twelfth of the training images is the
+*validation split*: the curves are accuracy on it, settings are chosen on it
+(the learning rate on Fashion-MNIST), and the test images are used once, after
+training.
 
 Departures from the PyTorch CIFAR-10 tutorial:
 
