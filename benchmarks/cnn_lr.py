@@ -33,7 +33,7 @@ def torch_run(fit_x, fit_y, val_x, val_y, classes, lr, steps, eval_at, batch_siz
     import torch
     import torch.nn.functional as F
 
-    from torchflow.data.wrappers import torch_loader
+    from torchflow.prep.wrappers import torch_loader
     from torchflow.pt.cnn import ConvNet
 
     torch.manual_seed(seed)
@@ -71,7 +71,7 @@ def tf_run(fit_x, fit_y, val_x, val_y, classes, lr, steps, eval_at, batch_size=1
     import keras
     import tensorflow as tf
 
-    from torchflow.data.wrappers import tf_dataset
+    from torchflow.prep.wrappers import tf_dataset
     from torchflow.tf.cnn import ConvNet
 
     keras.utils.set_random_seed(seed)

@@ -41,7 +41,7 @@ def main() -> None:
 
     import torch
 
-    from torchflow.data.wrappers import torch_loader
+    from torchflow.prep.wrappers import torch_loader
     from torchflow.pt.vae import CVAE
 
     train, test = load_images("fashion-mnist", "train"), load_images("fashion-mnist", "test")

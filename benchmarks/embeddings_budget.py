@@ -22,7 +22,8 @@ import torch  # isort: skip
 
 from torchflow.baselines.cooccurrence import ppmi_svd, unigram_nats
 from torchflow.data import load_shakespeare
-from torchflow.data.words import (
+from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
+from torchflow.prep.words import (
     draw_negatives,
     keep_probability,
     skipgram_examples,
@@ -31,7 +32,6 @@ from torchflow.data.words import (
     tokenize,
     unigram_noise,
 )
-from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
 from torchflow.pt.nce import SkipGramNCE
 from torchflow.training import batch_indices, log_uniform_expected, log_uniform_negatives
 

@@ -21,8 +21,8 @@ import torch.nn.functional as F  # isort: skip
 
 from torchflow.baselines.cooccurrence import ppmi_svd
 from torchflow.data import load_shakespeare
-from torchflow.data.words import cbow_examples, ngram_examples, skipgram_examples, split_stream, tokenize
 from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
+from torchflow.prep.words import cbow_examples, ngram_examples, skipgram_examples, split_stream, tokenize
 from torchflow.pt import word_embeddings
 from torchflow.training import batch_indices
 

@@ -21,7 +21,7 @@ import torch  # isort: skip
 import torch.nn.functional as F  # isort: skip
 
 from torchflow.data import load_pos, load_shakespeare
-from torchflow.data.words import (
+from torchflow.prep.words import (
     Vocabulary,
     cbow_examples,
     char_ids,

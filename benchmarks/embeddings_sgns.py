@@ -20,7 +20,8 @@ import torchflow  # noqa: F401  (loads the frameworks in a safe order)
 import torch  # isort: skip
 
 from torchflow.data import load_shakespeare
-from torchflow.data.words import (
+from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
+from torchflow.prep.words import (
     draw_negatives,
     keep_probability,
     skipgram_examples,
@@ -29,7 +30,6 @@ from torchflow.data.words import (
     tokenize,
     unigram_noise,
 )
-from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
 from torchflow.pt.nce import SkipGramNCE
 from torchflow.training import batch_indices
 

@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 import torchflow  # noqa: F401  (thread and import-order set-up)
-from torchflow.data.characters import Alphabet, text_streams
 from torchflow.data.shakespeare import load_shakespeare
+from torchflow.prep.characters import Alphabet, text_streams
 
 
 def main() -> None:

@@ -23,9 +23,10 @@ import torchflow  # noqa: F401  isort: skip
 import torch  # isort: skip
 
 from torchflow.data import load_images
-from torchflow.data.characters import Alphabet, name_targets, one_hot, one_hot_batch, pad, split_indices, text_streams
 from torchflow.data.shakespeare import load_shakespeare
 from torchflow.data.surnames import load_surnames
+from torchflow.prep.characters import Alphabet, name_targets, one_hot, one_hot_batch, pad, text_streams
+from torchflow.prep.split import split
 from torchflow.pt.rnn import CharRNN, RowLSTM, SurnameClassifier, SurnameGenerator
 from torchflow.training import batch_indices, sample_sequence
 
@@ -77,7 +78,7 @@ def char(lr: float) -> float:
 
 def temperatures(generator_steps: int = 1000) -> dict[float, float]:
     data = load_surnames(ascii_only=True)
-    train, _, _ = split_indices(len(data), 1200, seed=0)
+    train = split(len(data), validation=1200, test=1200, seed=0).train
     letters_of, alphabet = Alphabet.of(data.names), Alphabet.of(data.names, end=True)
     padded, lengths = pad([alphabet.encode(n) for n in data.names])
     class_padded, class_lengths = pad([letters_of.encode(n) for n in data.names])
@@ -125,7 +126,8 @@ def classify_steps(steps: int = 4000) -> None:
     from torchflow.baselines.char_bayes import choose_smoothing
 
     data = load_surnames(ascii_only=True)
-    train, val, _ = split_indices(len(data), 1200, seed=0)
+    parts = split(len(data), validation=1200, test=1200, seed=0)
+    train, val = parts.train, parts.validation
     names = [data.names[i] for i in train], [data.names[i] for i in val]
     k, scores = choose_smoothing(names[0], data.labels[train], names[1], data.labels[val], 18,
                                  smoothings=(1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0))

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 import torchflow  # noqa: F401  (thread and import-order settings)
-from torchflow.data.sentences import encode_batch, prepare_pairs, split_indices
 from torchflow.data.translation import load_fra_eng
 from torchflow.metrics import corpus_bleu, exact_match
+from torchflow.prep.sentences import encode_batch, prepare_pairs
+from torchflow.prep.split import split
 from torchflow.pt import seq2seq
 from torchflow.training import batch_indices
 
@@ -29,7 +30,8 @@ MAX_LENGTH = 19  # the page's
 pairs, french, english = prepare_pairs(load_fra_eng().pairs, max_words=MAX_LENGTH)
 source, lengths = encode_batch([fr for fr, _ in pairs], french, MAX_LENGTH)
 target, _ = encode_batch([en for _, en in pairs], english, MAX_LENGTH)
-train, _test, validation = split_indices(len(pairs), [2000, 1000], seed=0)
+parts = split(len(pairs), test=2000, validation=1000, seed=0)
+train, validation = parts.train, parts.validation
 teacher = np.random.default_rng(1).random((steps, MAX_LENGTH)) < ratio
 references = [pairs[i][1] for i in validation]
 words = np.array([len(pairs[i][0].split()) for i in validation])

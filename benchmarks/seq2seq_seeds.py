@@ -21,9 +21,10 @@ import tensorflow as tf  # isort: skip
 import torch  # isort: skip
 
 from torchflow.convert import copy_torch_to_keras, torch_state
-from torchflow.data.sentences import draw_teacher_forcing, encode_batch, prepare_pairs, split_indices
 from torchflow.data.translation import load_fra_eng
 from torchflow.metrics import corpus_bleu
+from torchflow.prep.sentences import draw_teacher_forcing, encode_batch, prepare_pairs
+from torchflow.prep.split import split
 from torchflow.pt import seq2seq as pt_s2s
 from torchflow.tf import seq2seq as tf_s2s
 from torchflow.training import batch_indices
@@ -35,7 +36,8 @@ MAX_LENGTH, HIDDEN, BATCH, RATIO = 19, 64, 128, 0.5  # the page's
 pairs, french, english = prepare_pairs(load_fra_eng().pairs, max_words=MAX_LENGTH)
 source, lengths = encode_batch([fr for fr, _ in pairs], french, MAX_LENGTH)
 target, _ = encode_batch([en for _, en in pairs], english, MAX_LENGTH)
-train, _test, validation = split_indices(len(pairs), [2000, 1000], seed=0)  # the page's cpu split
+parts = split(len(pairs), test=2000, validation=1000, seed=0)
+train, validation = parts.train, parts.validation  # the page's cpu split
 references = [pairs[i][1] for i in validation]
 DECODERS = {"plain": ("DecoderRNN", {}, 2e-2), "location": ("AttnDecoderRNN", {"max_length": MAX_LENGTH}, 1e-2),
             "bahdanau": ("BahdanauAttnDecoderRNN", {}, None), "luong": ("LuongAttnDecoderRNN",

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from torchflow.baselines.cooccurrence import ppmi_svd, top_singular, unigram_nats
-from torchflow.data.words import draw_negatives, keep_probability, subsample, unigram_noise
 from torchflow.metrics import chunked_mean, nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
+from torchflow.prep.words import draw_negatives, keep_probability, subsample, unigram_noise
 
 
 def _ppmi_by_loops(ids: list[int], vocab_size: int, window: int) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from torchflow.baselines import CharNgram
-from torchflow.data.characters import text_streams
 from torchflow.metrics import bits_per_char
+from torchflow.prep.characters import text_streams
 
 
 def test_bits_per_char_is_the_mean_cost_and_its_error_is_over_rows():

@@ -17,7 +17,7 @@ import pytest
 
 import torchflow.data as data
 from torchflow.data import store, surnames
-from torchflow.data.wrappers import epoch_order, tf_dataset, torch_loader
+from torchflow.prep.wrappers import epoch_order, tf_dataset, torch_loader
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
-"""The word windows, vocabularies and padded batches of the embeddings chapter (torchflow.data.words)."""
+"""The word windows, vocabularies and padded batches of the embeddings chapter (torchflow.prep.words)."""
 
 import numpy as np
 import pytest
 
-from torchflow.data.words import (
+from torchflow.prep.words import (
     Vocabulary,
     cbow_examples,
     char_ids,

@@ -182,7 +182,7 @@ def _set_all_biases(model, framework: str, rng: np.random.Generator) -> None:
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_surname_classifier_reads_each_name_up_to_its_last_letter(framework):
-    from torchflow.data.characters import one_hot, pad
+    from torchflow.prep.characters import one_hot, pad
 
     model = _module(framework, "rnn").SurnameClassifier(num_letters=6, num_classes=3, hidden_dim=5)
     _set_all_biases(model, framework, np.random.default_rng(3))
@@ -197,7 +197,7 @@ def test_surname_classifier_reads_each_name_up_to_its_last_letter(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_surname_generator_sees_the_language_at_every_step(framework):
     """Its output is its own recurrent layer run on [one-hot letter ; one-hot language], built by NumPy."""
-    from torchflow.data.characters import one_hot
+    from torchflow.prep.characters import one_hot
 
     model = _module(framework, "rnn").SurnameGenerator(num_letters=6, num_languages=3, hidden_dim=5)
     letters = one_hot(np.array([[1, 2, 3], [4, 0, 5]]), 6)

@@ -8,8 +8,8 @@ about a second per mutant.
 import numpy as np
 import pytest
 
-from torchflow.data.characters import PAD, Alphabet, name_targets, pad, text_streams
-from torchflow.data.words import cbow_examples, ngram_examples, skipgram_examples
+from torchflow.prep.characters import PAD, Alphabet, name_targets, pad, text_streams
+from torchflow.prep.words import cbow_examples, ngram_examples, skipgram_examples
 from torchflow.training import StepClock, batch_indices, log_uniform_negatives, log_uniform_probability
 
 

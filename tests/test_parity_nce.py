@@ -24,8 +24,8 @@ import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
 from torchflow.data import load_shakespeare
-from torchflow.data.words import Vocabulary, draw_negatives, skipgram_examples, tokenize, unigram_noise
 from torchflow.families import family
+from torchflow.prep.words import Vocabulary, draw_negatives, skipgram_examples, tokenize, unigram_noise
 from torchflow.pt import nce as pt_nce
 from torchflow.tf import nce as tf_nce
 from torchflow.training import log_uniform_expected, log_uniform_negatives, log_uniform_probability

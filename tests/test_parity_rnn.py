@@ -33,8 +33,8 @@ import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
 from torchflow.convert import copy_weights, keras_state, torch_state
-from torchflow.data.characters import Alphabet, name_targets, one_hot, pad, text_streams
 from torchflow.families import family
+from torchflow.prep.characters import Alphabet, name_targets, one_hot, pad, text_streams
 from torchflow.pt import rnn as pt_rnn
 from torchflow.tf import rnn as tf_rnn
 

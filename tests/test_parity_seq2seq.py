@@ -281,8 +281,8 @@ def test_sparse_embedding_gradients_would_break_the_twins():
 
 def _number_pairs(count: int = 512):
     """Real training pairs: French->English number phrases (the embedded set, on every machine)."""
-    from torchflow.data.sentences import encode_batch, prepare_pairs
     from torchflow.data.translation import load_fra_eng
+    from torchflow.prep.sentences import encode_batch, prepare_pairs
 
     pairs, source_vocab, target_vocab = prepare_pairs(load_fra_eng(source="embedded").sample(20_000).pairs)
     pairs = pairs[:count]

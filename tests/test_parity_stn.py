@@ -26,8 +26,8 @@ import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
 from torchflow.convert import copy_weights
-from torchflow.data.augment import affine_sample, random_affine
 from torchflow.families import family
+from torchflow.prep.augment import affine_sample, random_affine
 from torchflow.pt import stn as pt_stn
 from torchflow.tf import stn as tf_stn
 

@@ -24,8 +24,8 @@ import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
 from torchflow.data import load_pos
-from torchflow.data.words import Vocabulary, char_ids, pad_sequences
 from torchflow.families import family
+from torchflow.prep.words import Vocabulary, char_ids, pad_sequences
 from torchflow.pt import tagger as pt_tagger
 from torchflow.tf import tagger as tf_tagger
 

@@ -25,8 +25,8 @@ import torch  # isort: skip
 import tensorflow as tf  # isort: skip
 
 from torchflow.data import load_shakespeare
-from torchflow.data.words import Vocabulary, cbow_examples, ngram_examples, skipgram_examples, tokenize
 from torchflow.families import family
+from torchflow.prep.words import Vocabulary, cbow_examples, ngram_examples, skipgram_examples, tokenize
 from torchflow.pt import word_embeddings as pt_we
 from torchflow.tf import word_embeddings as tf_we
 

@@ -1,11 +1,12 @@
-"""Sentence pairs as batches (``torchflow.data.sentences``) and the corpus scores of the seq2seq chapter."""
+"""Sentence pairs as batches (``torchflow.prep.sentences``) and the corpus scores of the seq2seq chapter."""
 
 import math
 
 import numpy as np
 import pytest
 
-from torchflow.data.sentences import (
+from torchflow.metrics import bleu_by_length, bleu_standard_error, corpus_bleu, exact_match, token_f1
+from torchflow.prep.sentences import (
     EOS,
     PAD,
     Vocabulary,
@@ -13,9 +14,7 @@ from torchflow.data.sentences import (
     encode_batch,
     normalize,
     prepare_pairs,
-    split_indices,
 )
-from torchflow.metrics import bleu_by_length, bleu_standard_error, corpus_bleu, exact_match, token_f1
 
 
 def test_normalize_follows_the_tutorial():
@@ -48,15 +47,6 @@ def test_vocabulary_round_trip_and_errors():
     np.testing.assert_array_equal(lengths, [2, 3])
     with pytest.raises(ValueError, match="more than steps=2"):
         encode_batch(["b a"], vocabulary, 2)
-
-
-def test_split_indices_is_a_seeded_partition():
-    train, test, validation = split_indices(100, [20, 10], seed=3)
-    assert (len(train), len(test), len(validation)) == (70, 20, 10)
-    assert sorted(np.concatenate([train, test, validation]).tolist()) == list(range(100))
-    assert split_indices(100, [20, 10], seed=3)[1].tolist() == test.tolist()
-    with pytest.raises(ValueError, match="leave nothing"):
-        split_indices(10, [5, 5])
 
 
 def test_exact_match_counts_identical_sentences():

@@ -4,8 +4,8 @@ dealt round-robin, would still give arrays of the right shape and pass a shape c
 
 import numpy as np
 
-from torchflow.data.characters import Alphabet, text_streams
 from torchflow.data.shakespeare import load_shakespeare
+from torchflow.prep.characters import Alphabet, text_streams
 
 SEQ_LEN, STREAMS = 25, 8
 

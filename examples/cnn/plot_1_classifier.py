@@ -194,8 +194,8 @@ if run.trains("torch"):
     import torch
     import torch.nn.functional as F
 
-    from torchflow.data.wrappers import torch_loader
     from torchflow.device import torch_device
+    from torchflow.prep.wrappers import torch_loader
     from torchflow.pt.cnn import ConvNet
 
     torch.manual_seed(hp.seed)
@@ -254,8 +254,8 @@ if run.trains("tensorflow"):
     import keras
     import tensorflow as tf
 
-    from torchflow.data.wrappers import tf_dataset
     from torchflow.device import tf_device
+    from torchflow.prep.wrappers import tf_dataset
     from torchflow.tf.cnn import ConvNet
 
     keras.utils.set_random_seed(hp.seed)

@@ -85,10 +85,10 @@ import numpy as np
 import torchflow
 from torchflow.baselines.linear import choose_l2
 from torchflow.data import DataError, load_images
-from torchflow.data.augment import distort, random_affine
 from torchflow.frameworks import label
 from torchflow.metrics import paired_difference, proportion_standard_error
 from torchflow.plot import plot_curves, show_grid
+from torchflow.prep.augment import distort, random_affine
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
@@ -133,7 +133,7 @@ fig = draw_flows(flows, title="spatial transformer, then the classifier")
 # --------------
 # Every training and test image is warped by its own random affine map, made
 # with the same grid and bilinear sampler as above (in NumPy,
-# :func:`torchflow.data.augment.distort`). The distortions are drawn once, so
+# :func:`torchflow.prep.augment.distort`). The distortions are drawn once, so
 # both twins see exactly the same images; the test set's maps are kept, to
 # measure below how much of them the transformer undoes. The validation split
 # is the last twelfth of the training images; the training subset is drawn from

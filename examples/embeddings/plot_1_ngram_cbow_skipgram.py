@@ -42,9 +42,9 @@ import numpy as np
 import torchflow
 from torchflow.baselines.cooccurrence import ppmi_svd
 from torchflow.data import load_shakespeare
-from torchflow.data.words import Vocabulary, cbow_examples, ngram_examples, skipgram_examples, split_stream, tokenize
 from torchflow.metrics import nearest_neighbours, neighbour_agreement_with_noise, ppmi_vectors
 from torchflow.plot import plot_curves
+from torchflow.prep.words import Vocabulary, cbow_examples, ngram_examples, skipgram_examples, split_stream, tokenize
 from torchflow.training import StepClock, batch_indices, batched_mean, combined_clock
 
 ids = np.array([[1, 2, 4, 5], [4, 3, 2, 9]])
@@ -66,7 +66,7 @@ if "tensorflow" in torchflow.available_frameworks():
 # Three prediction tasks from one text
 # ------------------------------------
 # A toy sentence cut into each model's training pairs by
-# :mod:`torchflow.data.words` (the functions that cut the corpus below): the
+# :mod:`torchflow.prep.words` (the functions that cut the corpus below): the
 # N-gram model with a context of 2, CBOW and skip-gram with a window of 1.
 sentence = tokenize("The brown quick fox jumped over the lazy dog.")
 toy = Vocabulary.build(sentence)

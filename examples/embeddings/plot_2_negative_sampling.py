@@ -68,7 +68,7 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines.cooccurrence import ppmi_svd, unigram_nats
-from torchflow.data import load_shakespeare, words
+from torchflow.data import load_shakespeare
 from torchflow.metrics import (
     chunked_mean,
     mean_standard_error,
@@ -77,6 +77,7 @@ from torchflow.metrics import (
     ppmi_vectors,
 )
 from torchflow.plot import FRAMEWORK_COLOURS, plot_curves
+from torchflow.prep import words
 from torchflow.training import StepClock, batch_indices, log_uniform_expected, log_uniform_negatives
 
 run = torchflow.Run()

@@ -49,10 +49,10 @@ import numpy as np
 import torchflow
 from torchflow.baselines.tags import MostFrequentTag, choose_suffix_length
 from torchflow.data.pos import load_pos_splits
-from torchflow.data.words import Vocabulary, char_ids, pad_sequences
 from torchflow.flow import draw_flows, trace_twins
 from torchflow.metrics import confusion_matrix, proportion_standard_error, unseen_word_accuracy
 from torchflow.plot import FRAMEWORK_COLOURS, plot_confusion
+from torchflow.prep.words import Vocabulary, char_ids, pad_sequences
 from torchflow.training import StepClock, batch_indices, combined_clock
 
 toy = [("Everybody", "NN"), ("read", "V"), ("that", "DET"), ("book", "NN")]

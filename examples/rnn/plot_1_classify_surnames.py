@@ -50,10 +50,11 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines.char_bayes import CharNgramBayes, choose_smoothing
-from torchflow.data.characters import Alphabet, one_hot_batch, pad, split_indices
 from torchflow.data.surnames import load_surnames
 from torchflow.metrics import confusion_matrix, proportion_standard_error
 from torchflow.plot import plot_confusion
+from torchflow.prep.characters import Alphabet, one_hot_batch, pad
+from torchflow.prep.split import split
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
@@ -83,7 +84,8 @@ languages = data.languages
 alphabet = Alphabet.of(data.names)
 padded, lengths = pad([alphabet.encode(name) for name in data.names])
 labels = data.labels
-train_index, val_index, test_index = split_indices(len(data), hp.held_out, seed=hp.seed)
+parts = split(len(data), validation=hp.held_out, test=hp.held_out, seed=hp.seed)
+train_index, val_index, test_index = parts.train, parts.validation, parts.test
 counts = np.bincount(labels, minlength=len(languages))
 print(f"{len(data)} names, {len(alphabet)} letters, {lengths.min()} to {lengths.max()} letters long; "
       f"train {len(train_index)}, validation {len(val_index)}, test {len(test_index)}")

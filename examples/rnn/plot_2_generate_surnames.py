@@ -50,10 +50,11 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines.char_bayes import CharNgramSampler
-from torchflow.data.characters import Alphabet, name_targets, one_hot, one_hot_batch, pad, split_indices
 from torchflow.data.surnames import load_surnames
 from torchflow.frameworks import available_frameworks
 from torchflow.metrics import judged_share, proportion_standard_error, start_letter_chance
+from torchflow.prep.characters import Alphabet, name_targets, one_hot, one_hot_batch, pad
+from torchflow.prep.split import split
 from torchflow.training import batch_indices, sample_sequence
 
 run = torchflow.Run()
@@ -89,7 +90,8 @@ letters_of = Alphabet.of(data.names)  # the judge's alphabet
 alphabet = Alphabet.of(data.names, end=True)
 padded, lengths = pad([alphabet.encode(name) for name in data.names])
 labels = data.labels
-train_index, val_index, test_index = split_indices(len(data), hp.held_out, seed=hp.seed)
+parts = split(len(data), validation=hp.held_out, test=hp.held_out, seed=hp.seed)
+train_index, val_index, test_index = parts.train, parts.validation, parts.test
 train_names = [data.names[i] for i in train_index]
 print(f"{len(data)} names, {len(languages)} languages, {len(alphabet)} symbols (letters and the end)")
 

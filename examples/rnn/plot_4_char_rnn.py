@@ -45,7 +45,7 @@ Departures from char-rnn:
 # The text is cut into :math:`B` long streams (one per row of the batch), and
 # batch :math:`k` holds characters :math:`25k \dots 25k + 24` of every stream, so
 # row :math:`b` of batch :math:`k+1` continues row :math:`b` of batch :math:`k`
-# (:func:`torchflow.data.characters.text_streams`). The final state of a batch
+# (:func:`torchflow.prep.characters.text_streams`). The final state of a batch
 # is the right initial state of the next one, and the network can use context
 # older than 25 characters. The gradient must stop at the batch boundary, or
 # the backward pass of step :math:`k` would run through every earlier batch:
@@ -66,9 +66,9 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines import CharNgram, choose_order
-from torchflow.data.characters import Alphabet, text_streams
 from torchflow.data.shakespeare import load_shakespeare
 from torchflow.metrics import bits_per_char
+from torchflow.prep.characters import Alphabet, text_streams
 from torchflow.training import sample_sequence
 
 run = torchflow.Run()

@@ -73,11 +73,12 @@ import numpy as np
 
 import torchflow
 from torchflow.baselines.lookup import WordByWord
-from torchflow.data.sentences import draw_teacher_forcing, encode_batch, prepare_pairs, split_indices
 from torchflow.data.translation import load_fra_eng
 from torchflow.families import family
 from torchflow.metrics import bleu_by_length, bleu_standard_error, corpus_bleu, exact_match
 from torchflow.plot import plot_attention
+from torchflow.prep.sentences import draw_teacher_forcing, encode_batch, prepare_pairs
+from torchflow.prep.split import split
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()
@@ -128,8 +129,8 @@ data = load_fra_eng()
 run.use_data(data)
 pairs, french, english = prepare_pairs(data.pairs, max_words=hp.max_length if data.info.is_subset else 10,
                                        min_count=hp.min_count)
-train_index, test_index, validation_index = split_indices(len(pairs), [hp.test_size, hp.validation_size],
-                                                          seed=hp.seed)
+parts = split(len(pairs), test=hp.test_size, validation=hp.validation_size, seed=hp.seed)
+train_index, test_index, validation_index = parts.train, parts.test, parts.validation
 source, source_lengths = encode_batch([fr for fr, _ in pairs], french, hp.max_length)
 target, _ = encode_batch([en for _, en in pairs], english, hp.max_length)
 splits = {"validation": validation_index, "test": test_index}
@@ -167,7 +168,7 @@ print(fill(f"  e.g. {sources['test'][0]!r} -> {looked_up[0]!r} (reference {refer
 # --------
 # Both twins of a decoder start from the same weights (the PyTorch ones, copied
 # by :func:`torchflow.convert.copy_torch_to_keras`) and see the same batches and
-# teacher-forcing draws (:func:`torchflow.data.sentences.draw_teacher_forcing`:
+# teacher-forcing draws (:func:`torchflow.prep.sentences.draw_teacher_forcing`:
 # one draw per decoder step, ``True`` feeding the reference). ``decode_loss``
 # encodes, unrolls the decoder and returns the masked loss; evaluation decodes
 # greedily. The TensorFlow step makes the embeddings' gradients dense, for the

@@ -43,8 +43,8 @@ import torchflow
 from torchflow.baselines.lookup import NearestReply
 from torchflow.checkpoint import CheckpointError, check_checkpoint, checkpoint_vocabularies
 from torchflow.data.dialogue import load_dialogue
-from torchflow.data.sentences import draw_teacher_forcing, encode_batch, prepare_pairs
 from torchflow.metrics import mean_standard_error, token_f1
+from torchflow.prep.sentences import draw_teacher_forcing, encode_batch, prepare_pairs
 from torchflow.training import StepClock, batch_indices
 
 run = torchflow.Run()

@@ -2,7 +2,7 @@
 
 Loaders return framework-free NumPy arrays (or text) together with a
 :class:`DatasetInfo` that says where the data really came from; thin wrappers in
-:mod:`torchflow.data.wrappers` turn them into a ``torch.utils.data.DataLoader``
+:mod:`torchflow.prep.wrappers` turn them into a ``torch.utils.data.DataLoader``
 or a ``tf.data.Dataset`` over the same items in the same order.
 Run ``python -m torchflow.data list`` to see every dataset and its source here, and
 ``python -m torchflow.data plan`` (or :func:`plan`) for the datasets the book's pages use.

@@ -115,11 +115,3 @@ def one_hot_batch(padded: np.ndarray, lengths: np.ndarray, index: np.ndarray, si
     index = np.asarray(index)
     width = int(lengths[index].max())
     return one_hot(padded[index, :width], size, dtype), lengths[index]
-
-
-def split_indices(count: int, held_out: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A random (train, validation, test) split of ``count`` items, ``held_out`` items each for validation and test."""
-    if held_out < 1 or 2 * held_out >= count:
-        raise ValueError(f"cannot hold out 2 x {held_out} of {count} items")
-    order = np.random.default_rng(seed).permutation(count)
-    return np.sort(order[2 * held_out:]), np.sort(order[:held_out]), np.sort(order[held_out : 2 * held_out])

@@ -102,16 +102,6 @@ def encode_batch(sentences: Sequence[str], vocabulary: Vocabulary, steps: int) -
     return tokens, lengths
 
 
-def split_indices(count: int, held_out: Sequence[int], seed: int = 0) -> list[np.ndarray]:
-    """``[train, *held-out parts]``: a seeded permutation of ``range(count)``, cut into the parts of
-    sizes ``held_out`` first and the training indices last (each part sorted)."""
-    if sum(held_out) >= count:
-        raise ValueError(f"held-out parts {list(held_out)} leave nothing of {count} items to train on")
-    order = np.random.default_rng(seed).permutation(count)
-    parts = np.split(order, np.cumsum(held_out))
-    return [np.sort(parts[-1]), *(np.sort(part) for part in parts[:-1])]
-
-
 def draw_teacher_forcing(rng: np.random.Generator, ratio: float, steps: int) -> np.ndarray:
     """(steps,) booleans, one per decoder step: True (feed the reference token next) with probability
     ``ratio``, each step drawn on its own. A batch shares its steps' draws (one decision per step for
