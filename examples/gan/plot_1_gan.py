@@ -172,14 +172,17 @@ def run_steps(step_fn, generate, discriminate, clock, steps=hp.steps):
 # ``train_step`` is a D step, then a G step, each optimiser given one list.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/gan.py
 #          :language: python
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python

@@ -186,8 +186,10 @@ def run_steps(step_fn, generate, discriminate, clock):
 # twin's initial weights, copied into the TensorFlow twin.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/gan.py
 #          :language: python
@@ -198,6 +200,7 @@ def run_steps(step_fn, generate, discriminate, clock):
 #          :pyobject: update_average
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python

@@ -207,8 +207,10 @@ def train(train_step, generate, clock):
 # on each side; on odd sizes Keras pads only after, and the shapes differ).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/dcgan.py
 #          :language: python
@@ -227,6 +229,7 @@ def train(train_step, generate, clock):
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/dcgan.py
 #          :language: python

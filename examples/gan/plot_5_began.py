@@ -179,8 +179,10 @@ def train_twin(train_step, clock, generate):
 # comes out (in TensorFlow a non-trainable variable the graph assigns).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/began.py
 #          :language: python
@@ -191,6 +193,7 @@ def train_twin(train_step, clock, generate):
 #          :pyobject: balance_update
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/began.py
 #          :language: python

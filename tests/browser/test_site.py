@@ -1,4 +1,5 @@
-"""The built book in a real browser: figures load, framework tabs switch, math renders, search works.
+"""The built book in a real browser: figures load, framework tabs switch (and stay switched), math renders,
+search works.
 
 Run with ``nox -s browser`` after ``nox -s docs``. The site (``$TORCHFLOW_SITE``,
 e.g. ``docs/_build/html``) is served on 127.0.0.1 by :mod:`http.server` and
@@ -38,6 +39,7 @@ ARTEFACTS = Path(os.environ.get("TORCHFLOW_ARTEFACTS", ROOT / "test-artefacts" /
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 VAE_PAGE = "auto_examples/vae/plot_1_vae.html"
+SYNCED_PAGE = "auto_examples/gan/plot_4_dcgan.html"  # another page with framework tabs
 TIMEOUT = 30
 
 
@@ -162,6 +164,21 @@ def test_example_page_figures_tabs_and_math(browser, site_url):
     wait_for(browser, lambda d: content(labels["TensorFlow"]).is_displayed(), "the TensorFlow tab to show")
     assert not content(labels["PyTorch"]).is_displayed()
     assert "tensorflow" in content(labels["TensorFlow"]).text.lower() or "tf." in content(labels["TensorFlow"]).text
+
+    # the choice is synced: every framework tab carries the group's key, and the next page opens on TensorFlow
+    keys = browser.execute_script(
+        "return Array.from(document.querySelectorAll('label.sd-tab-label'))"
+        ".map(l => [l.textContent.trim(), l.dataset.syncGroup, l.dataset.syncId])")
+    assert keys and all(k[1:] == ["framework", {"PyTorch": "torch", "TensorFlow": "tensorflow"}[k[0]]]
+                        for k in keys if k[0] in ("PyTorch", "TensorFlow")), keys
+    open_page(browser, site_url + SYNCED_PAGE)
+    other = {label.text.strip(): label for label in browser.find_elements(By.CSS_SELECTOR, "label.sd-tab-label")}
+    wait_for(browser, lambda d: content(other["TensorFlow"]).is_displayed(), "the next page's TensorFlow tab to show")
+    assert not content(other["PyTorch"]).is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", other["PyTorch"])
+    other["PyTorch"].click()  # back to the default for the tests that follow
+    wait_for(browser, lambda d: content(other["PyTorch"]).is_displayed(), "the PyTorch tab to show again")
+    open_page(browser, site_url + VAE_PAGE)
 
     # math: MathJax is the local copy, and it typeset the equations without errors
     sources = [s.get_attribute("src") or "" for s in browser.find_elements(By.CSS_SELECTOR, "script[src]")]
