@@ -299,3 +299,10 @@ def test_the_twins_have_distinct_colours_in_a_sampled_figure():
         if min(counts.values()) >= 50:
             return
     raise AssertionError(f"no VAE figure shows both twins' colours: {found}")
+
+
+def test_code_names_link_to_the_python_docs():
+    """sphinx-gallery links names in the code through the committed intersphinx inventories."""
+    pages = sorted((Path(SITE) / "auto_examples").glob("*/plot_*.html"))
+    linked = [p.name for p in pages if 'href="https://docs.python.org/3/' in p.read_text(encoding="utf-8")]
+    assert pages and len(linked) >= len(pages) // 2, f"{len(linked)} of {len(pages)} tutorials link Python's docs"
