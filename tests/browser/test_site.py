@@ -306,3 +306,46 @@ def test_code_names_link_to_the_python_docs():
     pages = sorted((Path(SITE) / "auto_examples").glob("*/plot_*.html"))
     linked = [p.name for p in pages if 'href="https://docs.python.org/3/' in p.read_text(encoding="utf-8")]
     assert pages and len(linked) >= len(pages) // 2, f"{len(linked)} of {len(pages)} tutorials link Python's docs"
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (c / 255 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_figures_are_readable_in_dark_mode(browser, site_url):
+    """The theme follows the reader's dark preference; each figure keeps a light, opaque backing (dark text
+    on it stays legible) and is dimmed, not left glaring at full white."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    try:
+        open_page(browser, site_url + VAE_PAGE)
+        wait_for(browser, lambda d: d.execute_script("return document.documentElement.dataset.theme") == "dark",
+                 "the theme to switch to dark")
+        page = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+        page_rgb = [int(x) for x in page[page.index("(") + 1 : page.index(")")].split(",")[:3]]
+        assert _luminance(page_rgb) < 0.25, f"the page is not dark: {page}"
+        image_report(browser)
+        figures = browser.find_elements(By.CSS_SELECTOR, "img.sphx-glr-single-img, img.sphx-glr-multi-img")
+        assert figures
+        styles = browser.execute_script(
+            "return arguments[0].map(i => [getComputedStyle(i).backgroundColor, getComputedStyle(i).filter])",
+            figures)
+        assert all(bg == "rgb(255, 255, 255)" and "brightness" in f for bg, f in styles), styles
+        figure = figures[-1]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", figure)
+        pixels = np.asarray(Image.open(io.BytesIO(figure.screenshot_as_png)).convert("L"), dtype=float) / 255
+        light, dark = (pixels > 0.7).mean(), (pixels < 0.35).mean()
+        assert light > 0.3 and dark > 0.002, f"figure in dark mode: {light:.1%} light, {dark:.1%} dark pixels"
+        assert pixels.max() < 0.97, "the figure is not dimmed in dark mode"
+        save(browser, "dark-" + VAE_PAGE.rsplit("/", 1)[-1][: -len(".html")])
+        open_page(browser, site_url + "index.html")
+        save(browser, "dark-landing")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
