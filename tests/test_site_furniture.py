@@ -205,3 +205,24 @@ def test_the_sync_key_check_reads_rst_in_comments_and_myst_fences(tmp_path):
                     encoding="utf-8")
     assert [(d, a, o) for _, d, a, o in _directives(page)] == [
         ("tab-set", "", {"sync-group": "framework"}), ("tab-item", "TensorFlow", {"sync": "tensorflow"})]
+
+
+def test_a_strip_thumbnail_shows_its_middle_at_a_legible_size(book, tmp_path):
+    from PIL import Image
+
+    strip = Image.new("RGBA", (400, 280), (255, 255, 255, 0))
+    strip.paste(Image.new("RGBA", (400, 80), (10, 20, 30, 255)), (0, 100))  # a 5:1 row of images
+    strip.paste(Image.new("RGBA", (20, 80), (200, 0, 0, 255)), (190, 100))  # its middle
+    path = tmp_path / "sphx_glr_plot_1_x_thumb.png"
+    strip.save(path)
+    assert book.unstrip_thumbnail(path)
+    image = Image.open(path).convert("RGBA")
+    assert image.size == (400, 280)
+    left, top, right, bottom = image.getchannel("A").getbbox()
+    assert (right - left) / (bottom - top) == pytest.approx(2.5, rel=0.02) and right - left == 400
+    assert image.getpixel((200, 140))[:3] == (200, 0, 0)  # the middle is kept, larger
+    assert not book.unstrip_thumbnail(path)  # already legible: left as it is
+    square = tmp_path / "square_thumb.png"
+    Image.new("RGBA", (400, 280), (0, 0, 0, 255)).save(square)
+    before = square.read_bytes()
+    assert not book.unstrip_thumbnail(square) and square.read_bytes() == before

@@ -70,7 +70,7 @@ Departures from the tutorial:
 # Pretraining is counted in optimiser steps, so that it lasts as long on the
 # small embedded subset (cycled) as on the full data.
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 import functools
 import itertools
 import textwrap

@@ -51,7 +51,7 @@ when one optimiser gets both lists.
 # * Adam (:math:`\beta_1 = 0.5`) instead of SGD with momentum, one D step per G step;
 # * samples scored in judge features against baselines, not by Parzen windows.
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 import json
 import textwrap
 from pathlib import Path

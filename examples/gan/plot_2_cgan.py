@@ -45,7 +45,7 @@ caught, so it must learn to follow the label.
 # * the samples scored may come from the averaged generator (decided on validation);
 # * samples scored in judge features against baselines, not by Parzen windows.
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 import json
 import textwrap
 from pathlib import Path

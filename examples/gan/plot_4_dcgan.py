@@ -61,7 +61,7 @@ trains both twins on Fashion-MNIST and scores their samples with the book's judg
 # training and in evaluation mode, and the twins' 50-step training trajectories
 # agree to float64 rounding (the test's docstring gives the measured bounds).
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 7
 
 import textwrap
 

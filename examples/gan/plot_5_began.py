@@ -56,7 +56,7 @@ Departures from the reference (Berthelot et al., 2017):
 # and the paper reads it as how far training has come. The page tests that
 # reading against the judge's scores at snapshots along training.
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 5
 import json
 from pathlib import Path
 

@@ -305,7 +305,7 @@ def test_code_names_link_to_the_python_docs():
     """sphinx-gallery links names in the code through the committed intersphinx inventories."""
     pages = sorted((Path(SITE) / "auto_examples").glob("*/plot_*.html"))
     linked = [p.name for p in pages if 'href="https://docs.python.org/3/' in p.read_text(encoding="utf-8")]
-    assert pages and len(linked) >= len(pages) // 2, f"{len(linked)} of {len(pages)} tutorials link Python's docs"
+    assert pages and len(linked) == len(pages), f"{len(linked)} of {len(pages)} tutorials link Python's docs"
 
 
 def _luminance(rgb) -> float:
@@ -349,3 +349,17 @@ def test_figures_are_readable_in_dark_mode(browser, site_url):
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
+
+def test_no_thumbnail_is_a_thin_strip():
+    """Each tutorial's thumbnail (its picture, inside sphinx-gallery's transparent margins) is at most 2.5:1."""
+    from PIL import Image
+
+    thumbnails = sorted((Path(SITE) / "_images").glob("sphx_glr_plot_*_thumb.png"))
+    assert len(thumbnails) == 20, [t.name for t in thumbnails]
+    strips = {}
+    for path in thumbnails:
+        left, top, right, bottom = Image.open(path).convert("RGBA").getchannel("A").getbbox()
+        aspect = max((right - left) / (bottom - top), (bottom - top) / (right - left))
+        if aspect > 2.5 * 1.02:  # rounding of the crop and the resize
+            strips[path.name] = round(aspect, 2)
+    assert strips == {}, f"thumbnails that are thin strips: {strips}"
