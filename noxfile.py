@@ -156,6 +156,12 @@ def mathjax(session: nox.Session) -> None:
     session.run("python", "docs/_ext/mathjax_offline.py", *session.posargs)
 
 
+@nox.session(venv_backend="none")
+def inventories(session: nox.Session) -> None:
+    """Refresh the intersphinx inventories in docs/_inventories (needs network; ``-- NAME`` for one)."""
+    session.run(sys.executable, "docs/_ext/inventories.py", *session.posargs, external=True)
+
+
 @nox.session
 def browser(session: nox.Session) -> None:
     """The built site (docs/_build/html) in headless Chromium: figures, tabs, math, search; screenshots.

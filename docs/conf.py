@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS))
 
 from _ext.book import FIRST_NOTEBOOK_CELL, URLS, book_order  # noqa: E402
+from _ext.inventories import intersphinx_mapping as committed_inventories  # noqa: E402
 from _ext.jobs import gallery_jobs, share_cores  # noqa: E402
 
 # TORCHFLOW_JOBS=N runs N examples at once, each with cores // N threads; the
@@ -63,7 +64,9 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb"
 mathjax_path = "mathjax/tex-mml-chtml.js"
 autodoc_mock_imports: list[str] = []
 autosummary_generate = True
-intersphinx_mapping: dict = {}  # the build machine is offline: no inventories to fetch
+# code names link to the projects' docs: the build is offline, so each inventory is a committed file
+# (docs/_inventories, refreshed by `nox -s inventories`); only Python's for now, see docs/_ext/inventories.py
+intersphinx_mapping = committed_inventories()
 
 html_theme = "sphinx_book_theme"
 html_title = "TorchFlow"

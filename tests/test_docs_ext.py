@@ -1,4 +1,4 @@
-"""The book's Sphinx extensions: the comparison page and the offline MathJax."""
+"""The book's Sphinx extensions: the comparison page, the offline MathJax and the committed inventories."""
 
 import io
 import json
@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
 
-from _ext import api_twins, comparison, mathjax_offline  # noqa: E402
+from _ext import api_twins, comparison, inventories, mathjax_offline  # noqa: E402
 
 RECORD = {
     "name": "vae", "page": "plot_1_vae", "budget": "cpu", "date": "2026-01-02T03:04:05", "wall_seconds": 61.5,
@@ -222,3 +222,67 @@ def test_the_glance_row_shows_the_first_target_its_baseline_both_twins_and_the_v
     assert comparison._headline(record) == ("bits/char ≤ 6-gram − 0", "6-gram: 2.39", "✗ 2.88 ± 0.021", "✗ 2.89",
                                             "missed, below a baseline")
     assert comparison._headline({"verdict": []})[0] == "none in this budget"
+
+
+def test_the_intersphinx_mapping_reads_committed_inventories_and_points_at_the_online_docs():
+    mapping = inventories.intersphinx_mapping()
+    assert "python" in mapping  # from Debian's python3.11-doc; the others need `nox -s inventories`
+    for name, (url, local) in mapping.items():
+        assert url.startswith("https://") and url.endswith("/"), url
+        assert Path(local).is_file() and Path(local).parent == ROOT / "docs" / "_inventories"
+        assert inventories.check_inventory(Path(local).read_bytes()) > 1000, name
+    assert set(mapping) | set(inventories.missing()) == set(inventories.INVENTORIES)
+    conf = (ROOT / "docs" / "conf.py").read_text(encoding="utf-8")
+    assert "intersphinx_mapping = committed_inventories()" in conf
+    assert "reference_url" not in conf  # sphinx-gallery 0.22 ignores it: the links come from intersphinx
+
+
+def test_a_page_links_python_names_to_the_python_docs_offline(tmp_path):
+    """A small Sphinx build with the book's mapping: names resolve from the committed file, no network."""
+    from sphinx.application import Sphinx
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        "extensions = ['sphinx.ext.intersphinx']\n"
+        f"intersphinx_mapping = {inventories.intersphinx_mapping()!r}\n"
+        "intersphinx_timeout = 0.01\n", encoding="utf-8")
+    (source / "index.rst").write_text("Page\n====\n\n:func:`textwrap.fill`, :class:`types.SimpleNamespace`, "
+                                      ":func:`print`\n", encoding="utf-8")
+    app = Sphinx(str(source), str(source), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
+                 status=None, warning=io.StringIO(), freshenv=True)
+    app.build()
+    html = (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+    for target in ("library/textwrap.html#textwrap.fill", "library/types.html#types.SimpleNamespace",
+                   "library/functions.html#print"):
+        assert f'href="https://docs.python.org/3/{target}"' in html, target
+
+
+def test_refreshing_an_inventory_keeps_the_committed_file_when_the_download_is_not_one(tmp_path, monkeypatch):
+    import zlib
+
+    good = (b"# Sphinx inventory version 2\n# Project: NumPy\n# Version: 2\n"
+            b"# The remainder of this file is compressed using zlib.\n"
+            + zlib.compress(b"numpy.zeros py:function 1 reference/generated/numpy.zeros.html#$ -\n"))
+    answers = {"numpy": good, "python": b"<html>a captive portal</html>"}
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *args):
+            return False
+
+    def urlopen(url, timeout):
+        name = next(n for n, root in inventories.INVENTORIES.items() if url == root + "objects.inv")
+        if name not in answers:
+            raise OSError("no network")
+        return Response(answers[name])
+
+    monkeypatch.setattr(inventories.urllib.request, "urlopen", urlopen)
+    (tmp_path / "python.inv").write_bytes(b"committed")
+    failed = inventories.refresh(folder=tmp_path)
+    assert sorted(failed) == ["matplotlib", "python", "torch"]
+    assert (tmp_path / "numpy.inv").read_bytes() == good and (tmp_path / "python.inv").read_bytes() == b"committed"
+    assert inventories.check_inventory(good) == 1
+    assert set(inventories.intersphinx_mapping(tmp_path)) == {"numpy", "python"}

@@ -128,3 +128,101 @@ def test_the_readme_quotes_the_one_record_of_the_books_times():
     assert f"about {times['book']['cpu']['minutes']:g} minutes" in readme
     running = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
     assert "{{ book_cpu_minutes }}" in running and " min " not in running  # no second, hand-copied figure
+
+
+FRAMEWORK_SYNC = {"PyTorch": "torch", "TensorFlow": "tensorflow", "Keras": "tensorflow"}
+SYNC_GROUP = "framework"
+
+
+def _directives(path: Path) -> list[tuple[int, str, str, dict[str, str]]]:
+    """The tab-sets and tab-items of a page's source: (line, directive, argument, options).
+
+    rST in an example's comment cells (``# .. tab-item:: PyTorch``), in ``docs/*.rst``, and MyST
+    fences in ``docs/*.md`` (```` ```{tab-item} PyTorch ```` or ``:::{tab-item}``).
+    """
+    import re
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if path.suffix == ".py":
+        lines = [line[2:] if line.startswith("# ") else "" if line.startswith("#") else "" for line in lines]
+    start = re.compile(r"^\s*(?:\.\.\s+(tab-set|tab-item)::|(?:`{3,}|:{3,})\{(tab-set|tab-item)\})\s*(.*?)\s*$")
+    option = re.compile(r"^\s*:([\w-]+):\s*(.*?)\s*$")
+    found = []
+    for number, line in enumerate(lines):
+        match = start.match(line)
+        if not match:
+            continue
+        options = {}
+        for following in lines[number + 1 :]:
+            opt = option.match(following)
+            if not opt:
+                break
+            options[opt.group(1)] = opt.group(2)
+        found.append((number + 1, match.group(1) or match.group(2), match.group(3), options))
+    return found
+
+
+def _page_sources() -> list[Path]:
+    """The examples and the hand-written pages (not what the build generates into docs/)."""
+    generated = {"_build", "auto_examples", "gen_modules", "_static", "generated"}
+    docs = [p for p in (ROOT / "docs").rglob("*") if p.suffix in {".md", ".rst"}
+            and not generated & set(p.relative_to(ROOT / "docs").parts)]
+    return sorted([*(ROOT / "examples").glob("*/*.py"), *docs])
+
+
+def test_every_framework_tab_carries_its_sync_key_so_one_choice_switches_every_tab_set():
+    """Choosing TensorFlow once shows TensorFlow in every tab-set of the page, and of the next page
+    (sphinx-design keeps the choice per sync group in the browser's local storage)."""
+    missing, framework_items = [], 0
+    for path in _page_sources():
+        tab_set = None
+        for line, directive, argument, options in _directives(path):
+            where = f"{path.relative_to(ROOT)}:{line}"
+            if directive == "tab-set":
+                tab_set = (where, options)
+                continue
+            wanted = FRAMEWORK_SYNC.get(argument)
+            if wanted is None:
+                continue
+            framework_items += 1
+            if options.get("sync") != wanted:
+                missing.append(f"{where}: tab-item {argument} needs ':sync: {wanted}', has {options.get('sync')!r}")
+            if tab_set is None or tab_set[1].get("sync-group") != SYNC_GROUP:
+                missing.append(f"{tab_set[0] if tab_set else where}: its tab-set needs ':sync-group: {SYNC_GROUP}'")
+    assert framework_items >= 36  # two per model section of the 18 pages that have one
+    assert sorted(set(missing)) == []
+
+
+def test_the_sync_key_check_reads_rst_in_comments_and_myst_fences(tmp_path):
+    page = tmp_path / "plot_0_x.py"
+    page.write_text("# .. tab-set::\n#    :sync-group: framework\n#\n#    .. tab-item:: PyTorch\n#       :sync: torch\n"
+                    "#\n#    .. tab-item:: TensorFlow\n#\n#       text\n", encoding="utf-8")
+    assert [(d, a, o) for _, d, a, o in _directives(page)] == [
+        ("tab-set", "", {"sync-group": "framework"}), ("tab-item", "PyTorch", {"sync": "torch"}),
+        ("tab-item", "TensorFlow", {})]
+    page = tmp_path / "page.md"
+    page.write_text("::::{tab-set}\n:sync-group: framework\n\n:::{tab-item} TensorFlow\n:sync: tensorflow\n",
+                    encoding="utf-8")
+    assert [(d, a, o) for _, d, a, o in _directives(page)] == [
+        ("tab-set", "", {"sync-group": "framework"}), ("tab-item", "TensorFlow", {"sync": "tensorflow"})]
+
+
+def test_a_strip_thumbnail_shows_its_middle_at_a_legible_size(book, tmp_path):
+    from PIL import Image
+
+    strip = Image.new("RGBA", (400, 280), (255, 255, 255, 0))
+    strip.paste(Image.new("RGBA", (400, 80), (10, 20, 30, 255)), (0, 100))  # a 5:1 row of images
+    strip.paste(Image.new("RGBA", (20, 80), (200, 0, 0, 255)), (190, 100))  # its middle
+    path = tmp_path / "sphx_glr_plot_1_x_thumb.png"
+    strip.save(path)
+    assert book.unstrip_thumbnail(path)
+    image = Image.open(path).convert("RGBA")
+    assert image.size == (400, 280)
+    left, top, right, bottom = image.getchannel("A").getbbox()
+    assert (right - left) / (bottom - top) == pytest.approx(2.5, rel=0.02) and right - left == 400
+    assert image.getpixel((200, 140))[:3] == (200, 0, 0)  # the middle is kept, larger
+    assert not book.unstrip_thumbnail(path)  # already legible: left as it is
+    square = tmp_path / "square_thumb.png"
+    Image.new("RGBA", (400, 280), (0, 0, 0, 255)).save(square)
+    before = square.read_bytes()
+    assert not book.unstrip_thumbnail(square) and square.read_bytes() == before

@@ -10,6 +10,9 @@ mistake, and the book's order of tutorials.
 * The gallery's own index pages (``auto_examples/index``, ``auto_examples/<chapter>/index``) are kept but
   marked orphan: each tutorial is listed once in the navigation, under its chapter.
 * :func:`book_order` sorts tutorials by chapter, then by number (the landing page's minigallery).
+* :func:`unstrip_thumbnail` (``builder-inited``, after the gallery): a thumbnail whose figure is wider than
+  2.5:1 (a row of images, two panels side by side) shows the figure's middle at a legible size instead of a
+  thin strip across the box. Each page chooses its figure with ``# sphinx_gallery_thumbnail_number``.
 """
 
 from __future__ import annotations
@@ -79,7 +82,45 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
         source[0] = _NOTE.sub(lambda _: links_bar(parts[1], parts[2]), source[0], count=1)
 
 
+MAX_THUMBNAIL_ASPECT = 2.5  # the widest (or tallest) a thumbnail's picture may be, width to height
+
+
+def unstrip_thumbnail(path: Path, box: tuple[int, int] = (400, 280), max_aspect: float = MAX_THUMBNAIL_ASPECT) -> bool:
+    """Crop a strip of a thumbnail (its picture, without sphinx-gallery's transparent margins) to ``max_aspect``
+    about its centre and refit it in the box; False where it was not a strip (and nothing is written)."""
+    from PIL import Image
+
+    image = Image.open(path).convert("RGBA")
+    bbox = image.getchannel("A").getbbox()
+    if bbox is None:
+        return False
+    picture = image.crop(bbox)
+    width, height = picture.size
+    if width > max_aspect * height:
+        keep = int(round(max_aspect * height))
+        picture = picture.crop(((width - keep) // 2, 0, (width - keep) // 2 + keep, height))
+    elif height > max_aspect * width:
+        keep = int(round(max_aspect * width))
+        picture = picture.crop((0, (height - keep) // 2, width, (height - keep) // 2 + keep))
+    else:
+        return False
+    scale = min(box[0] / picture.width, box[1] / picture.height)
+    picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
+                             Image.Resampling.BICUBIC)
+    thumbnail = Image.new("RGBA", box, (255, 255, 255, 0))
+    thumbnail.paste(picture, ((box[0] - picture.width) // 2, (box[1] - picture.height) // 2))
+    thumbnail.save(path)
+    return True
+
+
+def on_gallery_written(app) -> None:
+    box = tuple(app.config.sphinx_gallery_conf.get("thumbnail_size", (400, 280)))
+    for path in sorted(Path(app.srcdir).glob("auto_examples/*/images/thumb/sphx_glr_*_thumb.png")):
+        unstrip_thumbnail(path, box)
+
+
 def setup(app):
     app.connect("source-read", on_source_read)
+    app.connect("builder-inited", on_gallery_written, priority=900)  # sphinx-gallery writes them at 500
     app.add_css_file("torchflow.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

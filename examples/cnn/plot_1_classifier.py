@@ -170,14 +170,17 @@ print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" 
 # their class as ``ConvNet``.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/cnn.py
 #          :language: python
 #          :pyobject: ConvNet
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/cnn.py
 #          :language: python

@@ -189,8 +189,10 @@ print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" 
 # units before the last layer) acts only while training.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/stn.py
 #          :language: python
@@ -205,6 +207,7 @@ print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" 
 #          :pyobject: grid_sample
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/stn.py
 #          :language: python

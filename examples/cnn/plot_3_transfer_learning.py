@@ -70,7 +70,7 @@ Departures from the tutorial:
 # Pretraining is counted in optimiser steps, so that it lasts as long on the
 # small embedded subset (cycled) as on the full data.
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 import functools
 import itertools
 import textwrap
@@ -205,8 +205,10 @@ print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" 
 # symmetrically, so the TensorFlow twin pads explicitly.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/resnet.py
 #          :language: python
@@ -217,6 +219,7 @@ print(fill("validation accuracy by L2 penalty: " + ", ".join(f"{l2:g}: {a:.2%}" 
 #          :pyobject: ResNet18
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/resnet.py
 #          :language: python

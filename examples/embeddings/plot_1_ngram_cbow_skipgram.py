@@ -188,14 +188,17 @@ print(f"PPMI-SVD baseline: agreement {svd_agreement:.3f} ± {svd_noise:.3f}; "
 # PyTorch twin's, copied by :func:`torchflow.convert.copy_torch_to_keras`).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/word_embeddings.py
 #          :language: python
 #          :pyobject: CBOW
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/word_embeddings.py
 #          :language: python

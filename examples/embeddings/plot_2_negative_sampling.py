@@ -218,14 +218,17 @@ def train(loss, train_step, held_out, clock):
 # full softmax, timed against NCE).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/nce.py
 #          :language: python
 #          :pyobject: SkipGramNCE
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/nce.py
 #          :language: python

@@ -204,14 +204,17 @@ results, initial_weights = {}, {}
 # The twins
 # ---------
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/tagger.py
 #          :language: python
 #          :lines: 37-
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/tagger.py
 #          :language: python

@@ -51,7 +51,7 @@ when one optimiser gets both lists.
 # * Adam (:math:`\beta_1 = 0.5`) instead of SGD with momentum, one D step per G step;
 # * samples scored in judge features against baselines, not by Parzen windows.
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 4
 import json
 import textwrap
 from pathlib import Path
@@ -172,14 +172,17 @@ def run_steps(step_fn, generate, discriminate, clock, steps=hp.steps):
 # ``train_step`` is a D step, then a G step, each optimiser given one list.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/gan.py
 #          :language: python
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python

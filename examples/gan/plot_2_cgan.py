@@ -45,7 +45,7 @@ caught, so it must learn to follow the label.
 # * the samples scored may come from the averaged generator (decided on validation);
 # * samples scored in judge features against baselines, not by Parzen windows.
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 import json
 import textwrap
 from pathlib import Path
@@ -186,8 +186,10 @@ def run_steps(step_fn, generate, discriminate, clock):
 # twin's initial weights, copied into the TensorFlow twin.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/gan.py
 #          :language: python
@@ -198,6 +200,7 @@ def run_steps(step_fn, generate, discriminate, clock):
 #          :pyobject: update_average
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python

@@ -201,14 +201,17 @@ def train_twin(step_fn, generate, discriminate, clock):
 # weights; the G step scores one pass of :math:`G(z, c)` with D and with Q.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/gan.py
 #          :language: python
 #          :pyobject: infogan_train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/gan.py
 #          :language: python

@@ -61,7 +61,7 @@ trains both twins on Fashion-MNIST and scores their samples with the book's judg
 # training and in evaluation mode, and the twins' 50-step training trajectories
 # agree to float64 rounding (the test's docstring gives the measured bounds).
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 7
 
 import textwrap
 
@@ -207,8 +207,10 @@ def train(train_step, generate, clock):
 # on each side; on odd sizes Keras pads only after, and the shapes differ).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/dcgan.py
 #          :language: python
@@ -227,6 +229,7 @@ def train(train_step, generate, clock):
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/dcgan.py
 #          :language: python

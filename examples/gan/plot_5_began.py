@@ -56,7 +56,7 @@ Departures from the reference (Berthelot et al., 2017):
 # and the paper reads it as how far training has come. The page tests that
 # reading against the judge's scores at snapshots along training.
 
-# sphinx_gallery_thumbnail_number = 3
+# sphinx_gallery_thumbnail_number = 5
 import json
 from pathlib import Path
 
@@ -179,8 +179,10 @@ def train_twin(train_step, clock, generate):
 # comes out (in TensorFlow a non-trainable variable the graph assigns).
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/began.py
 #          :language: python
@@ -191,6 +193,7 @@ def train_twin(train_step, clock, generate):
 #          :pyobject: balance_update
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/began.py
 #          :language: python

@@ -251,8 +251,10 @@ def train(train_step, clock):
 # Weights are N(0, 0.02), biases zero, in both.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/cyclegan.py
 #          :language: python
@@ -263,6 +265,7 @@ def train(train_step, clock):
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/cyclegan.py
 #          :language: python

@@ -149,14 +149,17 @@ results = {}
 # T)``) and carries the state unchanged through masked steps.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/rnn.py
 #          :language: python
 #          :pyobject: SurnameClassifier
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/rnn.py
 #          :language: python

@@ -209,14 +209,17 @@ run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))
 # ---------
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/rnn.py
 #          :language: python
 #          :pyobject: SurnameGenerator
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/rnn.py
 #          :language: python

@@ -159,14 +159,17 @@ results = {}
 # the fused layer, which runs the same loop inside one operation.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/rnn.py
 #          :language: python
 #          :pyobject: RowLSTM
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/rnn.py
 #          :language: python

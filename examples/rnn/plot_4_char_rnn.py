@@ -162,14 +162,17 @@ def window(step):
 # ---------
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/rnn.py
 #          :language: python
 #          :pyobject: CharRNN
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/rnn.py
 #          :language: python

@@ -64,6 +64,8 @@ most probable English word, learnt from the training pairs.
 #               GRU cell([embed; context]) (B, H) -> linear (B, V)
 #     Luong:    GRU cell (B, H) -> state W_a outputs (B, S) -> context
 #               tanh(linear [state; context]) -> linear (B, V)
+
+# sphinx_gallery_thumbnail_number = 2
 import json
 from pathlib import Path
 from textwrap import fill

@@ -178,8 +178,10 @@ def fit(train_step, held_out_loss, clock):
 # ``diff`` shows only the framework calls. The loss is the equations above.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/vae.py
 #          :language: python
@@ -190,6 +192,7 @@ def fit(train_step, held_out_loss, clock):
 #          :pyobject: train_step
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/vae.py
 #          :language: python

@@ -177,14 +177,17 @@ def fit(train_step, held_out_loss, decode, clock):
 # :meth:`~torchflow.pt.vae.VAE.condition` appends the one-hot label.
 #
 # .. tab-set::
+#    :sync-group: framework
 #
 #    .. tab-item:: PyTorch
+#       :sync: torch
 #
 #       .. literalinclude:: /../torchflow/pt/vae.py
 #          :language: python
 #          :pyobject: VAE.condition
 #
 #    .. tab-item:: TensorFlow
+#       :sync: tensorflow
 #
 #       .. literalinclude:: /../torchflow/tf/vae.py
 #          :language: python

@@ -1,4 +1,5 @@
-"""The built book in a real browser: figures load, framework tabs switch, math renders, search works.
+"""The built book in a real browser: figures load, framework tabs switch (and stay switched), math renders,
+search works.
 
 Run with ``nox -s browser`` after ``nox -s docs``. The site (``$TORCHFLOW_SITE``,
 e.g. ``docs/_build/html``) is served on 127.0.0.1 by :mod:`http.server` and
@@ -38,6 +39,7 @@ ARTEFACTS = Path(os.environ.get("TORCHFLOW_ARTEFACTS", ROOT / "test-artefacts" /
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 VAE_PAGE = "auto_examples/vae/plot_1_vae.html"
+SYNCED_PAGE = "auto_examples/gan/plot_4_dcgan.html"  # another page with framework tabs
 TIMEOUT = 30
 
 
@@ -163,6 +165,21 @@ def test_example_page_figures_tabs_and_math(browser, site_url):
     assert not content(labels["PyTorch"]).is_displayed()
     assert "tensorflow" in content(labels["TensorFlow"]).text.lower() or "tf." in content(labels["TensorFlow"]).text
 
+    # the choice is synced: every framework tab carries the group's key, and the next page opens on TensorFlow
+    keys = browser.execute_script(
+        "return Array.from(document.querySelectorAll('label.sd-tab-label'))"
+        ".map(l => [l.textContent.trim(), l.dataset.syncGroup, l.dataset.syncId])")
+    assert keys and all(k[1:] == ["framework", {"PyTorch": "torch", "TensorFlow": "tensorflow"}[k[0]]]
+                        for k in keys if k[0] in ("PyTorch", "TensorFlow")), keys
+    open_page(browser, site_url + SYNCED_PAGE)
+    other = {label.text.strip(): label for label in browser.find_elements(By.CSS_SELECTOR, "label.sd-tab-label")}
+    wait_for(browser, lambda d: content(other["TensorFlow"]).is_displayed(), "the next page's TensorFlow tab to show")
+    assert not content(other["PyTorch"]).is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", other["PyTorch"])
+    other["PyTorch"].click()  # back to the default for the tests that follow
+    wait_for(browser, lambda d: content(other["PyTorch"]).is_displayed(), "the PyTorch tab to show again")
+    open_page(browser, site_url + VAE_PAGE)
+
     # math: MathJax is the local copy, and it typeset the equations without errors
     sources = [s.get_attribute("src") or "" for s in browser.find_elements(By.CSS_SELECTOR, "script[src]")]
     mathjax = [s for s in sources if "mathjax" in s.lower()]
@@ -282,3 +299,67 @@ def test_the_twins_have_distinct_colours_in_a_sampled_figure():
         if min(counts.values()) >= 50:
             return
     raise AssertionError(f"no VAE figure shows both twins' colours: {found}")
+
+
+def test_code_names_link_to_the_python_docs():
+    """sphinx-gallery links names in the code through the committed intersphinx inventories."""
+    pages = sorted((Path(SITE) / "auto_examples").glob("*/plot_*.html"))
+    linked = [p.name for p in pages if 'href="https://docs.python.org/3/' in p.read_text(encoding="utf-8")]
+    assert pages and len(linked) == len(pages), f"{len(linked)} of {len(pages)} tutorials link Python's docs"
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (c / 255 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_figures_are_readable_in_dark_mode(browser, site_url):
+    """The theme follows the reader's dark preference; each figure keeps a light, opaque backing (dark text
+    on it stays legible) and is dimmed, not left glaring at full white."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    try:
+        open_page(browser, site_url + VAE_PAGE)
+        wait_for(browser, lambda d: d.execute_script("return document.documentElement.dataset.theme") == "dark",
+                 "the theme to switch to dark")
+        page = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+        page_rgb = [int(x) for x in page[page.index("(") + 1 : page.index(")")].split(",")[:3]]
+        assert _luminance(page_rgb) < 0.25, f"the page is not dark: {page}"
+        image_report(browser)
+        figures = browser.find_elements(By.CSS_SELECTOR, "img.sphx-glr-single-img, img.sphx-glr-multi-img")
+        assert figures
+        styles = browser.execute_script(
+            "return arguments[0].map(i => [getComputedStyle(i).backgroundColor, getComputedStyle(i).filter])",
+            figures)
+        assert all(bg == "rgb(255, 255, 255)" and "brightness" in f for bg, f in styles), styles
+        figure = figures[-1]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", figure)
+        pixels = np.asarray(Image.open(io.BytesIO(figure.screenshot_as_png)).convert("L"), dtype=float) / 255
+        light, dark = (pixels > 0.7).mean(), (pixels < 0.35).mean()
+        assert light > 0.3 and dark > 0.002, f"figure in dark mode: {light:.1%} light, {dark:.1%} dark pixels"
+        assert pixels.max() < 0.97, "the figure is not dimmed in dark mode"
+        save(browser, "dark-" + VAE_PAGE.rsplit("/", 1)[-1][: -len(".html")])
+        open_page(browser, site_url + "index.html")
+        save(browser, "dark-landing")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_no_thumbnail_is_a_thin_strip():
+    """Each tutorial's thumbnail (its picture, inside sphinx-gallery's transparent margins) is at most 2.5:1."""
+    from PIL import Image
+
+    thumbnails = sorted((Path(SITE) / "_images").glob("sphx_glr_plot_*_thumb.png"))
+    assert len(thumbnails) == 20, [t.name for t in thumbnails]
+    strips = {}
+    for path in thumbnails:
+        left, top, right, bottom = Image.open(path).convert("RGBA").getchannel("A").getbbox()
+        aspect = max((right - left) / (bottom - top), (bottom - top) / (right - left))
+        if aspect > 2.5 * 1.02:  # rounding of the crop and the resize
+            strips[path.name] = round(aspect, 2)
+    assert strips == {}, f"thumbnails that are thin strips: {strips}"
