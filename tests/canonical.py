@@ -132,8 +132,9 @@ def cyclegan_fixture(name: str = "horse2zebra", per_domain: int = 40, size: int 
 def tutorial_fixture() -> Fixture:
     """PyTorch's tutorial ``data.zip``: ``data/names/<Language>.txt`` (one UTF-8 surname a line) from the
     embedded surnames, and ``data/eng-fra.txt`` (``English<TAB>French`` a line) from the embedded number phrases."""
-    from torchflow.data.surnames import PYTORCH_TUTORIAL_ZIP, load_surnames
+    from torchflow.data.surnames import load_surnames
     from torchflow.data.translation import load_fra_eng
+    from torchflow.data.tutorial import PYTORCH_TUTORIAL_ZIP
 
     names, pairs = _embedded(load_surnames), _embedded(load_fra_eng)
     buffer = io.BytesIO()

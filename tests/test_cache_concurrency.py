@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from torchflow.data import images, store, surnames
+from torchflow.data import images, store, surnames, tutorial
 from torchflow.data.catalog import verify
 from torchflow.data.store import CorruptFileError, DataError
 
@@ -78,7 +78,7 @@ def run_children(count: int, body: bytes, cache: Path, tmp_path: Path) -> list[d
     env.pop("TORCHFLOW_OFFLINE", None)
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(served), surnames.PYTORCH_TUTORIAL_ZIP,
+    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(served), tutorial.PYTORCH_TUTORIAL_ZIP,
                                   str(barrier)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(count)]
     deadline = time.monotonic() + 240
@@ -127,7 +127,7 @@ def test_a_zip_with_a_damaged_member_is_not_trusted_on_first_use(tmp_path, monke
     body = bytearray(tutorial_zip(stored=True))
     at = body.index(b"Go 600.")
     body[at] ^= 0x01  # inside eng-fra.txt's data: the central directory is intact, the CRC is not
-    target = surnames.TUTORIAL_DOWNLOAD.target
+    target = tutorial.TUTORIAL_DOWNLOAD.target
     target.parent.mkdir(parents=True)
     target.write_bytes(bytes(body))
     with pytest.raises(CorruptFileError, match="fails its CRC check"):
@@ -146,10 +146,10 @@ def test_a_damaged_zip_from_the_network_keeps_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "_UNREACHABLE", set())
     body = bytearray(tutorial_zip(stored=True))
     body[body.index(b"Go 600.")] ^= 0x01
-    monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork({surnames.PYTORCH_TUTORIAL_ZIP: bytes(body)}))
+    monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork({tutorial.PYTORCH_TUTORIAL_ZIP: bytes(body)}))
     names = surnames.load_surnames()  # falls back, and says why
     assert names.info.source == "embedded" and "downloaded but was rejected" in names.info.reason
-    folder = surnames.TUTORIAL_DOWNLOAD.target.parent
+    folder = tutorial.TUTORIAL_DOWNLOAD.target.parent
     assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) == []
 
 
@@ -233,7 +233,7 @@ def test_verify_reports_damage_to_its_own_inputs_instead_of_dying(tmp_path, monk
     monkeypatch.setenv("TORCHFLOW_DATA", str(cache))
     (copy / "surnames" / "manifest.json").write_text("{not json")
     (copy / "shakespeare" / "manifest.json").write_bytes(b"\xff\xfe\x00garbage")
-    target = surnames.TUTORIAL_DOWNLOAD.target
+    target = tutorial.TUTORIAL_DOWNLOAD.target
     target.parent.mkdir(parents=True)
     target.write_bytes(tutorial_zip())
     store.sidecar(target).mkdir()  # a sidecar that is a folder

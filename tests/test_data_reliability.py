@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, vision
+from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
 from torchflow.data.__main__ import main
 from torchflow.data.store import CorruptFileError, DataError
 
@@ -195,11 +195,11 @@ def _tutorial_zip() -> bytes:
 
 def test_download_without_published_checksum_records_one_and_checks_it_later(cache, monkeypatch):
     body = _tutorial_zip()
-    network = FakeNetwork({surnames.PYTORCH_TUTORIAL_ZIP: body})
+    network = FakeNetwork({tutorial.PYTORCH_TUTORIAL_ZIP: body})
     monkeypatch.setattr(urllib.request, "urlopen", network)
     names = surnames.load_surnames()
     assert len(names.languages) == 18 and "Scottish" in names.languages and len(names) == 36
-    assert names.info.origin.startswith(surnames.PYTORCH_TUTORIAL_ZIP)
+    assert names.info.origin.startswith(tutorial.PYTORCH_TUTORIAL_ZIP)
     target = cache / "pytorch-tutorial" / "data.zip"
     sidecar = target.with_name("data.zip.sha256")
     assert sidecar.read_text().split()[0] == hashlib.sha256(body).hexdigest()
@@ -230,7 +230,7 @@ def test_interrupted_download_leaves_nothing_that_looks_valid(cache, monkeypatch
 
 def test_rejected_format_keeps_nothing(cache, monkeypatch):
     monkeypatch.setattr(
-        urllib.request, "urlopen", FakeNetwork({surnames.PYTORCH_TUTORIAL_ZIP: b"<html>moved</html>"})
+        urllib.request, "urlopen", FakeNetwork({tutorial.PYTORCH_TUTORIAL_ZIP: b"<html>moved</html>"})
     )
     with pytest.raises(DataError, match="(?s)rejected.*not a zip archive"):
         surnames.load_surnames(source="canonical")

@@ -20,7 +20,7 @@ import pytest
 from test_data_reliability import FakeNetwork, _tutorial_zip, leftovers  # noqa: I001 (tests/ is on sys.path)
 
 import torchflow.data as data
-from torchflow.data import catalog, dialogue, images, pos, shakespeare, store, surnames, translation, vision
+from torchflow.data import catalog, dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
 from torchflow.data.__main__ import main
 from torchflow.data.store import CorruptFileError, DataError, Unavailable
 
@@ -335,7 +335,7 @@ def test_verify_and_force_fetch_cover_every_cached_file(cache, monkeypatch, caps
     assert (cache / "cyclegan" / "apple2orange.zip").read_bytes() == b"damaged"
     # a forced fetch that can download replaces it by a checked copy
     monkeypatch.setattr(store, "_UNREACHABLE", set())
-    served = {vision.CYCLEGAN_DOWNLOADS["apple2orange"].url: apple, surnames.PYTORCH_TUTORIAL_ZIP: new,
+    served = {vision.CYCLEGAN_DOWNLOADS["apple2orange"].url: apple, tutorial.PYTORCH_TUTORIAL_ZIP: new,
               vision.CYCLEGAN_DOWNLOADS["horse2zebra"].url: b"not the pinned horses"}
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork(served))
     catalog.fetch("surnames")

@@ -18,6 +18,7 @@ values for one call. See :mod:`torchflow.data.store`.
 from torchflow.data.catalog import plan
 from torchflow.data.dialogue import load_dialogue
 from torchflow.data.images import IMAGE_DATASETS, ImageSet, load_domains, load_images, read_idx
+from torchflow.data.pairs import Pairs
 from torchflow.data.pos import TaggedSentences, load_pos
 from torchflow.data.shakespeare import TextCorpus, load_shakespeare
 from torchflow.data.store import (
@@ -32,7 +33,7 @@ from torchflow.data.store import (
     embedded_dir,
 )
 from torchflow.data.surnames import Surnames, load_surnames
-from torchflow.data.translation import Pairs, load_fra_eng, load_fra_eng_dictionary
+from torchflow.data.translation import load_fra_eng, load_fra_eng_dictionary
 from torchflow.data.vision import (
     Domains,
     TransferSplit,

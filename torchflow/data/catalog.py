@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, vision
+from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
 from torchflow.data.store import (
     SOURCE_CHOICES,
     DataError,
@@ -94,9 +94,9 @@ CATALOG: dict[str, Entry] = {
         ),
         Entry(
             "surnames", "Surnames by language (18)", "RNN classify / generate surnames", surnames.load_surnames,
-            surnames.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} data/names",
+            surnames.sources, f"{tutorial.PYTORCH_TUTORIAL_ZIP} data/names",
             "data/embedded/surnames (Faker lists; Finnish in place of Scottish)", "MIT (Faker)",
-            (surnames.TUTORIAL_DOWNLOAD,), ("plot_1_classify_surnames", "plot_2_generate_surnames"),
+            (tutorial.TUTORIAL_DOWNLOAD,), ("plot_1_classify_surnames", "plot_2_generate_surnames"),
         ),
         Entry(
             "shakespeare", "Shakespeare, ~1.1 M chars", "Char-RNN", shakespeare.load_shakespeare,
@@ -107,10 +107,10 @@ CATALOG: dict[str, Entry] = {
         ),
         Entry(
             "fra-eng", "French->English pairs", "Seq2seq translation", translation.load_fra_eng,
-            translation.sources, f"{surnames.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba)",
+            translation.sources, f"{tutorial.PYTORCH_TUTORIAL_ZIP} eng-fra.txt (Tatoeba)",
             "data/embedded/fra-eng/numbers (num2words, 31,000 numbers below 10^9)",
             "CC BY 2.0 FR (Tatoeba) / LGPL (num2words)",
-            (surnames.TUTORIAL_DOWNLOAD,), ("plot_1_translation",),
+            (tutorial.TUTORIAL_DOWNLOAD,), ("plot_1_translation",),
         ),
         Entry(
             "fra-eng-dictionary", "French->English dictionary senses", "Seq2seq (extra)",

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from torchflow.data import store
+from torchflow.data.pairs import Pairs
 from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download
-from torchflow.data.translation import Pairs
 
 CORNELL_ZIP = "https://www.cs.cornell.edu/~cristian/data/cornell_movie_dialogs_corpus.zip"
 # As pinned by several public projects.

@@ -13,15 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from torchflow.data import store
-from torchflow.data.store import CorruptFileError, DatasetInfo, Download
-
-PYTORCH_TUTORIAL_ZIP = "https://download.pytorch.org/tutorial/data.zip"  # names/*.txt and eng-fra.txt
-TUTORIAL_DOWNLOAD = Download(
-    PYTORCH_TUTORIAL_ZIP,
-    "pytorch-tutorial/data.zip",
-    validate=store.zip_validator("data/names/English.txt", "data/eng-fra.txt"),
-    unpinned="PyTorch publishes no checksum for its tutorial data.zip",
-)
+from torchflow.data.store import CorruptFileError, DatasetInfo
+from torchflow.data.tutorial import PYTORCH_TUTORIAL_ZIP, TUTORIAL_DOWNLOAD
 
 
 @dataclass(frozen=True)
