@@ -240,7 +240,7 @@ def serve(files: dict[str, bytes]) -> Callable[[], None]:
     so every download is still checked against a pinned digest (and one other byte fails it)."""
     import hashlib
 
-    from torchflow.data import store
+    from torchflow.data import filestore
 
     digests = {url: hashlib.sha256(body).hexdigest() for url, body in files.items()}
 
@@ -269,12 +269,12 @@ def serve(files: dict[str, bytes]) -> Callable[[], None]:
             return method(self, *args, **kwargs)
         return call
 
-    saved = urllib.request.urlopen, store.Download.fetch, store.Download.check
+    saved = urllib.request.urlopen, filestore.Download.fetch, filestore.Download.check
     urllib.request.urlopen = urlopen
-    store.Download.fetch, store.Download.check = pinned(saved[1]), pinned(saved[2])
+    filestore.Download.fetch, filestore.Download.check = pinned(saved[1]), pinned(saved[2])
 
     def undo() -> None:
-        urllib.request.urlopen, store.Download.fetch, store.Download.check = saved
+        urllib.request.urlopen, filestore.Download.fetch, filestore.Download.check = saved
 
     return undo
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from torchflow.data import images, store, surnames, tutorial
+from torchflow.data import filestore, images, store, surnames, tutorial
 from torchflow.data.catalog import verify
 from torchflow.data.store import CorruptFileError, DataError
 
@@ -111,7 +111,7 @@ def test_processes_preparing_one_dataset_into_one_empty_cache_all_get_the_full_d
     assert len({r["count"] for r in results}) == 1
     target = cache / "pytorch-tutorial" / "data.zip"
     assert target.read_bytes() == body
-    assert store.sidecar(target).read_text().split()[0] == hashlib.sha256(body).hexdigest()
+    assert filestore.sidecar(target).read_text().split()[0] == hashlib.sha256(body).hexdigest()
     assert not list(target.parent.glob("*.partial"))
     monkeypatch.setenv("TORCHFLOW_DATA", str(cache))
     failed = [(str(path), error) for kind, path, error in verify(progress=False) if kind == "cache" and error]
@@ -132,7 +132,7 @@ def test_a_zip_with_a_damaged_member_is_not_trusted_on_first_use(tmp_path, monke
     target.write_bytes(bytes(body))
     with pytest.raises(CorruptFileError, match="fails its CRC check"):
         surnames.load_surnames(source="download")
-    assert not store.sidecar(target).exists()  # nothing recorded: the next load checks it again
+    assert not filestore.sidecar(target).exists()  # nothing recorded: the next load checks it again
 
 
 def test_a_damaged_zip_from_the_network_keeps_nothing(tmp_path, monkeypatch):
@@ -143,7 +143,7 @@ def test_a_damaged_zip_from_the_network_keeps_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHFLOW_DATA", str(tmp_path / "cache"))
     monkeypatch.delenv("TORCHFLOW_OFFLINE", raising=False)
     monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)  # about the canonical path, on either test leg
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
     body = bytearray(tutorial_zip(stored=True))
     body[body.index(b"Go 600.")] ^= 0x01
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork({tutorial.PYTORCH_TUTORIAL_ZIP: bytes(body)}))
@@ -172,9 +172,9 @@ def test_a_cache_that_cannot_be_written_is_a_data_error_naming_the_fix(tmp_path,
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr(store.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(filestore.tempfile, "mkstemp", read_only)
     with pytest.raises(DataError, match="cannot write to the data cache .*Read-only file system.*TORCHFLOW_DATA"):
-        store.copy_verified(ROOT / "README.md", store.data_dir() / "x" / "README.md")
+        filestore.copy_verified(ROOT / "README.md", store.data_dir() / "x" / "README.md")
 
 
 def test_atomic_writers_of_one_entry_never_see_each_others_files(tmp_path):
@@ -187,7 +187,7 @@ def test_atomic_writers_of_one_entry_never_see_each_others_files(tmp_path):
 
     def write(i: int) -> None:
         try:
-            with store.atomic_path(target) as tmp:
+            with filestore.atomic_path(target) as tmp:
                 tmp.write_bytes(bytes([i]) * 100_000)
         except BaseException as error:  # noqa: BLE001  (reported by the assertion below)
             errors.append(error)
@@ -236,7 +236,7 @@ def test_verify_reports_damage_to_its_own_inputs_instead_of_dying(tmp_path, monk
     target = tutorial.TUTORIAL_DOWNLOAD.target
     target.parent.mkdir(parents=True)
     target.write_bytes(tutorial_zip())
-    store.sidecar(target).mkdir()  # a sidecar that is a folder
+    filestore.sidecar(target).mkdir()  # a sidecar that is a folder
     failed = {f"{path.parent.name}/{path.name}": error for kind, path, error in verify(progress=False) if error}
     assert sorted(failed) == ["pytorch-tutorial/data.zip", "shakespeare/manifest.json", "surnames/manifest.json"]
     assert "is not valid JSON" in failed["surnames/manifest.json"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import torchflow.data as data
-from torchflow.data import store, surnames
+from torchflow.data import filestore, store, surnames
 from torchflow.prep.wrappers import epoch_order, tf_dataset, torch_loader
 
 
@@ -24,7 +24,7 @@ from torchflow.prep.wrappers import epoch_order, tf_dataset, torch_loader
 def offline_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCHFLOW_DATA", str(tmp_path / "cache"))
     monkeypatch.delenv("TORCHFLOW_OFFLINE", raising=False)
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
 
     def no_network(*args, **kwargs):
         raise urllib.error.URLError("network cut by the test")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
+from torchflow.data import dialogue, filestore, images, pos, shakespeare, store, surnames, translation, tutorial, vision
 from torchflow.data.__main__ import main
 from torchflow.data.store import CorruptFileError, DataError
 
@@ -64,7 +64,7 @@ def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TORCHFLOW_DATA", str(folder))
     monkeypatch.delenv("TORCHFLOW_OFFLINE", raising=False)
     monkeypatch.delenv("TORCHFLOW_SOURCES", raising=False)  # these tests are about the canonical path
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork())
     return folder
 
@@ -216,7 +216,7 @@ def test_download_with_wrong_checksum_keeps_nothing(cache, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork({url: b"x" * 1000}))
     target = cache / "thing" / "file.bin"
     with pytest.raises(DataError, match="wrong sha256 checksum; nothing was kept"):
-        store.download(url, target, sha256="0" * 64)
+        filestore.download(url, target, sha256="0" * 64)
     assert leftovers(cache) == []
 
 
@@ -291,7 +291,7 @@ def test_canonical_conllu_parser(cache, monkeypatch):
     assert tagged.info.name == "UD English-EWT r2.13"
     bad = cache / "ud-english-ewt" / "en_ewt-ud-train.conllu"
     bad.write_text(conllu.replace("\tVERB\t", " VERB\t"))
-    store.record_digest(bad, store.file_digest(bad))  # right checksum, wrong format
+    filestore.record_digest(bad, filestore.file_digest(bad))  # right checksum, wrong format
     with pytest.raises(CorruptFileError, match="CoNLL-U has 10 .wrong format"):
         pos.load_pos("train")
 

@@ -20,7 +20,19 @@ import pytest
 from test_data_reliability import FakeNetwork, _tutorial_zip, leftovers  # noqa: I001 (tests/ is on sys.path)
 
 import torchflow.data as data
-from torchflow.data import catalog, dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
+from torchflow.data import (
+    catalog,
+    dialogue,
+    filestore,
+    images,
+    pos,
+    shakespeare,
+    store,
+    surnames,
+    translation,
+    tutorial,
+    vision,
+)
 from torchflow.data.__main__ import main
 from torchflow.data.store import CorruptFileError, DataError, Unavailable
 
@@ -33,7 +45,7 @@ def cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TORCHFLOW_DATA", str(folder))
     for name in ("TORCHFLOW_OFFLINE", "TORCHFLOW_SOURCES"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork())
     return folder
 
@@ -334,7 +346,7 @@ def test_verify_and_force_fetch_cover_every_cached_file(cache, monkeypatch, caps
     assert main(["fetch", "--force", "cyclegan"]) == 1
     assert (cache / "cyclegan" / "apple2orange.zip").read_bytes() == b"damaged"
     # a forced fetch that can download replaces it by a checked copy
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
     served = {vision.CYCLEGAN_DOWNLOADS["apple2orange"].url: apple, tutorial.PYTORCH_TUTORIAL_ZIP: new,
               vision.CYCLEGAN_DOWNLOADS["horse2zebra"].url: b"not the pinned horses"}
     monkeypatch.setattr(urllib.request, "urlopen", FakeNetwork(served))

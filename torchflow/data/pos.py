@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data import store
-from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download
+from torchflow.data import filestore, manifests, store
+from torchflow.data.filestore import Download
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo
 
 UD_EWT = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.13/en_ewt-ud-{split}.conllu"
 UD_EWT_SHA256 = {
@@ -79,8 +80,8 @@ def ewt_download(split: str) -> Download:
 
 
 def _embedded_split(split: str, join_pieces: bool) -> TaggedSentences:
-    text = store.read_embedded_text("pos-turkish", "twt.tsv.gz")
-    manifest = store.read_manifest("pos-turkish")["files"]["twt.tsv.gz"]
+    text = manifests.read_embedded_text("pos-turkish", "twt.tsv.gz")
+    manifest = manifests.read_manifest("pos-turkish")["files"]["twt.tsv.gz"]
     sentences = []
     for line in text.splitlines():
         tokens = [token.split("\x1f") for token in line.split("\t")]
@@ -106,7 +107,7 @@ def _embedded_split(split: str, join_pieces: bool) -> TaggedSentences:
         f"Turkish, not English: offline stand-in for UD English-EWT. {sum(map(len, words)):,} "
         f"{'words' if join_pieces else 'tokens (inflectional-group pieces)'}."
     )
-    info = store.embedded_info("pos-turkish", "twt.tsv.gz", "Turkish Web Treebank (UD)", split, len(words), note)
+    info = manifests.embedded_info("pos-turkish", "twt.tsv.gz", "Turkish Web Treebank (UD)", split, len(words), note)
     return TaggedSentences(words, tags, tuple(manifest["tags"]), info)
 
 
@@ -121,8 +122,8 @@ def sources(split: str = "train", join_pieces: bool = False) -> list:
                            f"{sum(map(len, words)):,} tokens.")
         return TaggedSentences(words, tags, tuple(sorted({t for s in tags for t in s})), info)
 
-    return [*store.canonical_sources("pos", [ewt_download(split)], canonical),
-            store.embedded_source("pos-turkish", lambda: _embedded_split(split, join_pieces),
+    return [*filestore.canonical_sources("pos", [ewt_download(split)], canonical),
+            manifests.embedded_source("pos-turkish", lambda: _embedded_split(split, join_pieces),
                             "the embedded stand-in (Turkish, not English)")]
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchflow.data import store
-from torchflow.data.store import DataError, DatasetInfo, Download
+from torchflow.data import filestore, manifests, store
+from torchflow.data.filestore import Download
+from torchflow.data.store import DataError, DatasetInfo
 
 
 def _plain_text(path: Path) -> None:
@@ -54,14 +55,14 @@ def sources() -> list:
                                             "public domain (Shakespeare), compiled by A. Karpathy"))
 
     def embedded() -> TextCorpus:
-        text = store.read_embedded_text("shakespeare", "shakespeare.txt.gz")
-        plays = store.read_manifest("shakespeare")["files"]["shakespeare.txt.gz"]["plays"]
-        info = store.embedded_info("shakespeare", "shakespeare.txt.gz", "Shakespeare, nine plays", "all", len(text),
+        text = manifests.read_embedded_text("shakespeare", "shakespeare.txt.gz")
+        plays = manifests.read_manifest("shakespeare")["files"]["shakespeare.txt.gz"]["plays"]
+        info = manifests.embedded_info("shakespeare", "shakespeare.txt.gz", "Shakespeare, nine plays", "all", len(text),
                              f"Characters; plays: {', '.join(plays)}.")
         return TextCorpus(text, info)
 
-    return [*store.canonical_sources("shakespeare", [SHAKESPEARE_DOWNLOAD], canonical),
-            store.embedded_source("shakespeare", embedded, "the embedded stand-in (nine plays, modern spelling)")]
+    return [*filestore.canonical_sources("shakespeare", [SHAKESPEARE_DOWNLOAD], canonical),
+            manifests.embedded_source("shakespeare", embedded, "the embedded stand-in (nine plays, modern spelling)")]
 
 
 def load_shakespeare(*, source: str = "auto") -> TextCorpus:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data import store
+from torchflow.data import archives, filestore, manifests, store
 from torchflow.data.store import CorruptFileError, DatasetInfo
 from torchflow.data.tutorial import PYTORCH_TUTORIAL_ZIP, TUTORIAL_DOWNLOAD
 
@@ -61,7 +61,7 @@ def _surnames_from(rows: list[tuple[str, str]], info: DatasetInfo, ascii_only: b
 
 def _tutorial_rows(path: Path) -> list[tuple[str, str]]:
     rows = []
-    with store.open_zip(path, "surnames") as archive:
+    with archives.open_zip(path, "surnames") as archive:
         for member in sorted(archive.namelist()):
             if member.startswith("data/names/") and member.endswith(".txt"):
                 language = Path(member).stem
@@ -69,7 +69,7 @@ def _tutorial_rows(path: Path) -> list[tuple[str, str]]:
                          if line.strip()]
     if len({language for language, _ in rows}) != 18:
         raise CorruptFileError(f"{path}: expected 18 name files under data/names/ (wrong format); "
-                               f"{store.fetch_fix('surnames')}")
+                               f"{filestore.fetch_fix('surnames')}")
     return rows
 
 
@@ -83,14 +83,14 @@ def sources(ascii_only: bool = False) -> list:
         return _surnames_from(rows, info, ascii_only)
 
     def embedded() -> Surnames:
-        text = store.read_embedded_text("surnames", "surnames.tsv.gz")
+        text = manifests.read_embedded_text("surnames", "surnames.tsv.gz")
         rows = [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
-        info = store.embedded_info("surnames", "surnames.tsv.gz", "Surnames by language (Faker)", "all", len(rows),
+        info = manifests.embedded_info("surnames", "surnames.tsv.gz", "Surnames by language (Faker)", "all", len(rows),
                              "Offline stand-in for the PyTorch tutorial's names: Finnish replaces Scottish.")
         return _surnames_from(rows, info, ascii_only)
 
-    return [*store.canonical_sources("surnames", [TUTORIAL_DOWNLOAD], canonical),
-            store.embedded_source("surnames", embedded, "the embedded stand-in (Faker's surname lists)")]
+    return [*filestore.canonical_sources("surnames", [TUTORIAL_DOWNLOAD], canonical),
+            manifests.embedded_source("surnames", embedded, "the embedded stand-in (Faker's surname lists)")]
 
 
 def load_surnames(*, ascii_only: bool = False, source: str = "auto") -> Surnames:

@@ -14,27 +14,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torchflow.data import store
+from torchflow.data import archives, filestore, manifests, store
 from torchflow.data.pairs import Pairs
 from torchflow.data.store import CorruptFileError, DatasetInfo
 from torchflow.data.tutorial import PYTORCH_TUTORIAL_ZIP, TUTORIAL_DOWNLOAD
 
 
 def _embedded_pairs(folder: str, filename: str, name: str, note: str) -> Pairs:
-    rows = store.read_tsv(store.read_embedded_text(folder, filename), 2)
-    return Pairs([(fr, en) for fr, en in rows], store.embedded_info(folder, filename, name, "all", len(rows), note))
+    rows = archives.read_tsv(manifests.read_embedded_text(folder, filename), 2)
+    return Pairs([(fr, en) for fr, en in rows], manifests.embedded_info(folder, filename, name, "all", len(rows), note))
 
 
 def sources() -> list:
     """Where the pairs can come from, in the order they are tried."""
 
     def canonical(paths: list[Path]) -> Pairs:
-        with store.open_zip(paths[0], "fra-eng") as archive:
-            lines = archive.read(store.zip_member(archive, "eng-fra.txt", paths[0])).decode("utf-8").splitlines()
+        with archives.open_zip(paths[0], "fra-eng") as archive:
+            lines = archive.read(archives.zip_member(archive, "eng-fra.txt", paths[0])).decode("utf-8").splitlines()
         pairs = [(cols[1].strip(), cols[0].strip()) for cols in (line.split("\t") for line in lines) if len(cols) >= 2]
         if len(pairs) < 1000:
             raise CorruptFileError(
-                f"{paths[0]}: eng-fra.txt holds only {len(pairs)} pairs (wrong format); {store.fetch_fix('fra-eng')}"
+                f"{paths[0]}: eng-fra.txt holds only {len(pairs)} pairs (wrong format); "
+                f"{filestore.fetch_fix('fra-eng')}"
             )
         return Pairs(pairs, DatasetInfo("Tatoeba French-English", "all", len(pairs),
                                         f"{PYTORCH_TUTORIAL_ZIP} (data/eng-fra.txt)", "CC BY 2.0 FR (Tatoeba)"))
@@ -44,8 +45,8 @@ def sources() -> list:
                                "Offline stand-in for Tatoeba: 31,000 numbers below a billion (all of 0-999, then 5,000 "
                                "of each length of 4-9 digits) written out in both languages.")
 
-    return [*store.canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
-            store.embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]
+    return [*filestore.canonical_sources("fra-eng", [TUTORIAL_DOWNLOAD], canonical),
+            manifests.embedded_source("fra-eng", embedded, "the embedded stand-in (number phrases, not sentences)")]
 
 
 def load_fra_eng(*, source: str = "auto") -> Pairs:
@@ -60,7 +61,7 @@ def dictionary_sources() -> list:
         return _embedded_pairs("fra-eng", "freedict.tsv.gz", "FreeDict French-English dictionary",
                                "One pair per numbered sense of a headword.")
 
-    return [store.embedded_source("fra-eng", embedded, "the embedded dictionary (the whole of it)")]
+    return [manifests.embedded_source("fra-eng", embedded, "the embedded dictionary (the whole of it)")]
 
 
 def load_fra_eng_dictionary(*, source: str = "auto") -> Pairs:

@@ -7,13 +7,13 @@ loaders fetch this one file, so it is declared here once and neither borrows it 
 
 from __future__ import annotations
 
-from torchflow.data import store
-from torchflow.data.store import Download
+from torchflow.data import archives
+from torchflow.data.filestore import Download
 
 PYTORCH_TUTORIAL_ZIP = "https://download.pytorch.org/tutorial/data.zip"
 TUTORIAL_DOWNLOAD = Download(
     PYTORCH_TUTORIAL_ZIP,
     "pytorch-tutorial/data.zip",
-    validate=store.zip_validator("data/names/English.txt", "data/eng-fra.txt"),
+    validate=archives.zip_validator("data/names/English.txt", "data/eng-fra.txt"),
     unpinned="PyTorch publishes no checksum for its tutorial data.zip",
 )

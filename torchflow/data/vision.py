@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from torchflow.data import store
+from torchflow.data import filestore, store
+from torchflow.data.filestore import Download
 from torchflow.data.images import ImageSet, load_images
-from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Download, Unavailable
+from torchflow.data.store import CorruptFileError, DataError, DatasetInfo, Unavailable
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"  # 170,052,171 bytes
@@ -77,17 +78,17 @@ def _read_cifar_tar(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
             for filename in CIFAR10_FILES[split]:
                 if filename not in members:
-                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {store.fetch_fix('cifar10')}")
+                    raise CorruptFileError(f"{path} lacks {filename} (wrong format); {filestore.fetch_fix('cifar10')}")
                 raw = tar.extractfile(members[filename]).read()
                 if len(raw) % 3073:
                     raise CorruptFileError(
-                        f"{path}:{filename} is not CIFAR-10 binary records; {store.fetch_fix('cifar10')}"
+                        f"{path}:{filename} is not CIFAR-10 binary records; {filestore.fetch_fix('cifar10')}"
                     )
                 records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073)
                 labels.append(records[:, 0].astype(np.int64))
                 images.append(records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
     except (tarfile.TarError, OSError, EOFError) as error:
-        fix = store.fetch_fix("cifar10")
+        fix = filestore.fetch_fix("cifar10")
         raise CorruptFileError(f"{path} is truncated or not a tar.gz ({error}); {fix}") from error
     return np.concatenate(images), np.concatenate(labels)
 
@@ -107,7 +108,7 @@ def cifar10_sources(split: str = "train") -> list[store.Source]:
                            "MIT-style terms of the CIFAR-10 page (Krizhevsky, 2009)")
         return ImageSet(images, labels, CIFAR10_CLASSES, info)
 
-    return store.canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical)
+    return filestore.canonical_sources("cifar10", [CIFAR10_DOWNLOAD], canonical)
 
 
 def load_cifar10(split: str = "train", *, source: str = "auto") -> ImageSet:
@@ -157,7 +158,8 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                 prefix = f"{name}/{split}{domain}/"
                 members = sorted(n for n in archive.namelist() if n.startswith(prefix) and n.endswith(".jpg"))
                 if not members:
-                    raise CorruptFileError(f"{path} has no {prefix}*.jpg (wrong format); {store.fetch_fix('cyclegan')}")
+                    raise CorruptFileError(
+                        f"{path} has no {prefix}*.jpg (wrong format); {filestore.fetch_fix('cyclegan')}")
                 images = []
                 for member in members:
                     with Image.open(io.BytesIO(archive.read(member))) as image:
@@ -165,7 +167,8 @@ def _read_cyclegan_zip(path: Path, name: str, split: str, size: int) -> tuple[np
                         images.append(np.asarray(image, dtype=np.uint8))
                 out.append(np.stack(images))
     except (zipfile.BadZipFile, OSError) as error:
-        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {store.fetch_fix('cyclegan')}") from error
+        fix = filestore.fetch_fix("cyclegan")
+        raise CorruptFileError(f"{path} is truncated or not a zip ({error}); {fix}") from error
     return out[0], out[1]
 
 
@@ -180,7 +183,7 @@ def cyclegan_sources(split: str = "train", name: str = "horse2zebra", size: int 
                            f"{len(a):,} {first} + {len(b):,} {second} images, resized to {size}x{size}.")
         return Domains(a, b, (first, second), info)
 
-    return store.canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical)
+    return filestore.canonical_sources("cyclegan", [CYCLEGAN_DOWNLOADS[name]], canonical)
 
 
 def load_cyclegan_domains(
