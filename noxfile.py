@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent
 HEAVY_VENV = ROOT / ".nox" / "torchflow"
 CPU_EXTRAS = "all,docs,test"
 RECORDS = ROOT / "docs" / "_build" / "records"
-# the whole book in the cpu budget on 2 cores, two examples at a time (benchmarks/book-cpu.md)
+# the whole book in the cpu budget on 2 cores, two examples at a time (studies/book/build-time/cpu.md)
 TIMES = tomllib.loads((ROOT / "benchmarks" / "times.toml").read_text(encoding="utf-8"))  # the one record of them
 EXPECTED_MINUTES = {budget: f"about {entry['minutes']:g} minutes ({entry['measured']})"
                     for budget, entry in TIMES["book"].items()}
@@ -128,7 +128,7 @@ def _build_docs(session: nox.Session, python: str, budget: str, builddir: str, j
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
     """The whole book in the cpu budget (``nox -s docs -- NAME`` for one example)."""
-    # two examples at a time where there are two cores: faster on 2 cores (benchmarks/book-cpu.md)
+    # two examples at a time where there are two cores: faster on 2 cores (studies/book/build-time/cpu.md)
     _build_docs(session, heavy_env(session), os.environ.get("TORCHFLOW_BUDGET", "cpu"), "docs/_build/html", "auto")
 
 
@@ -144,10 +144,10 @@ def docs_gpu(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, examples, docs config, tools and benchmarks."""
+    """ruff over the package, tests, examples, docs config, tools and studies."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", "torchflow", "tests", "examples", "docs/conf.py", "docs/_ext", "noxfile.py", "data",
-                "tools", "benchmarks")
+                "tools", "studies")
 
 
 @nox.session

@@ -129,7 +129,8 @@ def test_the_record_carries_baselines_checks_and_choices(tmp_path, monkeypatch):
     run = make_run()
     run.expect(BPC, below_baseline_by=0.05)
     run.baseline(BPC, 2.56, "interpolated 5-gram", noise=0.01)
-    run.chosen_by("learning rate 3e-3", study="benchmarks/rnn-cpu.md", evidence="validation bits per character")
+    run.chosen_by("learning rate 3e-3", study="studies/rnn/hyperparameters/results.md",
+                  evidence="validation bits per character")
     run.record("torch", {BPC: 2.3}, noise={BPC: 0.01})
     run.finish()
     (path,) = tmp_path.glob("*.json")
@@ -137,7 +138,7 @@ def test_the_record_carries_baselines_checks_and_choices(tmp_path, monkeypatch):
     assert record["baselines"][0]["name"] == "interpolated 5-gram"
     assert record["verdict"][0]["checks"][0]["outcome"] == "met"
     assert record["verdict"][0]["baseline"]["value"] == 2.56
-    assert record["chosen"] == [{"setting": "learning rate 3e-3", "study": "benchmarks/rnn-cpu.md",
+    assert record["chosen"] == [{"setting": "learning rate 3e-3", "study": "studies/rnn/hyperparameters/results.md",
                                  "evidence": "validation bits per character"}]
     assert not list(tmp_path.glob(".*tmp"))  # nothing half-written left behind
     html = run.verdict()._repr_html_()

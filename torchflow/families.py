@@ -4,7 +4,7 @@ A *family* is one pair of twin modules, ``torchflow.pt.<module>`` and
 ``torchflow.tf.<module>``, with the same class names, arguments and defaults.
 Everything that needs to know the families reads them from :data:`FAMILIES`:
 the dimension-flow tracer (:mod:`torchflow.flow`), the comparison page
-(``docs/_ext/comparison.py``), the parity tests and the benchmarks. Nothing else
+(``docs/_ext/comparison.py``), the parity tests and the studies. Nothing else
 imports a twin by a string or infers a family from source text.
 
 Adding a family is one entry here (see ``CONTRIBUTING.md``).

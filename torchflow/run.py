@@ -6,7 +6,7 @@ page shows the lesson, not the plumbing::
     run = torchflow.Run()                       # the page id is the script's name (plot_4_char_rnn)
     run.baseline(BPC, five_gram, "interpolated character 5-gram", noise=se)   # computed on the page
     run.expect(BPC, below_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.3))
-    run.chosen_by("learning rate 3e-3", study="benchmarks/rnn-cpu.md", evidence="validation bits/char")
+    run.chosen_by("learning rate 3e-3", study="studies/rnn/hyperparameters/results.md", evidence="validation bits/char")
     if run.trains("torch"):                     # a missing framework prints a visible note instead
         twin = run.twin("torch")                # its device (TORCHFLOW_DEVICE), clock and label
         ...                                     # the training step, with `with twin.clock:` around it

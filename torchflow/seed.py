@@ -20,7 +20,7 @@ def seed_everything(seed: int = 0) -> None:
     count sums in another order and gives other float32 roundings. TensorFlow's
     ``tf.config.experimental.enable_op_determinism()`` is *not* called: on the CPU it changed
     no weight of a 100-step CycleGAN run and cost about 10 % of its time
-    (``benchmarks/gan_tf_determinism.py``). What broke repeatability was a Keras initializer
+    (``studies/gan/cyclegan-recipe/tf_determinism.py``). What broke repeatability was a Keras initializer
     made at import time, seeded before this function runs: make initializers inside the
     layers' constructors (see :func:`torchflow.tf.dcgan.normal_weights`).
     """

@@ -9,7 +9,7 @@ inherit them.
 
 ``TORCHFLOW_JOBS=auto`` (what ``nox -s docs`` uses for the whole book) picks two
 at a time on a machine with at least two cores: on 2 cores two at a time was
-about a fifth faster than one after another (``benchmarks/book-cpu.md``); the
+about a fifth faster than one after another (``studies/book/build-time/cpu.md``); the
 book's current build time is in ``benchmarks/times.toml``.
 """
 

@@ -4,7 +4,7 @@ sphinx-gallery's ``parallel`` option runs the examples of ONE chapter (gallery s
 and waits for the whole chapter before it starts the next. With two workers, a chapter of two pages of 180 s
 and 280 s leaves one core idle for 100 s, and the book's six chapters left both cores busy only part of the
 time: the ``cpu`` build of commit e280a2e spent 30 min on pages whose times add up to 49 min, against 24.5 min
-for a perfect split (``benchmarks/book-cpu.md``).
+for a perfect split (``studies/book/build-time/cpu.md``).
 
 This extension makes the first ``generate_dir_rst`` call (the gallery root) run every chapter's examples in one
 joblib pool, longest first (each page's time in the last measured build of the same budget, ``[pages.<budget>]`` in

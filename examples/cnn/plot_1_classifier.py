@@ -96,7 +96,8 @@ hp = torchflow.Settings(
     lr_choose_on=torchflow.scaled(smoke=None, cpu=10_000, full=None),  # None: all training images
     seed=0,
 )
-run.chosen_by("learning rate 0.01 (of 0.005, 0.01, 0.02, 0.05)", study="benchmarks/cnn-lr.md",
+run.chosen_by("learning rate 0.01 (of 0.005, 0.01, 0.02, 0.05)",
+              study="studies/cnn/classifier-learning-rate/results.md",
               evidence="final validation accuracy, PyTorch twin")
 ACCURACY, WIDER = "test accuracy", "test accuracy, wider + Adam + flips"
 # smoke: three times chance (0.1), which a training step that does not learn stays at

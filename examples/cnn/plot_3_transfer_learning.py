@@ -112,8 +112,8 @@ hp = torchflow.Settings(
 )
 strategies = ("fine-tune", "fixed features", "from scratch")
 run.chosen_by("learning rates " + ", ".join(f"{k} {v:g}" for k, v in hp.learning_rate.items()),
-              study="benchmarks/transfer-seeds.md", evidence="validation accuracy after the last epoch, "
-              "mean over seeds 0-2 of the PyTorch twin")
+              study="studies/cnn/transfer-learning-rates/results.md",
+              evidence="validation accuracy after the last epoch, mean over seeds 0-2 of the PyTorch twin")
 FINE_TUNE = "target test accuracy, fine-tune"
 run.expect(FINE_TUNE, at_least=torchflow.scaled(smoke=None, cpu=0.75, full=0.8))
 run.expect(FINE_TUNE, above_baseline_by=torchflow.scaled(smoke=None, cpu=0.0, full=0.05))

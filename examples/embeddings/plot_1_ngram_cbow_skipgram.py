@@ -101,7 +101,7 @@ hp = torchflow.Settings(
     seed=0,
 )
 run.chosen_by("learning rates 3e-3 (N-gram), 1e-2 (CBOW, skip-gram) of 3e-3, 1e-2, 3e-2",
-              study="benchmarks/embeddings-lr.md", evidence="validation cross-entropy")
+              study="studies/embeddings/learning-rates/results.md", evidence="validation cross-entropy")
 MODELS = ("NGramLM", "CBOW", "SkipGram")
 AGREEMENT = "neighbour agreement"
 for model_name in MODELS:
@@ -330,7 +330,8 @@ if verdict.below_baseline and run.budget != "smoke":
     print(f"Finding: after {hp.steps:,} steps the counts win. The best network ({best[1]}, {best[0]:.3f})\n"
           f"is {svd_agreement - best[0]:.3f} below the PPMI-SVD ({svd_agreement:.3f} ± {svd_noise:.3f}), "
           "which costs one pass of\ncounting and one SVD. Ten times the steps (the full budget) is measured on "
-          "validation\ntext in benchmarks/embeddings-gap.md; wider windows and more text are unmeasured.")
+          "validation\ntext in studies/embeddings/ngram-cbow-skipgram-steps/results.md; wider windows and more\n"
+          "text are unmeasured.")
 
 # %%
 # Loss curves

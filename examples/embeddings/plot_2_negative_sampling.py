@@ -93,9 +93,9 @@ hp = torchflow.Settings(
     timing_steps=torchflow.scaled(smoke=10, cpu=500, full=1_000),
     neighbours=10, checked_words=200, seed=0,
 )
-run.chosen_by("NCE learning rate 1e-2 of 3e-3, 1e-2, 3e-2", study="benchmarks/embeddings-lr.md",
+run.chosen_by("NCE learning rate 1e-2 of 3e-3, 1e-2, 3e-2", study="studies/embeddings/learning-rates/results.md",
               evidence="validation NCE loss")
-run.chosen_by("SGNS learning rate 1e-2 of 3e-3, 1e-2, 3e-2", study="benchmarks/embeddings-sgns.md",
+run.chosen_by("SGNS learning rate 1e-2 of 3e-3, 1e-2, 3e-2", study="studies/embeddings/sgns-learning-rate/results.md",
               evidence="validation neighbour agreement (the validation SGNS loss prefers 3e-3)")
 LOSSES = {"nce": "NCE", "sgns": "SGNS"}
 NATS, AGREEMENT = "held-out context nats", "neighbour agreement"
@@ -380,7 +380,7 @@ if verdict.below_baseline and run.budget != "smoke":
           f"NCE {r['nce']['nats']:.3f}, SGNS {r['sgns']['nats']:.3f} nats against the unigram's {unigram:.3f}; "
           f"neighbour\nagreement: NCE {r['nce']['agreement']:.3f}, SGNS {r['sgns']['agreement']:.3f} "
           f"against the PPMI-SVD's {svd_agreement:.3f}.\nTen times the steps (the full budget) is measured "
-          "on the validation split\nin benchmarks/embeddings-budget.md.")
+          "on the validation split\nin studies/embeddings/negative-sampling-steps/results.md.")
 
 # %%
 # Loss curves

@@ -80,7 +80,8 @@ hp = torchflow.Settings(
     suffix_lengths=(0, 1, 2, 3, 4, 5),
     seed=0,
 )
-run.chosen_by("learning rates 3e-3 (words) and 1e-2 (with characters)", study="benchmarks/embeddings-lr.md",
+run.chosen_by("learning rates 3e-3 (words) and 1e-2 (with characters)",
+              study="studies/embeddings/learning-rates/results.md",
               evidence="validation accuracy of the one-way taggers")
 # name -> (class, both ways); the last is the headline tagger
 MODELS = {"one-way": ("LSTMTagger", False), "both ways": ("LSTMTagger", True),

@@ -97,14 +97,15 @@ run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 GAP = "D(x) − D(G(z)), 1,000 test images and 1,000 fixed codes"
 run.expect(GAP, at_least=torchflow.scaled(smoke=0.3, cpu=None, full=None))
 
-study_path = Path(globals().get("__file__", "plot_1_gan.py")).resolve().parents[2] / "benchmarks" / "gan-steps.json"
+study_path = (Path(globals().get("__file__", "plot_1_gan.py")).resolve().parents[2]
+              / "studies" / "gan" / "steps" / "results.json")
 study = json.loads(study_path.read_text())["GAN"] if study_path.exists() else {}
 if study:  # the chosen step count's validation score beside its neighbours', with its noise
     evidence = "validation KID (± s.e.) at " + ", ".join(
         f"{int(s):,}: {r['kid']:.3f} ± {r['kid standard error']:.3f}" for s, r in study.items())
 else:
     evidence = "validation KID (the study's table is not in this checkout)"
-run.chosen_by("learning rate 1e-3, batches of 128, 8,000 steps", study="benchmarks/gan-steps.md",
+run.chosen_by("learning rate 1e-3, batches of 128, 8,000 steps", study="studies/gan/steps/results.md",
               evidence=evidence)
 hp
 

@@ -103,7 +103,8 @@ run.expect(ACCURACY, at_least=torchflow.scaled(smoke=None, cpu=0.70, full=0.80))
 GAP = "D(x, y) − D(G(z, y), y), 1,000 test images and 1,000 codes"
 run.expect(GAP, at_least=torchflow.scaled(smoke=0.3, cpu=None, full=None))
 
-study_path = Path(globals().get("__file__", "plot_2_cgan.py")).resolve().parents[2] / "benchmarks" / "gan-steps.json"
+study_path = (Path(globals().get("__file__", "plot_2_cgan.py")).resolve().parents[2]
+              / "studies" / "gan" / "steps" / "results.json")
 study = json.loads(study_path.read_text()).get("CGAN", {}) if study_path.exists() else {}
 if study:
     g, a = study["G"]["10000"], study["average"]["10000"]
@@ -115,7 +116,7 @@ else:
     evidence = ("judge accuracy and Fréchet distance of G and of its average at 10,000 steps on the "
                 "validation split (the study's earlier table; its rerun with KID and recall is pending)")
 run.chosen_by(f"batches of 64, 10,000 steps, {'the averaged G' if hp.average_decay else 'G itself'} scored",
-              study="benchmarks/gan-steps.md", evidence=evidence)
+              study="studies/gan/steps/results.md", evidence=evidence)
 hp
 
 # %%

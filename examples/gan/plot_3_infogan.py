@@ -116,9 +116,10 @@ BOUND, GAP = "information bound, categorical code (nats)", "D(x) - D(G(z, c)), l
 run.expect(BOUND, at_least=torchflow.scaled(smoke=0.1, cpu=None, full=None))
 run.expect(GAP, at_least=torchflow.scaled(smoke=0.05, cpu=None, full=None))
 run.chosen_by("Q on D's layer, D at 2e-4, G at 1e-3, lambda_cat 2, 4,000 steps",
-              study="benchmarks/gan-infogan.md", evidence="matching accuracy on a validation split")
+              study="studies/gan/infogan-recipe/results.md", evidence="matching accuracy on a validation split")
 run.chosen_by(f"lambda_cont {hp.continuous_weight:g} (of 1 and 0.1; not told apart)",
-              study="benchmarks/gan-infogan.md", evidence="matching accuracy on a validation split, seed 0, both twins")
+              study="studies/gan/infogan-recipe/results.md",
+              evidence="matching accuracy on a validation split, seed 0, both twins")
 hp
 
 # %%
@@ -315,7 +316,7 @@ if run.trains("tensorflow"):
 # codes' weight on the first seed; the lines count the runs); the spread of
 # the runs at the chosen weight is the noise the verdict uses for the
 # matching accuracy.
-study_file = Path(torchflow.__file__).resolve().parents[1] / "benchmarks" / "gan-infogan.json"
+study_file = Path(torchflow.__file__).resolve().parents[1] / "studies" / "gan" / "infogan-recipe" / "results.json"
 study = json.loads(study_file.read_text())["runs"] if study_file.exists() else []
 by_weight = {}
 for r in study:

@@ -103,7 +103,7 @@ run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 # The smoke run's behaviour check: after its few steps a working D step scores real batches above generated
 # ones (swapped labels or a step that never updates D would not).
 run.expect(SEPARATION, at_least=torchflow.scaled(smoke=0.2, cpu=None, full=None))  # measured 0.40 (full data and embedded subset)
-run.chosen_by("16 channels, batch 32, 1,200 steps", study="benchmarks/gan-dcgan-cpu.md",
+run.chosen_by("16 channels, batch 32, 1,200 steps", study="studies/gan/dcgan-recipe/results.md",
               evidence="Fréchet distance on a validation split of the training set")
 hp
 
@@ -298,7 +298,7 @@ if run.trains("torch"):
 # its batch-norm statistics twice). ``training=True`` selects batch statistics,
 # PyTorch's ``train()``. The page wraps the step, with the batch's gather, in
 # one ``tf.function`` graph; XLA (``jit_compile=True``) made this model's
-# step slower on a CPU, so it is off (``benchmarks/gan-dcgan-cpu.md``).
+# step slower on a CPU, so it is off (``studies/gan/dcgan-recipe/results.md``).
 if run.trains("tensorflow"):
     import keras
     import tensorflow as tf

@@ -98,8 +98,9 @@ REAL_FALL = "L(x), last logged / first logged (γ = {})"
 for gamma in hp.gammas:
     run.expect(REAL_FALL.format(gamma), at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))
 run.chosen_by("k_0 0.5, lambda_k 0.005, gamma 0.2 and 0.8, batch 32, lr 2e-4",
-              study="benchmarks/gan-began-cpu.md", evidence="Fréchet distance and diversity on a validation split")
-study_file = Path(torchflow.__file__).resolve().parents[1] / "benchmarks" / "gan-began-cpu.json"
+              study="studies/gan/began-recipe/results.md",
+              evidence="Fréchet distance and diversity on a validation split")
+study_file = Path(torchflow.__file__).resolve().parents[1] / "studies" / "gan" / "began-recipe" / "results.json"
 study = json.loads(study_file.read_text()) if study_file.exists() else {"runs": []}
 for r in study["runs"]:
     f, g = r["final"], study["gaussian"]["values"]

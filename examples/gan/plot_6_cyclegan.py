@@ -115,11 +115,11 @@ if len(torchflow.available_frameworks()) == 2:
 # their objective, or a step that never updates them, would not).
 CYCLE_FALL = "cycle loss, last logged / first logged (training batches)"
 run.expect(CYCLE_FALL, at_most=torchflow.scaled(smoke=0.85, cpu=None, full=None))  # measured 0.70 (both sources)
-run.chosen_by("800 steps (not 600)", study="benchmarks/gan-cyclegan-cpu.md",
+run.chosen_by("800 steps (not 600)", study="studies/gan/cyclegan-recipe/results.md",
               evidence="B→A judged rate on a validation split, worst of three seeds")
-run.chosen_by("identity weight 5 (the paper's), not 0", study="benchmarks/gan-cyclegan-cpu.md",
+run.chosen_by("identity weight 5 (the paper's), not 0", study="studies/gan/cyclegan-recipe/results.md",
               evidence="the smallest margin to the four targets on a validation split")
-run.chosen_by("lr 2e-4, a 26×26 PatchGAN", study="benchmarks/gan-cyclegan-cpu.md",
+run.chosen_by("lr 2e-4, a 26×26 PatchGAN", study="studies/gan/cyclegan-recipe/results.md",
               evidence="judged rates on a validation split")
 hp
 

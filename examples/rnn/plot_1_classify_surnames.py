@@ -71,7 +71,8 @@ hp = torchflow.Settings(
     smoothings=(1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0),  # naive Bayes add-k, on validation
     seed=0,
 )
-run.chosen_by("128 GRU units", study="benchmarks/rnn-cpu.md", evidence="validation accuracy (64 vs 128 units)")
+run.chosen_by("128 GRU units", study="studies/rnn/hyperparameters/results.md",
+              evidence="validation accuracy (64 vs 128 units)")
 hp
 
 # %%
@@ -264,7 +265,7 @@ if verdict.below_baseline and run.budget != "smoke":
                         f"{hp.steps * hp.batch_size / len(train_index):.0f} passes over the training names) "
                         "the GRU does not beat counting letter triples. Training longer does not close "
                         "the gap: on the validation names it stayed below naive Bayes up to 4,000 steps "
-                        "(the RNN chapter's benchmarks). Unmeasured: dropout or a wider GRU.", 88))
+                        "(studies/rnn/hyperparameters/results.md). Unmeasured: dropout or a wider GRU.", 88))
 
 # %%
 # Padding does not change a prediction

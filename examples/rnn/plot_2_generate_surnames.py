@@ -74,7 +74,7 @@ hp = torchflow.Settings(
     held_out=1_200,
     seed=0,
 )
-run.chosen_by("temperature 0.5 (over 0.7, 1.0)", study="benchmarks/rnn-cpu.md",
+run.chosen_by("temperature 0.5 (over 0.7, 1.0)", study="studies/rnn/hyperparameters/results.md",
               evidence="judged share of generated names, judge trained on training names")
 hp
 

@@ -90,7 +90,7 @@ hp = torchflow.Settings(
     sample_length=torchflow.scaled(smoke=80, cpu=400, full=600),
     seed=0,
 )
-run.chosen_by("learning rate 3e-3 (over 1e-3)", study="benchmarks/rnn-cpu.md",
+run.chosen_by("learning rate 3e-3 (over 1e-3)", study="studies/rnn/hyperparameters/results.md",
               evidence="validation bits per character")
 hp
 
@@ -312,7 +312,7 @@ if verdict.below_baseline and run.budget != "smoke":
     print(f"In the '{run.budget}' budget ({hp.steps:,} steps of a {hp.hidden_dim}-unit LSTM) the counting model "
           "still wins: the network has seen the training text about "
           f"{hp.steps / per_epoch:.1f} times. More steps and a wider network narrow the gap but had not closed "
-          "it after 4,000 steps of a 256-unit LSTM (benchmarks/rnn-char-budget.md: validation bits per "
+          "it after 4,000 steps of a 256-unit LSTM (studies/rnn/char-rnn-budget/results.md: validation bits per "
           "character against CPU time); char-rnn's reference models are two or three layers of 512 units.")
 
 # %%

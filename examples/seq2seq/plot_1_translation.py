@@ -98,11 +98,12 @@ hp = torchflow.Settings(
     test_size=torchflow.scaled(smoke=200, cpu=2_000, full=5_000),
     seed=0,
 )
-run.chosen_by("learning rates: plain 2e-2, location 1e-2, Luong 3e-3", study="benchmarks/seq2seq-cpu.md",
+run.chosen_by("learning rates: plain 2e-2, location 1e-2, Luong 3e-3",
+              study="studies/seq2seq/learning-rates/results.md",
               evidence="validation BLEU at this page's steps and sizes; with twice the steps the plain "
                        "decoder's gap to attention falls to 4-5 BLEU")
 run.chosen_by("Bahdanau's learning rate 3e-3 (the only rate measured); the decoders over seeds (unfinished)",
-              study="benchmarks/seq2seq-seeds.md", evidence="validation BLEU")
+              study="studies/seq2seq/decoder-seeds/results.md", evidence="validation BLEU")
 DECODERS = {"plain": ("DecoderRNN", {}), "location": ("AttnDecoderRNN", {"max_length": hp.max_length}),
             "Bahdanau": ("BahdanauAttnDecoderRNN", {}), "Luong": ("LuongAttnDecoderRNN", {"method": "general"})}
 ATTENTIONS = ("location", "Bahdanau", "Luong")
@@ -313,7 +314,7 @@ for name, variants in results.items():
 # ranking should come from several seeds of both twins (validation BLEU, the
 # study named in the box above; the runs it holds so far are printed), against
 # the twins' gaps in this build:
-seeds_file = Path(torchflow.__file__).resolve().parents[1] / "benchmarks" / "seq2seq-seeds.jsonl"
+seeds_file = Path(torchflow.__file__).resolve().parents[1] / "studies" / "seq2seq" / "decoder-seeds" / "results.jsonl"
 seeds = ([json.loads(line) for line in seeds_file.read_text().splitlines() if line.startswith("{")]
          if seeds_file.is_file() else [])
 for v in DECODERS:

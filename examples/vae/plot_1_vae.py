@@ -100,7 +100,7 @@ run.expect(PRECISION, at_least=torchflow.scaled(smoke=None, cpu=0.6, full=0.6))
 run.expect(RECALL, at_least=torchflow.scaled(smoke=None, cpu=0.15, full=0.15))
 run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.8, cpu=None, full=None))  # smoke: it learns at all
-run.chosen_by("margin 45 nats, precision 0.6, recall 0.15", study="benchmarks/vae-targets.md",
+run.chosen_by("margin 45 nats, precision 0.6, recall 0.15", study="studies/vae/targets/results.md",
               evidence="the PyTorch twin on a validation split: 52.7 nats, 0.67, 0.22")
 hp
 

@@ -99,9 +99,9 @@ for metric in (KID, PRECISION, RECALL):  # better than the pixel Gaussian at all
                           torchflow.scaled(smoke=None, cpu=0.0, full=0.0)})
 run.expect(MEMORY, at_least=torchflow.scaled(smoke=None, cpu=0.8, full=0.8))
 run.expect(UNTRAINED, at_most=torchflow.scaled(smoke=0.8, cpu=None, full=None))  # smoke: it learns at all
-run.chosen_by("learning rate 3e-3, 20,000 steps", study="benchmarks/vae-cvae-lr.md",
+run.chosen_by("learning rate 3e-3, 20,000 steps", study="studies/vae/cvae-learning-rate/results.md",
               evidence="judge accuracy and bound on a validation split")
-run.chosen_by("the bound's margin, 60 nats", study="benchmarks/vae-targets.md",
+run.chosen_by("the bound's margin, 60 nats", study="studies/vae/targets/results.md",
               evidence="validation bound 242.4 nats against independent pixels' 308.5")
 hp
 
