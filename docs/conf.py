@@ -91,19 +91,10 @@ in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def reset_frameworks(gallery_conf, fname, when):
-    """Between examples: a fresh Keras session, fresh seeds, closed figures, bounded threads."""
-    import matplotlib.pyplot as plt
+    """Between examples: what one page leaves behind must not reach the next (see the function)."""
+    from torchflow.frameworks import reset_between_pages
 
-    plt.close("all")
-    if sys.modules.get("torch") is not None:
-        sys.modules["torch"].set_flush_denormal(False)  # the VAE pages flush subnormals; the next page must not
-    if sys.modules.get("tensorflow") is not None:
-        import keras
-
-        keras.backend.clear_session()
-    from torchflow.seed import seed_everything
-
-    seed_everything(0)
+    reset_between_pages()
 
 
 sphinx_gallery_conf = {

@@ -12,7 +12,7 @@ names, Turkish sentences under EWT's).
 ``serve(files)`` then replaces ``urllib.request.urlopen`` with one that serves those files by
 URL (any other address fails as without a network) and lets each file's published checksum be
 that of its fixture, so the downloads are still checked against a pinned digest. Used in
-process by ``tests/test_online_path.py`` and, for whole pages, by ``tests/online_page.py``.
+process by ``tests/test_online_path.py`` and, for whole pages, in the page lane's online worker (``tests/pages.py``).
 """
 
 from __future__ import annotations

@@ -286,14 +286,14 @@ def judge_cache(tmp_path, monkeypatch):
     torch.manual_seed(0)
     weights = {k: v.numpy().copy() for k, v in JudgeNet().state_dict().items()}
 
-    def fake_train(cls, train, test):
+    def fake_train(cls, train, test, steps=None):
         trained.append(1)
         judge = cls(weights, 0.0, "a stand-in judge", "torch")
         judge.test_accuracy = float((judge.predict(test.images[:500]) == test.labels[:500]).mean())
         return judge
 
     monkeypatch.setattr(judge_module.Judge, "train", classmethod(fake_train))
-    return judge_module, trained, tmp_path / "cache" / "judge" / "fashion-mnist-subset-v2.npz"
+    return judge_module, trained, judge_module.cache_path("fashion-mnist", True, judge_module.recipe_steps())
 
 
 def damage(path: Path, how: str) -> None:

@@ -1,12 +1,13 @@
 """Every example of the book, end to end, in the smoke budget, as a reader would run it.
 
-Each runs in its own process (as ``python examples/.../plot_x.py``), must exit
-cleanly, and must leave a record in which every twin reports finite metrics and
-which states at least one target for the smoke budget, every one of them reached:
+Each runs as ``__main__`` from its folder, as ``python examples/.../plot_x.py`` would, in an
+interpreter shared with the other pages as in the docs build (the page lane, ``tests/pages.py``,
+which runs them beside the other tests); it must exit cleanly and leave a record in which every
+twin reports finite metrics and which states at least one target for the smoke budget, every one of them reached:
 a target that a training step which does not learn would miss (accuracy above
 chance, a loss below the untrained model's, a training loss that fell).
-A downloaded example must also run where only one framework is installed:
-that is simulated by making the other framework's import fail.
+A downloaded example must also run where only one framework is installed, in a fresh process
+of its own (simulated by making the other framework's import fail), and as a notebook.
 """
 
 import json
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import pages
 from torchflow.frameworks import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +48,15 @@ def test_examples_are_found():
     assert len(EXAMPLES) >= 2, EXAMPLES
 
 
+# as the test session's environment has it (the data sources, the cache), in the smoke budget
+AS_SET = pages.Setting("examples")
+
+
 @pytest.mark.examples
+@pages.page_run(AS_SET, "path")
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs_in_smoke_budget(path, tmp_path):
-    stdout, record = run_example(path, tmp_path)
+def test_example_runs_in_smoke_budget(path, page_lane, request):
+    stdout, record = page_lane.result(request.node.nodeid).check()
     assert record["budget"] == "smoke"
     assert record["page"] == path.stem  # the comparison page finds the example's record by it
     assert {twin["framework"] for twin in record["twins"]} == {"torch", "tensorflow"}

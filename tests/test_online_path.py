@@ -9,16 +9,12 @@ packaged can answer in the download's place.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests import canonical
+from tests import canonical, pages
 from torchflow.data import filestore, store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,32 +177,20 @@ def test_every_page_is_run_online():
                                    for p in ROOT.glob("examples/*/plot_*.py"))
 
 
-@pytest.fixture(scope="module")
-def served_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("served")
-    canonical.write_all(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def reader_cache(tmp_path_factory) -> Path:
-    """One cache for every page, as a reader's machine has: the first page to need a file downloads it."""
-    return tmp_path_factory.mktemp("reader-cache")
+def reader_online(folder: Path) -> pages.Setting:
+    """The fixtures served, one empty cache for every page as a reader's machine has (the first page
+    to need a file downloads it), only the canonical downloads allowed."""
+    canonical.write_all(folder / "served")
+    return pages.Setting("online", env=((store.DATA_ENV, str(folder / "reader-cache")),
+                                        (store.SOURCES_ENV, "canonical"), (store.OFFLINE_ENV, None)),
+                         served=str(folder / "served"))
 
 
 @pytest.mark.examples
+@pages.page_run(reader_online, "page")
 @pytest.mark.parametrize("page", sorted(PAGES))
-def test_page_runs_online_on_its_canonical_data(page, served_folder, reader_cache, tmp_path):
-    path = ROOT / "examples" / f"{page}.py"
-    env = {**os.environ, "TORCHFLOW_BUDGET": "smoke", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "TORCHFLOW_RECORDS": str(tmp_path), store.DATA_ENV: str(reader_cache), store.SOURCES_ENV: "canonical",
-           "PYTHONPATH": str(ROOT)}
-    env.pop(store.OFFLINE_ENV, None)
-    result = subprocess.run([sys.executable, str(ROOT / "tests" / "online_page.py"), str(served_folder), str(path)],
-                            cwd=path.parent, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-    assert result.returncode == 0, f"{page} failed online:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    (record_file,) = tmp_path.glob("*.json")
-    record = json.loads(record_file.read_text())
+def test_page_runs_online_on_its_canonical_data(page, page_lane, request):
+    _, record = page_lane.result(request.node.nodeid).check()
     for name in PAGES[page]:
         assert any(d.startswith(name) for d in record["data"]), (name, record["data"])
     for description in record["data"]:

@@ -108,3 +108,24 @@ def skip_note(name: str) -> str:
 def label(name: str) -> str:
     """Human name of a framework: ``"PyTorch"`` or ``"TensorFlow"``."""
     return LABELS[name]
+
+
+def reset_between_pages() -> None:
+    """Between two pages run in one interpreter: closed figures, a fresh Keras session, fresh seeds.
+
+    The book's docs build runs every page in one process (sphinx-gallery), and so do the tests'
+    page runs (``tests/pages.py``); both call this after each page, so what one page leaves behind
+    (open figures, Keras' layer-name counters and graphs, PyTorch's flush-denormal mode, which the VAE
+    pages turn on) does not reach the next.
+    """
+    if sys.modules.get("matplotlib.pyplot") is not None:
+        sys.modules["matplotlib.pyplot"].close("all")
+    if sys.modules.get("torch") is not None:
+        sys.modules["torch"].set_flush_denormal(False)
+    if sys.modules.get("tensorflow") is not None:
+        import keras
+
+        keras.backend.clear_session()
+    from torchflow.seed import seed_everything
+
+    seed_everything(0)

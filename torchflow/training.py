@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from torchflow.prep.order import epoch_order
+
 
 def batched_mean(function: Callable[..., float], *arrays: np.ndarray | None, batch_size: int = 500) -> float:
     """The item-weighted mean of ``function(*batch)`` over ``arrays`` cut into batches (``None`` passes through)."""
@@ -58,10 +60,11 @@ class StepClock:
 def batch_indices(count: int, batch_size: int, steps: int, seed: int = 0) -> Iterator[np.ndarray]:
     """The item indices of ``steps`` training batches over ``count`` items, the same for both twins.
 
-    Each pass over the data is a fresh permutation (seeded by ``seed`` and the pass
-    number); a last partial batch is dropped, and the passes repeat until ``steps``
-    batches are given. Budgets count optimiser steps, not epochs, so a page trains
-    as long on a small embedded subset as on the full data: the subset is cycled.
+    Each pass over the data is a fresh permutation, by the book's one order rule
+    (:func:`torchflow.prep.order.epoch_order`: seeded by ``seed`` and the pass number);
+    a last partial batch is dropped, and the passes repeat until ``steps`` batches are
+    given. Budgets count optimiser steps, not epochs, so a page trains as long on a
+    small embedded subset as on the full data: the subset is cycled.
     """
     if batch_size < 1 or steps < 0:
         raise ValueError(f"batch_size must be >= 1 and steps >= 0, got {batch_size} and {steps}")
@@ -70,7 +73,7 @@ def batch_indices(count: int, batch_size: int, steps: int, seed: int = 0) -> Ite
     per_pass = count // batch_size
     given = 0
     for epoch in range(-(-steps // per_pass)):
-        order = np.random.default_rng((seed, epoch)).permutation(count)
+        order = epoch_order(count, seed=seed, epoch=epoch)
         for start in range(0, per_pass * batch_size, batch_size):
             if given == steps:
                 return

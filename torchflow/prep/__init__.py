@@ -7,5 +7,5 @@ twins: :mod:`~torchflow.prep.split` (train / validation / test parts),
 :mod:`~torchflow.prep.words` (tokens, vocabularies, n-gram / CBOW / skip-gram examples, noise),
 :mod:`~torchflow.prep.sentences` (normalised pairs, vocabularies with EOS, teacher forcing),
 :mod:`~torchflow.prep.augment` (affine distortions) and :mod:`~torchflow.prep.wrappers`
-(``DataLoader`` / ``tf.data`` over the same arrays in the same order).
+(``DataLoader`` / ``tf.data`` over the same arrays in the same order, :mod:`~torchflow.prep.order`).
 """

@@ -1,8 +1,8 @@
 """Framework wrappers over the same arrays: the same items, in the same order, for a seed.
 
-The order of an epoch is one NumPy permutation, ``default_rng(seed + epoch)``;
-the PyTorch ``DataLoader`` and the ``tf.data.Dataset`` both follow it, so the two
-twins see identical batches.
+The order of an epoch is the book's one rule, :func:`torchflow.prep.order.epoch_order`
+(the one :func:`torchflow.training.batch_indices` follows): the PyTorch ``DataLoader`` and the
+``tf.data.Dataset`` both follow it, so the two twins see identical batches.
 """
 
 from __future__ import annotations
@@ -11,12 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def epoch_order(count: int, *, shuffle: bool, seed: int, epoch: int) -> np.ndarray:
-    """The item order of one epoch."""
-    if not shuffle:
-        return np.arange(count)
-    return np.random.default_rng(seed + epoch).permutation(count)
+from torchflow.prep.order import epoch_order
 
 
 def _check(arrays: Sequence[np.ndarray]) -> int:
