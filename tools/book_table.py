@@ -2,6 +2,7 @@
 
     python tools/book_table.py                      # the table, from docs/_build/records (book order)
     python tools/book_table.py --times              # the [pages.<budget>] lines for benchmarks/times.toml
+    python tools/book_table.py --speed              # ms/step per twin, its mode, FLOPs and share of peak
 
 Each row: the page, its wall time, its first stated target, the strongest cheap baseline of that metric, both
 twins' values of it (PyTorch / TensorFlow) and the verdict over all its targets.
@@ -40,10 +41,35 @@ def row(record: dict) -> str:
             f"({misses} misses, {below} below) |")
 
 
+def _ms(twin: dict | None) -> str:
+    if not twin or not twin.get("seconds_per_step"):
+        return "–"
+    return f"{1000 * twin['seconds_per_step']:.2f} ({twin.get('mode') or 'eager'})"
+
+
+def speed_row(record: dict) -> str:
+    """ms/step of each twin with its execution mode, their ratio, the step's FLOPs and the share of the
+    measured matmul peak each twin reaches (torchflow/speed.py)."""
+    twins = {t["framework"]: t for t in record.get("twins", [])}
+    torch, tf = twins.get("torch"), twins.get("tensorflow")
+    times = [t.get("seconds_per_step") if t else None for t in (torch, tf)]
+    ratio = f"{times[1] / times[0]:.2f}" if all(times) else "–"
+    within = "yes" if all(times) and abs(times[1] / times[0] - 1) <= 0.10 else "no" if all(times) else "–"
+    flops = (torch or {}).get("flops_per_step")
+    peaks = record.get("peak_flops") or {}
+    shares = []
+    for name, seconds in zip(("torch", "tensorflow"), times, strict=True):
+        peak = peaks.get(name)
+        shares.append(f"{100 * flops / seconds / peak:.1f} %" if flops and seconds and peak else "–")
+    gflop = f"{flops / 1e9:.3g}" if flops else "–"
+    return f"| {record['page']} | {_ms(torch)} | {_ms(tf)} | {ratio} | {within} | {gflop} | {' / '.join(shares)} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=Path, default=ROOT / "docs" / "_build" / "records")
     parser.add_argument("--times", action="store_true", help="print the [pages.<budget>] table instead")
+    parser.add_argument("--speed", action="store_true", help="print the step-speed table instead")
     args = parser.parse_args(argv)
     records = {}
     for stem in book_order():
@@ -60,6 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[pages.{budgets.pop()}]")
         for stem in sorted(records):
             print(f"{stem} = {records[stem]['wall_seconds']:.0f}")
+        return 0
+    if args.speed:
+        print("| page | PyTorch ms/step (mode) | TensorFlow ms/step (mode) | TF / PT | within 10 % | GFLOP/step "
+              "| share of peak, PT / TF |")
+        print("|---|---|---|---|---|---|---|")
+        for record in records.values():
+            print(speed_row(record))
+        peaks = {name: peak for record in records.values() for name, peak in (record.get("peak_flops") or {}).items()}
+        print("\nmatmul peak (the last page's measurement): " + ", ".join(
+            f"{name} {peak / 1e9:.0f} GFLOP/s" for name, peak in peaks.items()), file=sys.stderr)
         return 0
     print("| page | time | first target | strongest baseline | PyTorch / TensorFlow | verdict |")
     print("|---|---|---|---|---|---|")

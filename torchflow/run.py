@@ -75,6 +75,7 @@ class TwinResult:
     device: str | None = None
     noise: dict[str, float] = field(default_factory=dict)
     mode: str | None = None  # how the step ran: "eager", "tf.function", "XLA", "torch.compile"
+    flops_per_step: float | None = None  # counted on a PyTorch step (torchflow.speed); the twins share the model
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,7 @@ class Twin:
         """Record what this twin reached, with each metric's standard error where it is known."""
         return self.run.record(self.framework, metrics, noise=noise, device=str(self.device), mode=self.mode,
                                seconds_per_step=self.clock.seconds_per_step, train_seconds=self.clock.total_seconds,
-                               **extra)
+                               flops_per_step=getattr(self.clock, "flops_per_step", None), **extra)
 
 
 def _device(framework: str) -> Any:
@@ -469,7 +470,9 @@ class Run:
         if framework not in available_frameworks():
             raise RuntimeError(f"the {LABELS.get(framework, framework)} twin cannot run here: "
                                f"guard it with `if run.trains({framework!r}):`")
-        clock = StepClock() if timer is None else StepClock(timer=timer)
+        clock = StepClock(count_flops=framework == "torch")
+        if timer is not None:
+            clock.timer = timer
         return Twin(framework, _device(framework), clock, self, mode)
 
     def use_data(self, *datasets: Any) -> None:
@@ -508,7 +511,8 @@ class Run:
             clock = result.get("clock")
             self.record(framework, metrics(result), device=result.get("device"),
                         seconds_per_step=getattr(clock, "seconds_per_step", None),
-                        train_seconds=getattr(clock, "total_seconds", None))
+                        train_seconds=getattr(clock, "total_seconds", None),
+                        flops_per_step=getattr(clock, "flops_per_step", None))
 
     def skip(self, framework: str) -> None:
         """Note a twin that did not run, with the visible note (see :meth:`trains`)."""
@@ -621,7 +625,17 @@ class Run:
             "below_baseline": verdict.below_baseline,
             "weak_targets": verdict.weak_targets,
             "chosen": [asdict(c) for c in self.chosen],
+            "peak_flops": self._peak_flops(),
         }
+
+    def _peak_flops(self) -> dict[str, float]:
+        """Each twin's framework's matmul FLOP/s here (torchflow.speed), beside its counted step; not in smoke."""
+        if self.budget == "smoke" or not any(t.flops_per_step for t in self.twins):
+            return {}
+        from torchflow.speed import peak_flops
+
+        peaks = {t.framework: peak_flops(t.framework) for t in self.twins}
+        return {framework: peak for framework, peak in peaks.items() if peak}
 
     def stamp(self) -> str:
         info = self.as_dict()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,22 +28,41 @@ class StepClock:
     """Counts training steps and their wall time; ``seconds_per_step`` skips the first (tracing) step.
 
     ``timer=time.process_time`` counts this process's CPU time instead: the number to compare
-    when other jobs share the cores (waiting for a core is not counted).
+    when other jobs share the cores (waiting for a core is not counted). ``count_flops=True`` (a
+    PyTorch twin's clock, from :meth:`torchflow.Run.twin`) counts the FLOPs of the third step
+    (:func:`torchflow.speed.flop_counter`) into ``flops_per_step``; that step's time, slowed by the
+    counting, is left out of ``seconds_per_step`` too.
     """
 
     steps: int = 0
     seconds: float = 0.0
     first_step: float | None = None
+    count_flops: bool = False
+    flops_per_step: float | None = None
     _started: float = field(default=0.0, repr=False)
+    _counted: int = field(default=0, repr=False)  # 1 once the counted step has run: it is not in ``seconds``
+    _left_out: float = field(default=0.0, repr=False)  # the counted step's time
+    _counter: Any = field(default=None, repr=False)
     timer: Callable[[], float] = field(default=time.perf_counter, repr=False)
 
     def __enter__(self) -> StepClock:
+        if self.count_flops and self.steps == COUNTED_STEP and self.flops_per_step is None:
+            from torchflow.speed import flop_counter
+
+            self._counter = flop_counter()
+            if self._counter is not None:
+                self._counter.__enter__()
         self._started = self.timer()
         return self
 
     def __exit__(self, *exc) -> None:
         elapsed = self.timer() - self._started
-        if self.first_step is None:
+        if self._counter is not None:
+            counter, self._counter = self._counter, None
+            counter.__exit__(*exc)
+            self.flops_per_step = float(counter.get_total_flops())
+            self._left_out, self._counted = self._left_out + elapsed, 1
+        elif self.first_step is None:
             self.first_step = elapsed
         else:
             self.seconds += elapsed
@@ -50,11 +70,15 @@ class StepClock:
 
     @property
     def seconds_per_step(self) -> float | None:
-        return self.seconds / (self.steps - 1) if self.steps > 1 else None
+        timed = self.steps - 1 - self._counted
+        return self.seconds / timed if timed > 0 else None
 
     @property
     def total_seconds(self) -> float:
-        return self.seconds + (self.first_step or 0.0)
+        return self.seconds + (self.first_step or 0.0) + self._left_out
+
+
+COUNTED_STEP = 2  # the step whose FLOPs a counting clock counts (0-based): after the tracing step and one more
 
 
 def batch_indices(count: int, batch_size: int, steps: int, seed: int = 0) -> Iterator[np.ndarray]:
@@ -125,8 +149,11 @@ def combined_clock(clocks: Sequence[StepClock]) -> StepClock:
     clocks = list(clocks)
     if not clocks:
         raise ValueError("no clocks to combine")
-    return StepClock(sum(c.steps for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
-                     sum(c.first_step or 0.0 for c in clocks))
+    combined = StepClock(sum(c.steps - c._counted for c in clocks) - len(clocks) + 1, sum(c.seconds for c in clocks),
+                         sum(c.first_step or 0.0 for c in clocks) + sum(c._left_out for c in clocks))
+    if all(c.flops_per_step for c in clocks):  # the mean step's FLOPs, each training weighted by its steps
+        combined.flops_per_step = sum(c.flops_per_step * c.steps for c in clocks) / sum(c.steps for c in clocks)
+    return combined
 
 
 def sample_sequence(step: Callable, first: Sequence[int], length: int, temperature: float,
