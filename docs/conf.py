@@ -57,6 +57,8 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "su
 _times = tomllib.loads((ROOT / "benchmarks" / "times.toml").read_text(encoding="utf-8"))
 myst_substitutions = {f"book_{budget}_{key}": f"{value:g}" if isinstance(value, float | int) else value
                       for budget, entry in _times["book"].items() for key, value in entry.items()}
+myst_substitutions |= {f"tests_{key}": f"{value:g}" if isinstance(value, float | int) else value
+                       for key, value in _times["tests"].items()}
 myst_substitutions["repository"] = URLS["Repository"]
 # api_twins.rst is generated and included by api.rst, not a page of its own
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/**/*.ipynb", "api_twins.rst"]

@@ -66,6 +66,7 @@ def page_lane(request) -> pages.Lane:
     """The lane that ran (or is running) this test's page; see tests/pages.py."""
     lane = request.config.stash.get(LANE, None)
     assert lane is not None, "no page lane: the test must be marked with tests.pages.page_run"
+    lane.widen()  # the page tests run last: from here the test process only waits, so pages take both cores
     return lane
 
 

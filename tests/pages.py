@@ -32,6 +32,7 @@ import json
 import multiprocessing
 import os
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -57,6 +58,8 @@ class Setting:
     env: tuple[tuple[str, str | None], ...] = ()
     served: str | None = None  # a folder written by tests.canonical.write_all: the network serves it
     preload: bool = True  # import torchflow and both frameworks at the worker's start (tests of the lane: no)
+    fresh: bool = False  # run each page as `python page.py` in a process of its own, not in a worker
+    block: str | None = None  # with fresh: this framework's import fails, as where it is not installed
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
         merged = {**base, **PAGE_ENV}
@@ -158,7 +161,11 @@ class _Job:
 
 
 class Lane:
-    """Runs submitted pages one at a time, in one worker per setting, on a background thread."""
+    """Runs submitted pages in order, one at a time per driver thread, each driver with one worker per setting.
+
+    One driver starts with the lane; :meth:`widen` starts a second once the test process has nothing
+    else to do than wait for pages (the first page test calls it), so both cores run pages then.
+    """
 
     def __init__(self, base: Path, timeout: float = 600.0):
         self.base, self.timeout = base, timeout
@@ -166,10 +173,23 @@ class Lane:
         self.environment = dict(os.environ)  # as the test session started
         self.jobs: dict[str, _Job] = {}
         self.queue: queue.Queue[_Job | None] = queue.Queue()
-        self.workers: dict[str, concurrent.futures.ProcessPoolExecutor] = {}
+        self.workers: dict[tuple[int, str], concurrent.futures.ProcessPoolExecutor] = {}
         self.started: list[str] = []  # the setting of each worker started, in order
-        self.thread = threading.Thread(target=self._drive, name="page-lane", daemon=True)
-        self.thread.start()
+        self.drivers: list[threading.Thread] = []
+        self._widen_lock = threading.Lock()
+        self._add_driver()
+
+    def _add_driver(self) -> None:
+        index = len(self.drivers)
+        driver = threading.Thread(target=self._drive, args=(index,), name=f"page-lane-{index}", daemon=True)
+        self.drivers.append(driver)
+        driver.start()
+
+    def widen(self, drivers: int = 2) -> None:
+        """Up to ``drivers`` pages at a time from now on, where pages are still waiting."""
+        with self._widen_lock:
+            while len(self.drivers) < drivers and not self.queue.empty():
+                self._add_driver()
 
     def submit(self, key: str, setting: Setting, page: Path) -> None:
         if key in self.jobs:
@@ -183,67 +203,87 @@ class Lane:
         return self.jobs[key].done.result()
 
     def summary(self) -> str:
-        done = [job.done.result() for job in self.jobs.values() if job.done.done()]
-        failed = sum(not outcome.ok for outcome in done)
-        slowest = sorted(((o.seconds, key) for key, o in zip(self.jobs, done, strict=False)), reverse=True)[:5]
+        done = {key: job.done.result() for key, job in self.jobs.items() if job.done.done()}
+        failed = sum(not outcome.ok for outcome in done.values())
+        slowest = sorted(((o.seconds, key) for key, o in done.items()), reverse=True)[:5]
         return (f"page lane: {len(done)} of {len(self.jobs)} pages run ({failed} failed) in "
-                f"{sum(o.seconds for o in done):.0f} s of page time, {len(self.started)} worker start(s); "
-                "slowest: " + ", ".join(f"{key.rsplit('[', 1)[-1].rstrip(']')} {seconds:.0f} s"
-                                        for seconds, key in slowest))
+                f"{sum(o.seconds for o in done.values()):.0f} s of page time, {len(self.drivers)} driver(s), "
+                f"{len(self.started)} worker start(s); slowest: "
+                + ", ".join(f"{key.rsplit('[', 1)[-1].rstrip(']')} {seconds:.0f} s" for seconds, key in slowest))
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join(timeout=self.timeout)
+        for _ in self.drivers:
+            self.queue.put(None)
+        for driver in self.drivers:
+            driver.join(timeout=self.timeout)
         for worker in self.workers.values():
             worker.shutdown(wait=False, cancel_futures=True)
         self.workers.clear()
 
-    def _log(self, setting: Setting) -> Path:
-        return self.base / f"{setting.name}.log"
+    def _log(self, setting: Setting, driver: int) -> Path:
+        return self.base / f"{setting.name}-{driver}.log"
 
-    def _worker(self, setting: Setting) -> concurrent.futures.ProcessPoolExecutor:
-        if setting.name not in self.workers:
+    def _worker(self, setting: Setting, driver: int) -> concurrent.futures.ProcessPoolExecutor:
+        if (driver, setting.name) not in self.workers:
             self.started.append(setting.name)
-            self.workers[setting.name] = worker = concurrent.futures.ProcessPoolExecutor(
+            self.workers[driver, setting.name] = worker = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=(setting.environment(self.environment), setting.served, str(self._log(setting)),
+                initargs=(setting.environment(self.environment), setting.served, str(self._log(setting, driver)),
                           setting.preload))
             worker.submit(_ready).result(timeout=max(START_TIMEOUT, self.timeout))
-        return self.workers[setting.name]
+        return self.workers[driver, setting.name]
 
-    def _discard(self, setting: Setting) -> None:
-        worker = self.workers.pop(setting.name, None)
+    def _discard(self, setting: Setting, driver: int) -> None:
+        worker = self.workers.pop((driver, setting.name), None)
         if worker is not None:
             for process in list(getattr(worker, "_processes", {}).values()):
                 process.kill()
             worker.shutdown(wait=False, cancel_futures=True)
 
-    def _drive(self) -> None:
+    def _fresh(self, setting: Setting, page: Path, records: Path) -> tuple[bool, str, str, float]:
+        """``python page.py`` in a process of its own (``block``: that framework's import fails there)."""
+        environment = {**setting.environment(self.environment), "TORCHFLOW_RECORDS": str(records)}
+        block = f"sys.modules[{setting.block!r}] = None; " if setting.block else ""
+        code = (f"import sys, runpy; {block}sys.argv = [{str(page)!r}]; "
+                f"runpy.run_path({str(page)!r}, run_name='__main__')")
+        started = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-c", code], cwd=page.parent, env=environment,
+                                  capture_output=True, text=True, timeout=self.timeout)
+        except subprocess.TimeoutExpired as expired:
+            return False, expired.stdout or "", f"timed out after {self.timeout:.0f} s", time.perf_counter() - started
+        error = "" if done.returncode == 0 else f"{done.stderr[-5000:]}\nexit status {done.returncode}"
+        return done.returncode == 0, done.stdout, error, time.perf_counter() - started
+
+    def _drive(self, driver: int) -> None:
         while (job := self.queue.get()) is not None:
             records = self.base / job.key.replace("/", "-")
             records.mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
             try:
-                run = self._worker(job.setting).submit(_run, str(job.page), str(records))
-                ok, stdout, error, seconds = run.result(timeout=self.timeout)
+                if job.setting.fresh:
+                    ok, stdout, error, seconds = self._fresh(job.setting, job.page, records)
+                else:
+                    run = self._worker(job.setting, driver).submit(_run, str(job.page), str(records))
+                    ok, stdout, error, seconds = run.result(timeout=self.timeout)
             except concurrent.futures.TimeoutError:
-                self._discard(job.setting)
+                self._discard(job.setting, driver)
                 ok, stdout, seconds = False, "", time.perf_counter() - started
-                error = f"timed out after {self.timeout:.0f} s; the worker's log:\n{self._tail(job.setting)}"
+                error = f"timed out after {self.timeout:.0f} s; the worker's log:\n{self._tail(job.setting, driver)}"
             except BrokenProcessPool:
-                self._discard(job.setting)
+                self._discard(job.setting, driver)
                 ok, stdout, seconds = False, "", time.perf_counter() - started
                 error = ("the worker process died (a crash without a Python traceback) or could not start; "
-                         f"its log:\n{self._tail(job.setting)}")
+                         f"its log:\n{self._tail(job.setting, driver)}")
             except BaseException:  # noqa: BLE001  (the test reports it)
-                self._discard(job.setting)
+                self._discard(job.setting, driver)
                 ok, stdout, seconds = False, "", time.perf_counter() - started
                 error = traceback.format_exc()
             job.done.set_result(Outcome(job.page, ok, stdout, error, seconds, records))
 
-    def _tail(self, setting: Setting, characters: int = 5000) -> str:
+    def _tail(self, setting: Setting, driver: int, characters: int = 5000) -> str:
         try:
-            return self._log(setting).read_text(errors="replace")[-characters:]
+            return self._log(setting, driver).read_text(errors="replace")[-characters:]
         except OSError as problem:
             return f"(no log: {problem})"
 
@@ -251,16 +291,19 @@ class Lane:
 # ------------------------------------------------------------------------------ the pytest side
 
 
-def page_run(setting: Setting | object, parameter: str):
-    """Mark a test parametrized by ``parameter`` (an example's path, or ``chapter/plot_x``) as a page run.
+def page_run(setting: Setting | object, parameter: str | None = None, page: Path | None = None):
+    """Mark a test as a page run: the page is its parameter ``parameter`` (an example's path, or
+    ``chapter/plot_x``) or the fixed ``page``.
 
-    ``setting`` is a :class:`Setting`, or a function of a scratch folder that returns one (it may
-    write files there, such as the fixtures a fake network serves). The test calls
-    ``page_lane.result(request.node.nodeid).check()``.
+    ``setting`` is a :class:`Setting`; the name of a parameter whose values are settings; or a
+    function of a scratch folder that returns one (it may write files there, such as the fixtures
+    a fake network serves). The test calls ``page_lane.result(request.node.nodeid).check()``.
     """
     import pytest
 
-    return pytest.mark.page_run(setting=setting, parameter=parameter)
+    if (parameter is None) == (page is None):
+        raise ValueError("give the page's parameter or a fixed page, not both")
+    return pytest.mark.page_run(setting=setting, parameter=parameter, page=page)
 
 
 def example_path(value: Path | str) -> Path:
@@ -277,11 +320,14 @@ def start_lane(items: list, base: Path) -> Lane | None:
     lane, settings = Lane(base), {}
     for item, mark in marked:
         setting = mark.kwargs["setting"]
+        if isinstance(setting, str):  # a parameter of the test
+            setting = item.callspec.params[setting]
         if not isinstance(setting, Setting):  # a factory: made once, with its own scratch folder
             if setting not in settings:
                 folder = base / f"setting-{len(settings)}"
                 folder.mkdir()
                 settings[setting] = setting(folder)
             setting = settings[setting]
-        lane.submit(item.nodeid, setting, example_path(item.callspec.params[mark.kwargs["parameter"]]))
+        page = mark.kwargs["page"] or item.callspec.params[mark.kwargs["parameter"]]
+        lane.submit(item.nodeid, setting, example_path(page))
     return lane

@@ -10,11 +10,8 @@ A downloaded example must also run where only one framework is installed, in a f
 of its own (simulated by making the other framework's import fail), and as a notebook.
 """
 
-import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,23 +22,6 @@ from torchflow.frameworks import LABELS
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(ROOT.glob("examples/*/plot_*.py"))
 TIMEOUT = 600  # generous: the smoke budget asks for seconds, but CI machines vary
-
-
-def run_example(path: Path, tmp_path: Path, block: str | None = None) -> tuple[str, dict]:
-    env = {**os.environ, "TORCHFLOW_BUDGET": "smoke", "MPLBACKEND": "Agg",
-           "TORCHFLOW_RECORDS": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if block is None:
-        command = [sys.executable, str(path)]
-    else:  # the framework is "not installed": its import fails
-        command = [sys.executable, "-c",
-                   f"import sys, runpy; sys.modules[{block!r}] = None; "
-                   f"runpy.run_path({str(path)!r}, run_name='__main__')"]
-    result = subprocess.run(command, cwd=path.parent, env=env, capture_output=True, text=True,
-                            timeout=TIMEOUT)
-    assert result.returncode == 0, f"{path.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    records = list(tmp_path.glob("*.json"))
-    assert len(records) == 1, f"{path.name} wrote {len(records)} records (expected 1: run.finish())"
-    return result.stdout, json.loads(records[0].read_text())
 
 
 def test_examples_are_found():
@@ -71,13 +51,19 @@ def test_example_runs_in_smoke_budget(path, page_lane, request):
     assert record["misses"] == [], f"{path.name} missed smoke targets:\n" + "\n".join(record["misses"])
 
 
+# a reader's machine with one framework only, in a fresh process as `python plot_1_vae.py` runs there
+ONE_FRAMEWORK = [pages.Setting(f"without-{missing}", fresh=True, block=missing) for missing in ("tensorflow", "torch")]
+
+
 @pytest.mark.examples
-@pytest.mark.parametrize("missing, present", [("tensorflow", "torch"), ("torch", "tensorflow")])
-def test_example_runs_with_one_framework(missing, present, tmp_path):
-    stdout, record = run_example(ROOT / "examples" / "vae" / "plot_1_vae.py", tmp_path, block=missing)
-    assert f"the {LABELS[missing]} twin was skipped" in stdout
+@pages.page_run("setting", page=ROOT / "examples" / "vae" / "plot_1_vae.py")
+@pytest.mark.parametrize("setting", ONE_FRAMEWORK, ids=[s.name for s in ONE_FRAMEWORK])
+def test_example_runs_with_one_framework(setting, page_lane, request):
+    stdout, record = page_lane.result(request.node.nodeid).check()
+    present = "torch" if setting.block == "tensorflow" else "tensorflow"
+    assert f"the {LABELS[setting.block]} twin was skipped" in stdout
     assert [twin["framework"] for twin in record["twins"]] == [present]
-    assert record["skipped"] == [missing]
+    assert record["skipped"] == [setting.block]
 
 
 @pytest.mark.examples

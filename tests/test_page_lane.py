@@ -89,3 +89,46 @@ def test_a_page_run_twice_under_one_key_is_refused(tmp_path):
     finally:
         lane.queue.get_nowait()  # never start a worker for it
         lane.close()
+
+
+def test_a_fresh_page_runs_in_its_own_process_with_its_framework_blocked(tmp_path):
+    page = tmp_path / "plot_blocked.py"
+    page.write_text(textwrap.dedent("""
+        import os, sys
+        from pathlib import Path
+        try:
+            import json
+            import tensorflow  # noqa: F401
+            print("tensorflow imported")
+        except ImportError:
+            print("no tensorflow here", "tests.pages" not in sys.modules)
+        Path(os.environ["TORCHFLOW_RECORDS"], "r.json").write_text(json.dumps({"pid": os.getpid()}))
+    """))
+    lane = pages.Lane(tmp_path / "lane", timeout=60)
+    try:
+        lane.submit("blocked", pages.Setting("no-tf", fresh=True, block="tensorflow"), page)
+        lane.submit("free", pages.Setting("tf", fresh=True), page)
+        blocked, free = lane.result("blocked"), lane.result("free")
+    finally:
+        lane.close()
+    stdout, record = blocked.check()
+    assert stdout.split() == ["no", "tensorflow", "here", "True"]  # a fresh interpreter, not the lane's worker
+    assert free.check()[0].strip() == "tensorflow imported"
+    assert record["pid"] != free.check()[1]["pid"] and lane.started == []  # no worker was started for them
+
+
+def test_the_lane_widens_to_two_drivers_only_while_pages_wait(tmp_path):
+    page = tmp_path / "plot_sleep.py"
+    page.write_text("import time; time.sleep(1)")
+    lane = pages.Lane(tmp_path / "lane", timeout=60)
+    try:
+        for index in range(4):
+            lane.submit(str(index), pages.Setting("sleepy", preload=False), page)
+        lane.widen()
+        outcomes = [lane.result(str(index)) for index in range(4)]
+        assert len(lane.drivers) == 2 and sorted(lane.started) == ["sleepy", "sleepy"]
+        lane.widen(drivers=3)  # nothing waits any more: no third driver
+        assert len(lane.drivers) == 2
+    finally:
+        lane.close()
+    assert all(o.ok for o in outcomes)

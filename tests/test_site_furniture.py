@@ -126,6 +126,9 @@ def test_the_readme_quotes_the_one_record_of_the_books_times():
     times = tomllib.loads((ROOT / "benchmarks" / "times.toml").read_text(encoding="utf-8"))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"about {times['book']['cpu']['minutes']:g} minutes" in readme
+    tests = times["tests"]
+    assert f"about {tests['embedded_minutes']:g} minutes on 2 cores after the install ({tests['full_minutes']:g} " \
+           "when CI's second leg" in readme
     running = (ROOT / "docs" / "running.md").read_text(encoding="utf-8")
     assert "{{ book_cpu_minutes }}" in running and " min " not in running  # no second, hand-copied figure
 
