@@ -42,11 +42,43 @@ def test_the_counted_step_is_left_out_of_ms_per_step_but_not_of_the_total():
 
 
 def test_a_clock_that_does_not_count_records_no_flops():
-    clock = StepClock()
+    clock = StepClock(count_flops=False)
     for _ in range(4):
         with clock:
             linear_step(torch.randn(2, 3), torch.randn(3, 1, requires_grad=True))
     assert clock.flops_per_step is None and clock.seconds_per_step is not None
+
+
+def test_a_default_clock_keeps_a_count_only_where_pytorch_ran():
+    counted, idle = StepClock(), StepClock()
+    for _ in range(4):
+        with counted:
+            linear_step(torch.randn(2, 3), torch.randn(3, 1, requires_grad=True))
+        with idle:  # a TensorFlow step, as far as PyTorch can tell
+            sum(range(100))
+    assert counted.flops_per_step == 2 * (2 * 2 * 3 * 1) and idle.flops_per_step is None
+
+
+def test_a_recurrent_kernel_the_counter_cannot_count_is_named():
+    lstm, x = torch.nn.LSTM(8, 16, batch_first=True), torch.randn(4, 5, 8)
+    clock = StepClock()
+    for _ in range(4):
+        with clock:
+            lstm(x)[0].sum().backward()
+    if torch.backends.mkldnn.is_available():  # the CPU's fused oneDNN kernel: no FLOP formula
+        assert clock.flops_per_step == 0 and any("rnn" in name for name in clock.flops_uncounted)
+
+
+def test_a_record_takes_the_clock_whole():
+    from torchflow import Run
+
+    clock = StepClock(count_flops=True)
+    for _ in range(4):
+        with clock:
+            linear_step(torch.randn(2, 3), torch.randn(3, 1, requires_grad=True))
+    twin = Run("speed-test").record("torch", {"m": 1.0}, clock=clock)
+    assert (twin.seconds_per_step, twin.train_seconds, twin.flops_per_step) == (
+        clock.seconds_per_step, clock.total_seconds, 2 * (2 * 2 * 3 * 1))
 
 
 def test_only_the_pytorch_twins_clock_counts(monkeypatch):
@@ -86,3 +118,5 @@ def test_the_speed_table_row_in_closed_form():
                                             "| 10.0 % / 4.8 % |")
     record["twins"][1]["seconds_per_step"] = 0.0023
     assert "| 1.15 | no |" in book_table.speed_row(record)
+    record["twins"][0]["flops_uncounted"] = ["aten.mkldnn_rnn_layer.default"]  # a lower bound, said so
+    assert book_table.speed_row(record).endswith("| ≥ 0.02 | ≥ 10.0 % / ≥ 4.3 % |")

@@ -56,12 +56,13 @@ def speed_row(record: dict) -> str:
     ratio = f"{times[1] / times[0]:.2f}" if all(times) else "–"
     within = "yes" if all(times) and abs(times[1] / times[0] - 1) <= 0.10 else "no" if all(times) else "–"
     flops = (torch or {}).get("flops_per_step")
+    at_least = "≥ " if (torch or {}).get("flops_uncounted") else ""  # a recurrent kernel was not counted
     peaks = record.get("peak_flops") or {}
     shares = []
     for name, seconds in zip(("torch", "tensorflow"), times, strict=True):
         peak = peaks.get(name)
-        shares.append(f"{100 * flops / seconds / peak:.1f} %" if flops and seconds and peak else "–")
-    gflop = f"{flops / 1e9:.3g}" if flops else "–"
+        shares.append(f"{at_least}{100 * flops / seconds / peak:.1f} %" if flops and seconds and peak else "–")
+    gflop = f"{at_least}{flops / 1e9:.3g}" if flops is not None else "–"
     return f"| {record['page']} | {_ms(torch)} | {_ms(tf)} | {ratio} | {within} | {gflop} | {' / '.join(shares)} |"
 
 

@@ -76,6 +76,7 @@ class TwinResult:
     noise: dict[str, float] = field(default_factory=dict)
     mode: str | None = None  # how the step ran: "eager", "tf.function", "XLA", "torch.compile"
     flops_per_step: float | None = None  # counted on a PyTorch step (torchflow.speed); the twins share the model
+    flops_uncounted: list[str] = field(default_factory=list)  # recurrent kernels left out of it: a lower bound
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,8 @@ class Twin:
         """Record what this twin reached, with each metric's standard error where it is known."""
         return self.run.record(self.framework, metrics, noise=noise, device=str(self.device), mode=self.mode,
                                seconds_per_step=self.clock.seconds_per_step, train_seconds=self.clock.total_seconds,
-                               flops_per_step=getattr(self.clock, "flops_per_step", None), **extra)
+                               flops_per_step=getattr(self.clock, "flops_per_step", None),
+                               flops_uncounted=getattr(self.clock, "flops_uncounted", []), **extra)
 
 
 def _device(framework: str) -> Any:
@@ -470,7 +472,7 @@ class Run:
         if framework not in available_frameworks():
             raise RuntimeError(f"the {LABELS.get(framework, framework)} twin cannot run here: "
                                f"guard it with `if run.trains({framework!r}):`")
-        clock = StepClock(count_flops=framework == "torch")
+        clock = StepClock(count_flops=framework == "torch")  # True: a PyTorch twin; False: TensorFlow
         if timer is not None:
             clock.timer = timer
         return Twin(framework, _device(framework), clock, self, mode)
@@ -491,8 +493,15 @@ class Run:
 
     # ------------------------------------------------------------ after training
     def record(self, framework: str, metrics: Mapping[str, float], *, noise: Mapping[str, float] | None = None,
-               **extra: Any) -> TwinResult:
-        """Record what one twin reached (metrics, their standard errors, seconds per step, device, ...)."""
+               clock: Any = None, **extra: Any) -> TwinResult:
+        """Record what one twin reached (metrics, their standard errors, seconds per step, device, ...).
+
+        ``clock``: the twin's :class:`~torchflow.training.StepClock`, whose ms/step, training time and
+        counted FLOPs are recorded (instead of giving ``seconds_per_step=`` and ``train_seconds=``)."""
+        if clock is not None:
+            extra = {"seconds_per_step": clock.seconds_per_step, "train_seconds": clock.total_seconds,
+                     "flops_per_step": getattr(clock, "flops_per_step", None),
+                     "flops_uncounted": list(getattr(clock, "flops_uncounted", [])), **extra}
         values = {k: float(v) for k, v in metrics.items()}
         unknown = set(noise or {}) - set(values)
         if unknown:
@@ -512,7 +521,8 @@ class Run:
             self.record(framework, metrics(result), device=result.get("device"),
                         seconds_per_step=getattr(clock, "seconds_per_step", None),
                         train_seconds=getattr(clock, "total_seconds", None),
-                        flops_per_step=getattr(clock, "flops_per_step", None))
+                        flops_per_step=getattr(clock, "flops_per_step", None),
+                        flops_uncounted=getattr(clock, "flops_uncounted", []))
 
     def skip(self, framework: str) -> None:
         """Note a twin that did not run, with the visible note (see :meth:`trains`)."""

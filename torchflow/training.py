@@ -28,17 +28,21 @@ class StepClock:
     """Counts training steps and their wall time; ``seconds_per_step`` skips the first (tracing) step.
 
     ``timer=time.process_time`` counts this process's CPU time instead: the number to compare
-    when other jobs share the cores (waiting for a core is not counted). ``count_flops=True`` (a
-    PyTorch twin's clock, from :meth:`torchflow.Run.twin`) counts the FLOPs of the third step
-    (:func:`torchflow.speed.flop_counter`) into ``flops_per_step``; that step's time, slowed by the
-    counting, is left out of ``seconds_per_step`` too.
+    when other jobs share the cores (waiting for a core is not counted). The clock counts the FLOPs
+    of the third step (:func:`torchflow.speed.flop_counter`) into ``flops_per_step``, with the
+    recurrent kernels it could not count in ``flops_uncounted``; that step's time, slowed by the
+    counting, is left out of ``seconds_per_step`` too. ``count_flops``: ``None`` keeps a count only
+    where the step ran PyTorch ops it counts or names (a TensorFlow step runs none; its third step
+    is then timed as any other), ``False`` never counts (a TensorFlow twin's clock from
+    :meth:`torchflow.Run.twin`), ``True`` keeps any count.
     """
 
     steps: int = 0
     seconds: float = 0.0
     first_step: float | None = None
-    count_flops: bool = False
+    count_flops: bool | None = None
     flops_per_step: float | None = None
+    flops_uncounted: list[str] = field(default_factory=list)
     _started: float = field(default=0.0, repr=False)
     _counted: int = field(default=0, repr=False)  # 1 once the counted step has run: it is not in ``seconds``
     _left_out: float = field(default=0.0, repr=False)  # the counted step's time
@@ -46,7 +50,7 @@ class StepClock:
     timer: Callable[[], float] = field(default=time.perf_counter, repr=False)
 
     def __enter__(self) -> StepClock:
-        if self.count_flops and self.steps == COUNTED_STEP and self.flops_per_step is None:
+        if self.count_flops is not False and self.steps == COUNTED_STEP and not self._counted:
             from torchflow.speed import flop_counter
 
             self._counter = flop_counter()
@@ -57,16 +61,18 @@ class StepClock:
 
     def __exit__(self, *exc) -> None:
         elapsed = self.timer() - self._started
+        self.steps += 1
         if self._counter is not None:
             counter, self._counter = self._counter, None
             counter.__exit__(*exc)
-            self.flops_per_step = float(counter.get_total_flops())
-            self._left_out, self._counted = self._left_out + elapsed, 1
-        elif self.first_step is None:
+            if counter.flops or counter.uncounted or self.count_flops:  # kept: its time is left out
+                self.flops_per_step, self.flops_uncounted = counter.flops, counter.uncounted
+                self._left_out, self._counted = self._left_out + elapsed, 1
+                return
+        if self.first_step is None:
             self.first_step = elapsed
         else:
             self.seconds += elapsed
-        self.steps += 1
 
     @property
     def seconds_per_step(self) -> float | None:
@@ -153,6 +159,7 @@ def combined_clock(clocks: Sequence[StepClock]) -> StepClock:
                          sum(c.first_step or 0.0 for c in clocks) + sum(c._left_out for c in clocks))
     if all(c.flops_per_step for c in clocks):  # the mean step's FLOPs, each training weighted by its steps
         combined.flops_per_step = sum(c.flops_per_step * c.steps for c in clocks) / sum(c.steps for c in clocks)
+        combined.flops_uncounted = sorted({name for c in clocks for name in c.flops_uncounted})
     return combined
 
 

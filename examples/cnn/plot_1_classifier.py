@@ -340,8 +340,7 @@ for name, r in results.items():
     run.record(name, {ACCURACY: r["test"], WIDER: r["wider test"]},
                noise={ACCURACY: proportion_standard_error(r["test"], len(test)),
                       WIDER: proportion_standard_error(r["wider test"], len(test))},
-               device=r["device"], mode=modes[name], seconds_per_step=r["clock"].seconds_per_step,
-               train_seconds=r["clock"].total_seconds)
+               device=r["device"], mode=modes[name], clock=r["clock"])
 verdict = run.verdict()
 verdict
 

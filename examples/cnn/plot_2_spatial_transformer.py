@@ -350,8 +350,7 @@ for name, r in results.items():
     run.record(name, {WITH: r["test"], WITHOUT: r["baseline test"]},
                noise={WITH: proportion_standard_error(r["test"], len(test)),
                       WITHOUT: proportion_standard_error(r["baseline test"], len(test))},
-               device=r["device"], mode=modes[name], seconds_per_step=r["clock"].seconds_per_step,
-               train_seconds=r["clock"].total_seconds)
+               device=r["device"], mode=modes[name], clock=r["clock"])
 verdict = run.verdict()
 verdict
 

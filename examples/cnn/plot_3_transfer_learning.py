@@ -427,8 +427,8 @@ for name, r in results.items():
     metrics["source test accuracy"] = r["source_accuracy"]
     metrics[PRETRAINING_FALL] = np.mean(r["losses"][-quarter:]) / np.mean(r["losses"][:quarter])
     metrics[FASTER] = np.mean(runs["fine-tune"]["curve"]) - np.mean(runs["from scratch"]["curve"])
-    run.record(name, metrics, noise=noise, device=r["device"], seconds_per_step=r["clock"].seconds_per_step,
-               train_seconds=r["clock"].total_seconds, mode={"torch": "eager", "tensorflow": "tf.function"}[name])
+    run.record(name, metrics, noise=noise, device=r["device"], clock=r["clock"],
+               mode={"torch": "eager", "tensorflow": "tf.function"}[name])
 verdict = run.verdict()
 verdict
 

@@ -312,8 +312,7 @@ for framework, models in results.items():
         metrics[f"{name} {AGREEMENT}"], noise[f"{name} {AGREEMENT}"] = r["agreement"], r["noise"]
         metrics[f"{name} test perplexity"] = r["perplexity"] = float(np.exp(r["test_loss"]))
     clock = combined_clock(r["clock"] for r in models.values())
-    run.record(framework, metrics, noise=noise, device=devices[framework], seconds_per_step=clock.seconds_per_step,
-               train_seconds=clock.total_seconds)
+    run.record(framework, metrics, noise=noise, device=devices[framework], clock=clock)
 verdict = run.verdict()
 verdict
 

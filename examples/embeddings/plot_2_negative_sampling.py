@@ -359,8 +359,7 @@ for framework, r in results.items():
         noise |= {f"{name} {NATS}": m["nats_noise"], f"{name} {AGREEMENT}": m["agreement_noise"]}
     t = r["timing"]
     metrics[SPEED] = r["speed_up"] = t["softmax"].seconds_per_step / t["nce"].seconds_per_step
-    run.record(framework, metrics, noise=noise, device=r["device"], seconds_per_step=r["nce"]["clock"].seconds_per_step,
-               train_seconds=r["nce"]["clock"].total_seconds)
+    run.record(framework, metrics, noise=noise, device=r["device"], clock=r["nce"]["clock"])
 verdict = run.verdict()
 verdict
 

@@ -332,8 +332,7 @@ for fw, models in results.items():
         noise |= {f"{ACC}, {name}": proportion_standard_error(r["all"], n_test),
                   f"{UNSEEN}, {name}": proportion_standard_error(r["unseen"], n_unseen)}
     clock = combined_clock(r["clock"] for r in models.values())
-    run.record(fw, metrics, noise=noise, device=str((torch_twin if fw == "torch" else tf_twin).device),
-               seconds_per_step=clock.seconds_per_step, train_seconds=clock.total_seconds)
+    run.record(fw, metrics, noise=noise, device=str((torch_twin if fw == "torch" else tf_twin).device), clock=clock)
 verdict = run.verdict()
 verdict
 

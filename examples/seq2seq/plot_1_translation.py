@@ -291,7 +291,7 @@ for name, variants in results.items():
                       **{f"{LOSS_FALL}, {v}": falls[v] for v in DECODERS}},
                noise={BEST: noise[best], GAIN: np.hypot(noise[best], noise["plain"]),
                       **{f"test BLEU, {v}": noise[v] for v in DECODERS}},
-               seconds_per_step=variants["plain"]["clock"].seconds_per_step,
+               clock=variants["plain"]["clock"],
                device="cpu" if name == "torch" else tf_device())
 run.verdict()
 

@@ -313,8 +313,7 @@ for r in results.values():
     quarter = max(1, len(r["losses"]) // 4)
     r["loss_fall"] = float(np.mean(r["losses"][-quarter:]) / np.mean(r["losses"][:quarter]))
     run.record(r["twin"].name, {RESUME: r["gap"], F1: r["f1"].mean(), LOSS_FALL: r["loss_fall"]},
-               noise={F1: mean_standard_error(r["f1"])}, device=r["device"],
-               seconds_per_step=r["clock"].seconds_per_step)
+               noise={F1: mean_standard_error(r["f1"])}, device=r["device"], clock=r["clock"])
 run.verdict()
 
 # %%
